@@ -1,0 +1,77 @@
+//===- VitAttrs.td - target and tiling attributes, enums ------------------===//
+//
+// Target decisions are attributes (the IREE lowering_config idea): one pass
+// chooses them, later stages only read them, so tiling can be FileChecked
+// before any code is emitted.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef VIT_ATTRS_TD
+#define VIT_ATTRS_TD
+
+include "VitDialect.td"
+include "mlir/IR/EnumAttr.td"
+
+def Vit_GeluErf : I32EnumAttrCase<"Erf", 0, "erf">;
+def Vit_GeluTanh : I32EnumAttrCase<"Tanh", 1, "tanh">;
+def Vit_GeluApproximation : I32EnumAttr<"GeluApproximation",
+    "how GELU is evaluated", [Vit_GeluErf, Vit_GeluTanh]> {
+  let cppNamespace = "::mlir::vit";
+}
+
+class Vit_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<Vit_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+def Vit_TargetAttr : Vit_Attr<"Target", "target"> {
+  let summary = "the machine a module is compiled for";
+  let description = [{
+    Placed on the module. `target` is a Halide target string (`host`,
+    `x86-64-linux-avx2`, `host-cuda-cuda_capability_80`, ...); the other
+    fields describe the machine so that tile selection needs no other input.
+    Sizes are in bytes; `vector_bits` is the SIMD register width.
+
+    Example:
+    ```mlir
+    module attributes {vit.target = #vit.target<target = "x86-64-linux-avx2",
+        vector_bits = 256, cores = 2, l1_bytes = 32768, l2_bytes = 524288>} {}
+    ```
+  }];
+  let parameters = (ins
+    StringRefParameter<"Halide target string">:$target,
+    "int64_t":$vector_bits,
+    "int64_t":$cores,
+    DefaultValuedParameter<"int64_t", "0", "L1 data cache bytes (0: unknown)">:$l1_bytes,
+    DefaultValuedParameter<"int64_t", "0", "L2 cache bytes (0: unknown)">:$l2_bytes
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def Vit_TileAttr : Vit_Attr<"Tile", "tile"> {
+  let summary = "how one kernel is tiled for the module's target";
+  let description = [{
+    Placed on a kernel op. `tiles` holds one tile size per loop of the kernel,
+    outermost first; `vector` is the number of lanes of the innermost loop;
+    `parallel` lists the loops (by index into `tiles`) run across cores or GPU
+    blocks.
+
+    Example:
+    ```mlir
+    #vit.tile<tiles = [32, 64, 256], vector = 8, parallel = [0]>
+    ```
+  }];
+  let parameters = (ins
+    ArrayRefParameter<"int64_t", "tile size per loop">:$tiles,
+    "int64_t":$vector,
+    OptionalArrayRefParameter<"int64_t", "parallel loops">:$parallel
+  );
+  let assemblyFormat = [{
+    `<` `tiles` `=` `[` $tiles `]` `,` `vector` `=` $vector
+        (`,` `parallel` `=` `[` $parallel^ `]`)? `>`
+  }];
+  let genVerifyDecl = 1;
+}
+
+#endif // VIT_ATTRS_TD

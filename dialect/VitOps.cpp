@@ -1,0 +1,179 @@
+//===- VitOps.cpp - verifiers of the vit ops ------------------------------===//
+//
+// Each verifier derives the shapes the op's math implies from its operands
+// and compares them with what the IR states. ODS has already checked that
+// every operand and result is a ranked f32 tensor.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/VitDialect.h"
+
+#include "dialect/ShapeChecks.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::vit;
+
+static ArrayRef<int64_t> shapeOf(Value value) {
+  return cast<RankedTensorType>(value.getType()).getShape();
+}
+
+static bool isKnown(int64_t dim) { return !ShapedType::isDynamic(dim); }
+
+LogicalResult ParamOp::verify() {
+  if (getName().empty())
+    return emitOpError() << "parameter name must not be empty";
+  if (!getValue().getType().hasStaticShape())
+    return emitOpError() << "parameter '" << getName()
+                         << "' must have a static shape, got "
+                         << formatShape(shapeOf(getValue()));
+  return success();
+}
+
+LogicalResult PatchProjectionOp::verify() {
+  if (failed(checkRank(*this, "images", getImages().getType(), 4)) ||
+      failed(checkRank(*this, "weight", getWeight().getType(), 4)))
+    return failure();
+  ArrayRef<int64_t> images = shapeOf(getImages());
+  ArrayRef<int64_t> weight = shapeOf(getWeight());
+  int64_t batch = images[0], channels = images[1], height = images[2],
+          width = images[3];
+  int64_t dim = weight[0], patchH = weight[2], patchW = weight[3];
+  if (failed(checkShape(*this, "weight", getWeight().getType(),
+                        {dim, channels, patchH, patchW})))
+    return failure();
+  if (isKnown(patchH) && isKnown(height) && height % patchH != 0)
+    return emitOpError() << "patch height " << patchH << " does not divide image height "
+                         << height;
+  if (isKnown(patchW) && isKnown(width) && width % patchW != 0)
+    return emitOpError() << "patch width " << patchW << " does not divide image width "
+                         << width;
+  if (getBias() && failed(checkShape(*this, "bias", getBias().getType(), {dim})))
+    return failure();
+  int64_t rows = isKnown(height) && isKnown(patchH) ? height / patchH : ShapedType::kDynamic;
+  int64_t cols = isKnown(width) && isKnown(patchW) ? width / patchW : ShapedType::kDynamic;
+  return checkShape(*this, "result", getType(), {batch, mulDims(rows, cols), dim});
+}
+
+LogicalResult PrependTokensOp::verify() {
+  if (failed(checkRank(*this, "input", getInput().getType(), 3)) ||
+      failed(checkRank(*this, "tokens", getTokens().getType(), 3)))
+    return failure();
+  ArrayRef<int64_t> input = shapeOf(getInput());
+  int64_t count = shapeOf(getTokens())[1];
+  if (failed(checkShape(*this, "tokens", getTokens().getType(), {1, count, input[2]})))
+    return failure();
+  int64_t total = isKnown(count) && isKnown(input[1]) ? count + input[1]
+                                                      : ShapedType::kDynamic;
+  return checkShape(*this, "result", getType(), {input[0], total, input[2]});
+}
+
+LogicalResult AddPositionEmbeddingOp::verify() {
+  if (failed(checkRank(*this, "input", getInput().getType(), 3)))
+    return failure();
+  ArrayRef<int64_t> input = shapeOf(getInput());
+  if (failed(checkShape(*this, "embedding", getEmbedding().getType(),
+                        {1, input[1], input[2]})))
+    return failure();
+  return checkShape(*this, "result", getType(), input);
+}
+
+LogicalResult LayerNormOp::verify() {
+  if (failed(checkRank(*this, "input", getInput().getType(), 1, /*orMore=*/true)))
+    return failure();
+  ArrayRef<int64_t> input = shapeOf(getInput());
+  if (failed(checkShape(*this, "scale", getScale().getType(), {input.back()})) ||
+      failed(checkShape(*this, "bias", getBias().getType(), {input.back()})))
+    return failure();
+  if (!(getEpsilon().convertToFloat() > 0.0f))
+    return emitOpError() << "epsilon must be positive, got "
+                         << getEpsilon().convertToFloat();
+  return checkShape(*this, "result", getType(), input);
+}
+
+LogicalResult LinearOp::verify() {
+  if (failed(checkRank(*this, "input", getInput().getType(), 2, /*orMore=*/true)) ||
+      failed(checkRank(*this, "weight", getWeight().getType(), 2)))
+    return failure();
+  ArrayRef<int64_t> input = shapeOf(getInput());
+  int64_t outFeatures = shapeOf(getWeight())[0];
+  if (failed(checkShape(*this, "weight", getWeight().getType(),
+                        {outFeatures, input.back()})))
+    return failure();
+  if (getBias() && failed(checkShape(*this, "bias", getBias().getType(), {outFeatures})))
+    return failure();
+  SmallVector<int64_t> result(input.drop_back());
+  result.push_back(outFeatures);
+  return checkShape(*this, "result", getType(), result);
+}
+
+LogicalResult MatmulOp::verify() {
+  if (failed(checkRank(*this, "lhs", getLhs().getType(), 2, /*orMore=*/true)))
+    return failure();
+  ArrayRef<int64_t> lhs = shapeOf(getLhs());
+  if (failed(checkRank(*this, "rhs", getRhs().getType(), lhs.size())))
+    return failure();
+  ArrayRef<int64_t> rhs = shapeOf(getRhs());
+  int64_t cols = getTransposeRhs() ? rhs[rhs.size() - 2] : rhs.back();
+  SmallVector<int64_t> expectedRhs(lhs.drop_back(2));
+  if (getTransposeRhs())
+    expectedRhs.append({cols, lhs.back()});
+  else
+    expectedRhs.append({lhs.back(), cols});
+  if (failed(checkShape(*this, "rhs", getRhs().getType(), expectedRhs)))
+    return failure();
+  SmallVector<int64_t> result(lhs.drop_back());
+  result.push_back(cols);
+  return checkShape(*this, "result", getType(), result);
+}
+
+LogicalResult SplitQkvOp::verify() {
+  if (failed(checkRank(*this, "input", getInput().getType(), 3)))
+    return failure();
+  int64_t heads = getHeadsAttr().getInt();
+  if (heads < 1)
+    return emitOpError() << "heads must be positive, got " << heads;
+  ArrayRef<int64_t> input = shapeOf(getInput());
+  int64_t width = input[2];
+  if (isKnown(width) && width % (3 * heads) != 0)
+    return emitOpError() << "heads " << heads << " do not divide the width: fused qkv width "
+                         << width << " is not a multiple of 3 x " << heads;
+  int64_t headDim = isKnown(width) ? width / (3 * heads) : ShapedType::kDynamic;
+  return checkShape(*this, "result", getQuery().getType(),
+                    {input[0], heads, input[1], headDim});
+}
+
+LogicalResult MergeHeadsOp::verify() {
+  if (failed(checkRank(*this, "input", getInput().getType(), 4)))
+    return failure();
+  ArrayRef<int64_t> input = shapeOf(getInput());
+  return checkShape(*this, "result", getType(),
+                    {input[0], input[2], mulDims(input[1], input[3])});
+}
+
+/// Shared by the two ops that reduce [B, N, D] to [B, D]: `first` is the
+/// first token they read, which must exist.
+static LogicalResult verifyTokenReduction(Operation *op, Value input, Type resultType,
+                                          StringRef what, int64_t first) {
+  if (failed(checkRank(op, "input", input.getType(), 3)))
+    return failure();
+  ArrayRef<int64_t> shape = shapeOf(input);
+  if (first < 0 || (isKnown(shape[1]) && first >= shape[1]))
+    return op->emitOpError() << what << " " << first << " is out of range for "
+                             << shape[1] << " tokens";
+  return checkShape(op, "result", resultType, {shape[0], shape[2]});
+}
+
+LogicalResult SelectTokenOp::verify() {
+  return verifyTokenReduction(*this, getInput(), getType(), "token index",
+                              getIndexAttr().getInt());
+}
+
+LogicalResult TokenMeanOp::verify() {
+  return verifyTokenReduction(*this, getInput(), getType(), "skip",
+                              getSkipAttr().getInt());
+}
+
+#define GET_OP_CLASSES
+#include "dialect/VitOps.cpp.inc"

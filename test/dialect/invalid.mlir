@@ -1,0 +1,360 @@
+// One case per verifier error of the vit dialect: each message names what is
+// wrong with the expected and the actual value.
+// RUN: vit-opt %s -split-input-file -verify-diagnostics
+
+func.func @param_empty_name() {
+  // expected-error @+1 {{'vit.param' op parameter name must not be empty}}
+  %w = vit.param "" : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @param_dynamic_shape() {
+  // expected-error @+1 {{'vit.param' op parameter 'pos_embed' must have a static shape, got 1x?x768}}
+  %w = vit.param "pos_embed" : tensor<1x?x768xf32>
+  return
+}
+
+// -----
+
+func.func @not_f32(%x: tensor<?x197x768xf16>) {
+  // expected-error @+1 {{'vit.relu' op operand #0 must be ranked tensor of 32-bit float values, but got 'tensor<?x197x768xf16>'}}
+  %y = vit.relu %x : tensor<?x197x768xf16>
+  return
+}
+
+// -----
+
+func.func @patch_images_rank(%img: tensor<3x224x224xf32>, %w: tensor<768x3x16x16xf32>) {
+  // expected-error @+1 {{'vit.patch_projection' op images has rank 3 but expected rank 4}}
+  %t = vit.patch_projection %img, %w : (tensor<3x224x224xf32>, tensor<768x3x16x16xf32>) -> tensor<196x768xf32>
+  return
+}
+
+// -----
+
+func.func @patch_weight_channels(%img: tensor<?x3x224x224xf32>, %w: tensor<768x1x16x16xf32>) {
+  // expected-error @+1 {{'vit.patch_projection' op weight has shape 768x1x16x16 but expected 768x3x16x16}}
+  %t = vit.patch_projection %img, %w : (tensor<?x3x224x224xf32>, tensor<768x1x16x16xf32>) -> tensor<?x196x768xf32>
+  return
+}
+
+// -----
+
+func.func @patch_height_not_divisible(%img: tensor<?x3x225x224xf32>, %w: tensor<768x3x16x16xf32>) {
+  // expected-error @+1 {{'vit.patch_projection' op patch height 16 does not divide image height 225}}
+  %t = vit.patch_projection %img, %w : (tensor<?x3x225x224xf32>, tensor<768x3x16x16xf32>) -> tensor<?x196x768xf32>
+  return
+}
+
+// -----
+
+func.func @patch_width_not_divisible(%img: tensor<?x3x224x200xf32>, %w: tensor<768x3x16x16xf32>) {
+  // expected-error @+1 {{'vit.patch_projection' op patch width 16 does not divide image width 200}}
+  %t = vit.patch_projection %img, %w : (tensor<?x3x224x200xf32>, tensor<768x3x16x16xf32>) -> tensor<?x196x768xf32>
+  return
+}
+
+// -----
+
+func.func @patch_bias_shape(%img: tensor<?x3x224x224xf32>, %w: tensor<768x3x16x16xf32>, %b: tensor<384xf32>) {
+  // expected-error @+1 {{'vit.patch_projection' op bias has shape 384 but expected 768}}
+  %t = vit.patch_projection %img, %w, %b : (tensor<?x3x224x224xf32>, tensor<768x3x16x16xf32>, tensor<384xf32>) -> tensor<?x196x768xf32>
+  return
+}
+
+// -----
+
+func.func @patch_result_tokens(%img: tensor<?x3x384x384xf32>, %w: tensor<768x3x16x16xf32>) {
+  // expected-error @+1 {{'vit.patch_projection' op result has shape ?x196x768 but expected ?x576x768}}
+  %t = vit.patch_projection %img, %w : (tensor<?x3x384x384xf32>, tensor<768x3x16x16xf32>) -> tensor<?x196x768xf32>
+  return
+}
+
+// -----
+
+func.func @prepend_tokens_width(%x: tensor<?x196x768xf32>, %cls: tensor<1x1x384xf32>) {
+  // expected-error @+1 {{'vit.prepend_tokens' op tokens has shape 1x1x384 but expected 1x1x768}}
+  %y = vit.prepend_tokens %x, %cls : (tensor<?x196x768xf32>, tensor<1x1x384xf32>) -> tensor<?x197x768xf32>
+  return
+}
+
+// -----
+
+func.func @prepend_tokens_result(%x: tensor<?x196x768xf32>, %t: tensor<1x2x768xf32>) {
+  // expected-error @+1 {{'vit.prepend_tokens' op result has shape ?x197x768 but expected ?x198x768}}
+  %y = vit.prepend_tokens %x, %t : (tensor<?x196x768xf32>, tensor<1x2x768xf32>) -> tensor<?x197x768xf32>
+  return
+}
+
+// -----
+
+func.func @position_embedding_length(%x: tensor<?x197x768xf32>, %pos: tensor<1x577x768xf32>) {
+  // expected-error @+1 {{'vit.add_position_embedding' op embedding has shape 1x577x768 but expected 1x197x768}}
+  %y = vit.add_position_embedding %x, %pos : (tensor<?x197x768xf32>, tensor<1x577x768xf32>) -> tensor<?x197x768xf32>
+  return
+}
+
+// -----
+
+func.func @position_embedding_result(%x: tensor<?x197x768xf32>, %pos: tensor<1x197x768xf32>) {
+  // expected-error @+1 {{'vit.add_position_embedding' op result has shape ?x197x384 but expected ?x197x768}}
+  %y = vit.add_position_embedding %x, %pos : (tensor<?x197x768xf32>, tensor<1x197x768xf32>) -> tensor<?x197x384xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_scale(%x: tensor<?x197x768xf32>, %g: tensor<384xf32>, %b: tensor<768xf32>) {
+  // expected-error @+1 {{'vit.layer_norm' op scale has shape 384 but expected 768}}
+  %y = vit.layer_norm %x, %g, %b eps = 1.0e-6 : (tensor<?x197x768xf32>, tensor<384xf32>, tensor<768xf32>) -> tensor<?x197x768xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_bias(%x: tensor<?x197x768xf32>, %g: tensor<768xf32>, %b: tensor<1x768xf32>) {
+  // expected-error @+1 {{'vit.layer_norm' op bias has shape 1x768 but expected 768}}
+  %y = vit.layer_norm %x, %g, %b eps = 1.0e-6 : (tensor<?x197x768xf32>, tensor<768xf32>, tensor<1x768xf32>) -> tensor<?x197x768xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_epsilon(%x: tensor<?x197x768xf32>, %g: tensor<768xf32>, %b: tensor<768xf32>) {
+  // expected-error @+1 {{'vit.layer_norm' op epsilon must be positive, got 0}}
+  %y = vit.layer_norm %x, %g, %b eps = 0.0 : (tensor<?x197x768xf32>, tensor<768xf32>, tensor<768xf32>) -> tensor<?x197x768xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_result(%x: tensor<?x197x768xf32>, %g: tensor<768xf32>, %b: tensor<768xf32>) {
+  // expected-error @+1 {{'vit.layer_norm' op result has shape ?x196x768 but expected ?x197x768}}
+  %y = vit.layer_norm %x, %g, %b eps = 1.0e-6 : (tensor<?x197x768xf32>, tensor<768xf32>, tensor<768xf32>) -> tensor<?x196x768xf32>
+  return
+}
+
+// -----
+
+func.func @linear_input_rank(%x: tensor<768xf32>, %w: tensor<10x768xf32>) {
+  // expected-error @+1 {{'vit.linear' op input has rank 1 but expected rank at least 2}}
+  %y = vit.linear %x, %w : (tensor<768xf32>, tensor<10x768xf32>) -> tensor<10xf32>
+  return
+}
+
+// -----
+
+func.func @linear_weight_inner(%x: tensor<?x197x768xf32>, %w: tensor<3072x384xf32>) {
+  // expected-error @+1 {{'vit.linear' op weight has shape 3072x384 but expected 3072x768}}
+  %y = vit.linear %x, %w : (tensor<?x197x768xf32>, tensor<3072x384xf32>) -> tensor<?x197x3072xf32>
+  return
+}
+
+// -----
+
+func.func @linear_bias(%x: tensor<?x197x768xf32>, %w: tensor<3072x768xf32>, %b: tensor<768xf32>) {
+  // expected-error @+1 {{'vit.linear' op bias has shape 768 but expected 3072}}
+  %y = vit.linear %x, %w, %b : (tensor<?x197x768xf32>, tensor<3072x768xf32>, tensor<768xf32>) -> tensor<?x197x3072xf32>
+  return
+}
+
+// -----
+
+func.func @linear_result(%x: tensor<?x197x768xf32>, %w: tensor<3072x768xf32>) {
+  // expected-error @+1 {{'vit.linear' op result has shape ?x197x768 but expected ?x197x3072}}
+  %y = vit.linear %x, %w : (tensor<?x197x768xf32>, tensor<3072x768xf32>) -> tensor<?x197x768xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_lhs_rank(%a: tensor<64xf32>, %b: tensor<64xf32>) {
+  // expected-error @+1 {{'vit.matmul' op lhs has rank 1 but expected rank at least 2}}
+  %c = vit.matmul %a, %b : (tensor<64xf32>, tensor<64xf32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @matmul_rank_mismatch(%a: tensor<?x12x197x64xf32>, %b: tensor<197x64xf32>) {
+  // expected-error @+1 {{'vit.matmul' op rhs has rank 2 but expected rank 4}}
+  %c = vit.matmul %a, %b transpose_rhs : (tensor<?x12x197x64xf32>, tensor<197x64xf32>) -> tensor<?x12x197x197xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_inner_mismatch(%a: tensor<?x12x197x197xf32>, %b: tensor<?x12x196x64xf32>) {
+  // expected-error @+1 {{'vit.matmul' op rhs has shape ?x12x196x64 but expected ?x12x197x64}}
+  %c = vit.matmul %a, %b : (tensor<?x12x197x197xf32>, tensor<?x12x196x64xf32>) -> tensor<?x12x197x64xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_transposed_inner_mismatch(%a: tensor<?x12x197x64xf32>, %b: tensor<?x12x197x32xf32>) {
+  // expected-error @+1 {{'vit.matmul' op rhs has shape ?x12x197x32 but expected ?x12x197x64}}
+  %c = vit.matmul %a, %b transpose_rhs : (tensor<?x12x197x64xf32>, tensor<?x12x197x32xf32>) -> tensor<?x12x197x197xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_batch_mismatch(%a: tensor<?x12x197x64xf32>, %b: tensor<?x6x197x64xf32>) {
+  // expected-error @+1 {{'vit.matmul' op rhs has shape ?x6x197x64 but expected ?x12x197x64}}
+  %c = vit.matmul %a, %b transpose_rhs : (tensor<?x12x197x64xf32>, tensor<?x6x197x64xf32>) -> tensor<?x12x197x197xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_result(%a: tensor<?x12x197x64xf32>, %b: tensor<?x12x197x64xf32>) {
+  // expected-error @+1 {{'vit.matmul' op result has shape ?x12x197x64 but expected ?x12x197x197}}
+  %c = vit.matmul %a, %b transpose_rhs : (tensor<?x12x197x64xf32>, tensor<?x12x197x64xf32>) -> tensor<?x12x197x64xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_type_mismatch(%s: tensor<?x12x197x197xf32>) {
+  // expected-error @+1 {{'vit.softmax' op requires the same type for all operands and results}}
+  %p = "vit.softmax"(%s) : (tensor<?x12x197x197xf32>) -> tensor<?x12x197x196xf32>
+  return
+}
+
+// -----
+
+func.func @add_type_mismatch(%a: tensor<?x197x768xf32>, %b: tensor<?x196x768xf32>) {
+  // expected-error @+1 {{'vit.add' op requires the same type for all operands and results}}
+  %c = "vit.add"(%a, %b) : (tensor<?x197x768xf32>, tensor<?x196x768xf32>) -> tensor<?x197x768xf32>
+  return
+}
+
+// -----
+
+func.func @gelu_unknown_form(%x: tensor<?x197x3072xf32>) {
+  // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'approximation' [erf, tanh]}}
+  %y = vit.gelu sigmoid %x : tensor<?x197x3072xf32>
+  return
+}
+
+// -----
+
+func.func @split_qkv_heads_positive(%x: tensor<?x197x2304xf32>) {
+  // expected-error @+1 {{'vit.split_qkv' op heads must be positive, got 0}}
+  %q, %k, %v = vit.split_qkv %x heads = 0 : tensor<?x197x2304xf32> -> tensor<?x12x197x64xf32>
+  return
+}
+
+// -----
+
+func.func @split_qkv_heads_not_dividing(%x: tensor<?x197x2304xf32>) {
+  // expected-error @+1 {{'vit.split_qkv' op heads 5 do not divide the width: fused qkv width 2304 is not a multiple of 3 x 5}}
+  %q, %k, %v = vit.split_qkv %x heads = 5 : tensor<?x197x2304xf32> -> tensor<?x5x197x64xf32>
+  return
+}
+
+// -----
+
+func.func @split_qkv_result(%x: tensor<?x197x2304xf32>) {
+  // expected-error @+1 {{'vit.split_qkv' op result has shape ?x12x197x32 but expected ?x12x197x64}}
+  %q, %k, %v = vit.split_qkv %x heads = 12 : tensor<?x197x2304xf32> -> tensor<?x12x197x32xf32>
+  return
+}
+
+// -----
+
+func.func @split_qkv_results_differ(%x: tensor<?x197x2304xf32>) {
+  // expected-error @+1 {{'vit.split_qkv' op failed to verify that all of {query, key, value} have same type}}
+  %q, %k, %v = "vit.split_qkv"(%x) {heads = 12 : i64} : (tensor<?x197x2304xf32>) -> (tensor<?x12x197x64xf32>, tensor<?x12x197x64xf32>, tensor<?x12x196x64xf32>)
+  return
+}
+
+// -----
+
+func.func @merge_heads_rank(%x: tensor<?x197x768xf32>) {
+  // expected-error @+1 {{'vit.merge_heads' op input has rank 3 but expected rank 4}}
+  %y = vit.merge_heads %x : tensor<?x197x768xf32> -> tensor<?x197x768xf32>
+  return
+}
+
+// -----
+
+func.func @merge_heads_result(%x: tensor<?x12x197x64xf32>) {
+  // expected-error @+1 {{'vit.merge_heads' op result has shape ?x197x384 but expected ?x197x768}}
+  %y = vit.merge_heads %x : tensor<?x12x197x64xf32> -> tensor<?x197x384xf32>
+  return
+}
+
+// -----
+
+func.func @select_token_out_of_range(%x: tensor<?x197x768xf32>) {
+  // expected-error @+1 {{'vit.select_token' op token index 197 is out of range for 197 tokens}}
+  %y = vit.select_token %x[197] : tensor<?x197x768xf32> -> tensor<?x768xf32>
+  return
+}
+
+// -----
+
+func.func @select_token_result(%x: tensor<?x197x768xf32>) {
+  // expected-error @+1 {{'vit.select_token' op result has shape ?x197 but expected ?x768}}
+  %y = vit.select_token %x[0] : tensor<?x197x768xf32> -> tensor<?x197xf32>
+  return
+}
+
+// -----
+
+func.func @token_mean_skip_negative(%x: tensor<?x197x768xf32>) {
+  // expected-error @+1 {{'vit.token_mean' op skip -1 is out of range for 197 tokens}}
+  %y = vit.token_mean %x skip = -1 : tensor<?x197x768xf32> -> tensor<?x768xf32>
+  return
+}
+
+// -----
+
+func.func @token_mean_skip_everything(%x: tensor<?x2x768xf32>) {
+  // expected-error @+1 {{'vit.token_mean' op skip 2 is out of range for 2 tokens}}
+  %y = vit.token_mean %x skip = 2 : tensor<?x2x768xf32> -> tensor<?x768xf32>
+  return
+}
+
+// -----
+
+func.func @token_mean_rank(%x: tensor<?x768xf32>) {
+  // expected-error @+1 {{'vit.token_mean' op input has rank 2 but expected rank 3}}
+  %y = vit.token_mean %x skip = 0 : tensor<?x768xf32> -> tensor<?x768xf32>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{tile size of loop 0 must be positive, got -4}}
+func.func @tile_negative() attributes {tile = #vit.tile<tiles = [-4], vector = 8>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{parallel loop 3 is out of range: tiles has 2 loops}}
+func.func @tile_parallel_out_of_range() attributes {tile = #vit.tile<tiles = [4, 4], vector = 8, parallel = [3]>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{vector must be positive, got 0}}
+func.func @tile_vector() attributes {tile = #vit.tile<tiles = [4], vector = 0>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{vector_bits must be a power of two of at least 8, got 384}}
+module attributes {vit.target = #vit.target<target = "host", vector_bits = 384, cores = 2>} {}
+
+// -----
+
+// expected-error @+1 {{cache sizes must not be negative, got l1_bytes = -1, l2_bytes = 0}}
+module attributes {vit.target = #vit.target<target = "host", vector_bits = 256, cores = 2, l1_bytes = -1>} {}

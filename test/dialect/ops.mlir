@@ -1,0 +1,107 @@
+// Round trip of every vit op and attribute: print, re-parse, print again and
+// compare, in generic form too.
+// RUN: vit-opt %s | vit-opt | FileCheck %s
+// RUN: vit-opt %s --mlir-print-op-generic | vit-opt | FileCheck %s
+
+// CHECK: module attributes {vit.target = #vit.target<target = "x86-64-linux-avx2", vector_bits = 256, cores = 2, l1_bytes = 32768, l2_bytes = 524288>}
+module attributes {vit.target = #vit.target<target = "x86-64-linux-avx2", vector_bits = 256, cores = 2, l1_bytes = 32768, l2_bytes = 524288>} {
+
+// CHECK-LABEL: func.func @embedding
+func.func @embedding(%images: tensor<?x3x224x224xf32>) -> tensor<?x198x192xf32> {
+  // CHECK: %[[W:.*]] = vit.param "patch_embed.proj.weight" : tensor<192x3x16x16xf32>
+  %w = vit.param "patch_embed.proj.weight" : tensor<192x3x16x16xf32>
+  %b = vit.param "patch_embed.proj.bias" : tensor<192xf32>
+  %cls = vit.param "cls_token" : tensor<1x1x192xf32>
+  %dist = vit.param "dist_token" : tensor<1x1x192xf32>
+  %pos = vit.param "pos_embed" : tensor<1x198x192xf32>
+  // CHECK: vit.patch_projection %{{.*}}, %[[W]], %{{.*}} : (tensor<?x3x224x224xf32>, tensor<192x3x16x16xf32>, tensor<192xf32>) -> tensor<?x196x192xf32>
+  %p = vit.patch_projection %images, %w, %b : (tensor<?x3x224x224xf32>, tensor<192x3x16x16xf32>, tensor<192xf32>) -> tensor<?x196x192xf32>
+  // CHECK: vit.patch_projection %{{.*}}, %[[W]] : (tensor<?x3x224x224xf32>, tensor<192x3x16x16xf32>) -> tensor<?x196x192xf32>
+  %nobias = vit.patch_projection %images, %w : (tensor<?x3x224x224xf32>, tensor<192x3x16x16xf32>) -> tensor<?x196x192xf32>
+  // CHECK: vit.prepend_tokens %{{.*}}, %{{.*}} : (tensor<?x196x192xf32>, tensor<1x1x192xf32>) -> tensor<?x197x192xf32>
+  %d = vit.prepend_tokens %p, %dist : (tensor<?x196x192xf32>, tensor<1x1x192xf32>) -> tensor<?x197x192xf32>
+  %c = vit.prepend_tokens %d, %cls : (tensor<?x197x192xf32>, tensor<1x1x192xf32>) -> tensor<?x198x192xf32>
+  // CHECK: vit.add_position_embedding %{{.*}}, %{{.*}} : (tensor<?x198x192xf32>, tensor<1x198x192xf32>) -> tensor<?x198x192xf32>
+  %x = vit.add_position_embedding %c, %pos : (tensor<?x198x192xf32>, tensor<1x198x192xf32>) -> tensor<?x198x192xf32>
+  return %x : tensor<?x198x192xf32>
+}
+
+// A non-square image and a rectangular patch.
+// CHECK-LABEL: func.func @non_square
+func.func @non_square(%images: tensor<2x1x64x96xf32>, %w: tensor<32x1x16x32xf32>) -> tensor<2x12x32xf32> {
+  // CHECK: vit.patch_projection {{.*}} -> tensor<2x12x32xf32>
+  %p = vit.patch_projection %images, %w : (tensor<2x1x64x96xf32>, tensor<32x1x16x32xf32>) -> tensor<2x12x32xf32>
+  return %p : tensor<2x12x32xf32>
+}
+
+// One pre-norm encoder block of ViT-Ti/16 written out in primitive ops.
+// CHECK-LABEL: func.func @encoder_block
+func.func @encoder_block(%x: tensor<?x197x192xf32>) -> tensor<?x197x192xf32> {
+  %g1 = vit.param "blocks.0.norm1.weight" : tensor<192xf32>
+  %b1 = vit.param "blocks.0.norm1.bias" : tensor<192xf32>
+  %wqkv = vit.param "blocks.0.attn.qkv.weight" : tensor<576x192xf32>
+  %bqkv = vit.param "blocks.0.attn.qkv.bias" : tensor<576xf32>
+  %wo = vit.param "blocks.0.attn.proj.weight" : tensor<192x192xf32>
+  %bo = vit.param "blocks.0.attn.proj.bias" : tensor<192xf32>
+  %g2 = vit.param "blocks.0.norm2.weight" : tensor<192xf32>
+  %b2 = vit.param "blocks.0.norm2.bias" : tensor<192xf32>
+  %w1 = vit.param "blocks.0.mlp.fc1.weight" : tensor<768x192xf32>
+  %c1 = vit.param "blocks.0.mlp.fc1.bias" : tensor<768xf32>
+  %w2 = vit.param "blocks.0.mlp.fc2.weight" : tensor<192x768xf32>
+  %c2 = vit.param "blocks.0.mlp.fc2.bias" : tensor<192xf32>
+  // CHECK: vit.layer_norm %{{.*}}, %{{.*}}, %{{.*}} eps = 9.99999997E-7 : (tensor<?x197x192xf32>, tensor<192xf32>, tensor<192xf32>) -> tensor<?x197x192xf32>
+  %n1 = vit.layer_norm %x, %g1, %b1 eps = 1.0e-6 : (tensor<?x197x192xf32>, tensor<192xf32>, tensor<192xf32>) -> tensor<?x197x192xf32>
+  // CHECK: vit.linear {{.*}} : (tensor<?x197x192xf32>, tensor<576x192xf32>, tensor<576xf32>) -> tensor<?x197x576xf32>
+  %qkv = vit.linear %n1, %wqkv, %bqkv : (tensor<?x197x192xf32>, tensor<576x192xf32>, tensor<576xf32>) -> tensor<?x197x576xf32>
+  // CHECK: %{{.*}}, %{{.*}}, %{{.*}} = vit.split_qkv %{{.*}} heads = 3 : tensor<?x197x576xf32> -> tensor<?x3x197x64xf32>
+  %q, %k, %v = vit.split_qkv %qkv heads = 3 : tensor<?x197x576xf32> -> tensor<?x3x197x64xf32>
+  // CHECK: vit.scale %{{.*}}, 1.250000e-01 : tensor<?x3x197x64xf32>
+  %qs = vit.scale %q, 0.125 : tensor<?x3x197x64xf32>
+  // CHECK: vit.matmul %{{.*}}, %{{.*}} transpose_rhs : (tensor<?x3x197x64xf32>, tensor<?x3x197x64xf32>) -> tensor<?x3x197x197xf32>
+  %s = vit.matmul %qs, %k transpose_rhs : (tensor<?x3x197x64xf32>, tensor<?x3x197x64xf32>) -> tensor<?x3x197x197xf32>
+  // CHECK: vit.softmax %{{.*}} : tensor<?x3x197x197xf32>
+  %p = vit.softmax %s : tensor<?x3x197x197xf32>
+  // CHECK: vit.matmul %{{.*}}, %{{.*}} : (tensor<?x3x197x197xf32>, tensor<?x3x197x64xf32>) -> tensor<?x3x197x64xf32>
+  %a = vit.matmul %p, %v : (tensor<?x3x197x197xf32>, tensor<?x3x197x64xf32>) -> tensor<?x3x197x64xf32>
+  // CHECK: vit.merge_heads %{{.*}} : tensor<?x3x197x64xf32> -> tensor<?x197x192xf32>
+  %m = vit.merge_heads %a : tensor<?x3x197x64xf32> -> tensor<?x197x192xf32>
+  %o = vit.linear %m, %wo, %bo : (tensor<?x197x192xf32>, tensor<192x192xf32>, tensor<192xf32>) -> tensor<?x197x192xf32>
+  // CHECK: vit.add %{{.*}}, %{{.*}} : tensor<?x197x192xf32>
+  %r1 = vit.add %x, %o : tensor<?x197x192xf32>
+  %n2 = vit.layer_norm %r1, %g2, %b2 eps = 1.0e-6 : (tensor<?x197x192xf32>, tensor<192xf32>, tensor<192xf32>) -> tensor<?x197x192xf32>
+  %h = vit.linear %n2, %w1, %c1 : (tensor<?x197x192xf32>, tensor<768x192xf32>, tensor<768xf32>) -> tensor<?x197x768xf32>
+  // CHECK: vit.gelu erf %{{.*}} : tensor<?x197x768xf32>
+  %ge = vit.gelu erf %h : tensor<?x197x768xf32>
+  // CHECK: vit.gelu tanh %{{.*}} : tensor<?x197x768xf32>
+  %gt = vit.gelu tanh %ge : tensor<?x197x768xf32>
+  // CHECK: vit.relu %{{.*}} : tensor<?x197x768xf32>
+  %re = vit.relu %gt : tensor<?x197x768xf32>
+  %y = vit.linear %re, %w2, %c2 : (tensor<?x197x768xf32>, tensor<192x768xf32>, tensor<192xf32>) -> tensor<?x197x192xf32>
+  %r2 = vit.add %r1, %y : tensor<?x197x192xf32>
+  return %r2 : tensor<?x197x192xf32>
+}
+
+// Classifier heads: token slice, mean over tokens, pre-logits tanh, linear
+// without bias, and a tiled kernel attribute.
+// CHECK-LABEL: func.func @heads
+func.func @heads(%x: tensor<?x198x192xf32>, %w: tensor<10x192xf32>, %wr: tensor<192x192xf32>) -> (tensor<?x10xf32>, tensor<?x10xf32>) {
+  // CHECK: vit.select_token %{{.*}}[0] : tensor<?x198x192xf32> -> tensor<?x192xf32>
+  %cls = vit.select_token %x[0] : tensor<?x198x192xf32> -> tensor<?x192xf32>
+  // CHECK: vit.select_token %{{.*}}[1]
+  %dist = vit.select_token %x[1] : tensor<?x198x192xf32> -> tensor<?x192xf32>
+  // CHECK: vit.token_mean %{{.*}} skip = 2 : tensor<?x198x192xf32> -> tensor<?x192xf32>
+  %gap = vit.token_mean %x skip = 2 : tensor<?x198x192xf32> -> tensor<?x192xf32>
+  %rep = vit.linear %gap, %wr : (tensor<?x192xf32>, tensor<192x192xf32>) -> tensor<?x192xf32>
+  // CHECK: vit.tanh %{{.*}} : tensor<?x192xf32>
+  %t = vit.tanh %rep : tensor<?x192xf32>
+  // CHECK: vit.linear %{{.*}}, %{{.*}} {tile = #vit.tile<tiles = [8, 16], vector = 8, parallel = [0]>} : (tensor<?x192xf32>, tensor<10x192xf32>) -> tensor<?x10xf32>
+  %l0 = vit.linear %cls, %w {tile = #vit.tile<tiles = [8, 16], vector = 8, parallel = [0]>} : (tensor<?x192xf32>, tensor<10x192xf32>) -> tensor<?x10xf32>
+  // CHECK: #vit.tile<tiles = [4], vector = 1>
+  %l1 = vit.linear %dist, %w {tile = #vit.tile<tiles = [4], vector = 1>} : (tensor<?x192xf32>, tensor<10x192xf32>) -> tensor<?x10xf32>
+  %sum = vit.add %l0, %l1 : tensor<?x10xf32>
+  %avg = vit.scale %sum, 0.5 : tensor<?x10xf32>
+  %l2 = vit.linear %t, %w : (tensor<?x192xf32>, tensor<10x192xf32>) -> tensor<?x10xf32>
+  return %avg, %l2 : tensor<?x10xf32>, tensor<?x10xf32>
+}
+
+}

@@ -1,0 +1,21 @@
+# lit configuration for vitc: every .mlir file under test/ is a test; vitc's
+# tools come from the build tree, FileCheck and friends from LLVM 22.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "vitc"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.vitc_obj_root, "test")
+
+llvm_config.with_system_environment(["HOME", "TMPDIR"])
+llvm_config.use_default_substitutions()
+tool_dirs = [
+    os.path.join(config.vitc_obj_root, "compiler", "tools", "vit-opt"),
+    config.llvm_tools_dir,
+]
+llvm_config.add_tool_substitutions(["vit-opt", "FileCheck", "not", "count"], tool_dirs)
