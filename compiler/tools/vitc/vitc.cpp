@@ -1,0 +1,186 @@
+//===- vitc.cpp - the vitc compiler driver --------------------------------===//
+//
+// Describes a model (zoo name, config file, flags), optionally loads its
+// checkpoint, and emits what --emit asks for. Every user error is one line on
+// stderr naming what was wrong, and a non-zero exit status.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/frontend/BuildModel.h"
+#include "compiler/frontend/ConfigFile.h"
+#include "compiler/frontend/ModelConfig.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+#include <map>
+
+using namespace vitc;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory modelCategory("Model description");
+static cl::OptionCategory outputCategory("Output");
+
+static cl::opt<std::string> modelName("model", cl::desc("Built-in model (vit-b16, deit-s16, "
+                                                        "vit_base_patch16_384, ...)"),
+                                      cl::value_desc("name"), cl::cat(modelCategory));
+static cl::opt<std::string> configPath(
+    "config", cl::desc("Model config: Hugging Face config.json, or timm VisionTransformer "
+                       "arguments as JSON with \"format\": \"timm\""),
+    cl::value_desc("file"), cl::cat(modelCategory));
+static cl::opt<std::string> imageSize("image-size",
+                                      cl::desc("Input resolution: N or HxW (e.g. 384, 224x320)"),
+                                      cl::value_desc("size"), cl::cat(modelCategory));
+static cl::opt<int64_t> numClasses("num-classes",
+                                   cl::desc("Classifier outputs (0: no head, return features)"),
+                                   cl::cat(modelCategory));
+static cl::opt<int64_t> channels("channels", cl::desc("Input channels (1 or 3)"),
+                                 cl::cat(modelCategory));
+static cl::opt<int64_t> representationSize(
+    "representation-size", cl::desc("Width of a pre-logits Dense+tanh layer (0: none)"),
+    cl::cat(modelCategory));
+static cl::opt<std::string> activation("activation",
+                                       cl::desc("MLP activation: gelu, gelu_tanh or relu"),
+                                       cl::cat(modelCategory));
+static cl::opt<float> layerNormEps("layer-norm-eps", cl::desc("LayerNorm epsilon"),
+                                   cl::cat(modelCategory));
+static cl::opt<bool> qkvBias("qkv-bias", cl::desc("Whether the QKV projection has a bias"),
+                             cl::cat(modelCategory));
+
+enum class Emit { Mlir, None };
+static cl::opt<Emit> emit("emit", cl::desc("What to write"), cl::init(Emit::None),
+                          cl::values(clEnumValN(Emit::Mlir, "mlir",
+                                                "the model in primitive vit dialect ops"),
+                                     clEnumValN(Emit::None, "none", "nothing")),
+                          cl::cat(outputCategory));
+static cl::opt<std::string> outputPath("o", cl::desc("Output file ('-' for stdout)"),
+                                       cl::value_desc("file"), cl::init("-"),
+                                       cl::cat(outputCategory));
+static cl::opt<bool> printParams("print-params",
+                                 cl::desc("Print the model's sizes and parameter counts"),
+                                 cl::cat(outputCategory));
+
+static int fail(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "vitc") << message << "\n";
+  return 1;
+}
+
+static int fail(llvm::Error error) { return fail(llvm::toString(std::move(error))); }
+
+/// The model from --model or --config, with the flag overrides applied.
+static llvm::Expected<ModelConfig> describeModel() {
+  if (modelName.empty() == configPath.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "give exactly one of --model and --config (see --help)");
+  llvm::Expected<ModelConfig> config =
+      modelName.empty() ? readConfigFile(configPath) : lookupZooModel(modelName);
+  if (!config)
+    return config.takeError();
+  if (imageSize.getNumOccurrences()) {
+    auto [h, w] = llvm::StringRef(imageSize).split('x');
+    if (w.empty())
+      w = h;
+    if (h.getAsInteger(10, config->imageHeight) || w.getAsInteger(10, config->imageWidth))
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "--image-size: expected N or HxW, got '" + imageSize +
+                                         "'");
+  }
+  if (numClasses.getNumOccurrences())
+    config->numClasses = numClasses;
+  if (channels.getNumOccurrences())
+    config->channels = channels;
+  if (representationSize.getNumOccurrences())
+    config->representationSize = representationSize;
+  if (layerNormEps.getNumOccurrences())
+    config->layerNormEps = layerNormEps;
+  if (qkvBias.getNumOccurrences())
+    config->qkvBias = qkvBias;
+  if (activation.getNumOccurrences()) {
+    if (activation == "gelu")
+      config->activation = Activation::GeluErf;
+    else if (activation == "gelu_tanh")
+      config->activation = Activation::GeluTanh;
+    else if (activation == "relu")
+      config->activation = Activation::Relu;
+    else
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "--activation: expected gelu, gelu_tanh or relu, got '" +
+                                         activation + "'");
+  }
+  if (llvm::Error err = config->validate())
+    return std::move(err);
+  return config;
+}
+
+/// Sizes and parameter counts, grouped by model part (all blocks together).
+static void writeParams(const ModelConfig &c, llvm::raw_ostream &os) {
+  os << llvm::formatv("model {0}: {1}x{2}x{3} input, patch {4}, {5} tokens, width {6}, "
+                      "depth {7}, heads {8}, mlp {9}, {10} pooling, {11}, {12} outputs\n",
+                      c.name, c.channels, c.imageHeight, c.imageWidth, c.patchSize,
+                      c.numTokens(), c.width, c.depth, c.heads, c.mlpDim, poolingName(c.pooling),
+                      activationName(c.activation), c.outputWidth());
+  std::vector<std::pair<std::string, int64_t>> groups;
+  int64_t total = 0;
+  for (const ParamSpec &param : listParams(c)) {
+    llvm::StringRef part = llvm::StringRef(param.name).split('.').first;
+    std::string group = part == "blocks" ? llvm::formatv("blocks (x{0})", c.depth).str()
+                                         : part.str();
+    if (groups.empty() || groups.back().first != group)
+      groups.push_back({group, 0});
+    groups.back().second += param.numElements();
+    total += param.numElements();
+  }
+  auto withCommas = [](int64_t n) {
+    std::string digits = std::to_string(n), out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+      if (i && (digits.size() - i) % 3 == 0)
+        out += ',';
+      out += digits[i];
+    }
+    return out;
+  };
+  os << "parameters: " << withCommas(total) << "\n";
+  for (auto &[group, count] : groups)
+    os << llvm::formatv("  {0,-14} {1,15}\n", group, withCommas(count));
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions({&modelCategory, &outputCategory});
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "vitc: compiles Vision Transformer models\n\n"
+      "Examples:\n"
+      "  vitc --model vit-b16 --print-params\n"
+      "  vitc --model vit-b16 --image-size 384 --emit=mlir -o vit_b16.mlir\n"
+      "  vitc --config config.json --emit=mlir\n\n"
+      "Built-in models: " +
+          llvm::join(zooModelNames(), ", ") + "\n");
+
+  llvm::Expected<ModelConfig> config = describeModel();
+  if (!config)
+    return fail(config.takeError());
+
+  std::string error;
+  auto output = mlir::openOutputFile(outputPath, &error);
+  if (!output)
+    return fail(error);
+  if (printParams)
+    writeParams(*config, emit == Emit::None ? output->os() : llvm::errs());
+
+  if (emit == Emit::Mlir) {
+    mlir::MLIRContext context;
+    mlir::OwningOpRef<mlir::ModuleOp> module = buildModel(context, *config);
+    if (mlir::failed(mlir::verify(*module)))
+      return fail("internal error: the emitted IR does not verify");
+    module->print(output->os());
+  }
+  output->keep();
+  return 0;
+}
