@@ -7,7 +7,7 @@ from lit.llvm import llvm_config
 
 config.name = "vitc"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.vitc_obj_root, "test")
@@ -16,6 +16,7 @@ llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
 tool_dirs = [
     os.path.join(config.vitc_obj_root, "compiler", "tools", "vit-opt"),
+    os.path.join(config.vitc_obj_root, "compiler", "tools", "vitc"),
     config.llvm_tools_dir,
 ]
-llvm_config.add_tool_substitutions(["vit-opt", "FileCheck", "not", "count"], tool_dirs)
+llvm_config.add_tool_substitutions(["vit-opt", "vitc", "FileCheck", "not", "count", "split-file"], tool_dirs)
