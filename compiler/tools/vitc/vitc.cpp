@@ -9,6 +9,7 @@
 #include "compiler/frontend/BuildModel.h"
 #include "compiler/frontend/ConfigFile.h"
 #include "compiler/frontend/ModelConfig.h"
+#include "compiler/frontend/Weights.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -25,6 +26,7 @@ using namespace vitc;
 namespace cl = llvm::cl;
 
 static cl::OptionCategory modelCategory("Model description");
+static cl::OptionCategory weightsCategory("Weights");
 static cl::OptionCategory outputCategory("Output");
 
 static cl::opt<std::string> modelName("model", cl::desc("Built-in model (vit-b16, deit-s16, "
@@ -53,6 +55,28 @@ static cl::opt<float> layerNormEps("layer-norm-eps", cl::desc("LayerNorm epsilon
 static cl::opt<bool> qkvBias("qkv-bias", cl::desc("Whether the QKV projection has a bias"),
                              cl::cat(modelCategory));
 
+static cl::opt<std::string> weightsPath(
+    "weights",
+    cl::desc("Checkpoint: .safetensors (timm or Hugging Face keys) or official .npz"),
+    cl::value_desc("file"), cl::cat(weightsCategory));
+static cl::opt<uint64_t> randomSeed("random-weights",
+                                    cl::desc("Make deterministic random weights from a seed"),
+                                    cl::value_desc("seed"), cl::cat(weightsCategory));
+static cl::opt<bool> allowUnused("allow-unused-weights",
+                                 cl::desc("Report checkpoint tensors the model does not use "
+                                          "as notes instead of failing"),
+                                 cl::cat(weightsCategory));
+static cl::opt<std::string> posEmbedResize(
+    "pos-embed-resize",
+    cl::desc("Position-embedding resize when the resolution differs from the checkpoint's: "
+             "bicubic (timm), bicubic-no-antialias (Hugging Face), bilinear, "
+             "bilinear-align-corners (official JAX), or none to refuse; default: the "
+             "checkpoint library's own"),
+    cl::value_desc("method"), cl::cat(weightsCategory));
+static cl::opt<std::string> saveWeights(
+    "save-weights", cl::desc("Write the model's weights (timm names, f32) as safetensors"),
+    cl::value_desc("file"), cl::cat(weightsCategory));
+
 enum class Emit { Mlir, None };
 static cl::opt<Emit> emit("emit", cl::desc("What to write"), cl::init(Emit::None),
                           cl::values(clEnumValN(Emit::Mlir, "mlir",
@@ -69,6 +93,10 @@ static cl::opt<bool> printParams("print-params",
 static int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "vitc") << message << "\n";
   return 1;
+}
+
+static void note(const llvm::Twine &message) {
+  llvm::WithColor::note(llvm::errs(), "vitc") << message << "\n";
 }
 
 static int fail(llvm::Error error) { return fail(llvm::toString(std::move(error))); }
@@ -114,11 +142,55 @@ static llvm::Expected<ModelConfig> describeModel() {
                                          activation + "'");
   }
   if (llvm::Error err = config->validate())
-    return std::move(err);
+    return err;
   return config;
 }
 
 /// Sizes and parameter counts, grouped by model part (all blocks together).
+/// The weights from --weights or --random-weights, checked against `config`.
+/// An official .npz switches the default GELU to the tanh form JAX uses.
+static llvm::Expected<std::optional<ModelWeights>> loadWeights(ModelConfig &config) {
+  if (!weightsPath.empty() && randomSeed.getNumOccurrences())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "give at most one of --weights and --random-weights");
+  if (randomSeed.getNumOccurrences())
+    return randomWeights(config, randomSeed);
+  if (weightsPath.empty())
+    return std::nullopt;
+  BindOptions options;
+  options.allowUnexpected = allowUnused;
+  if (posEmbedResize == "none") {
+    options.noResize = true;
+  } else if (!posEmbedResize.empty()) {
+    options.resize = parseResizeMethod(posEmbedResize);
+    if (!options.resize)
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "--pos-embed-resize: expected bicubic, bicubic-no-antialias, bilinear, "
+          "bilinear-align-corners or none, got '" + posEmbedResize + "'");
+  }
+  llvm::Expected<Checkpoint> checkpoint = readCheckpoint(weightsPath);
+  if (!checkpoint)
+    return checkpoint.takeError();
+  llvm::Expected<CheckpointLayout> layout = detectLayout(*checkpoint);
+  if (!layout)
+    return layout.takeError();
+  if (*layout == CheckpointLayout::Official && !modelName.empty() &&
+      !activation.getNumOccurrences()) {
+    config.activation = Activation::GeluTanh;
+    note("official JAX checkpoint: using the tanh form of GELU, as JAX does "
+         "(--activation=gelu for the erf form)");
+  }
+  std::vector<std::string> notes;
+  llvm::Expected<ModelWeights> weights =
+      bindWeights(config, std::move(*checkpoint), options, notes);
+  for (const std::string &text : notes)
+    note(text);
+  if (!weights)
+    return weights.takeError();
+  return std::move(*weights);
+}
+
 static void writeParams(const ModelConfig &c, llvm::raw_ostream &os) {
   os << llvm::formatv("model {0}: {1}x{2}x{3} input, patch {4}, {5} tokens, width {6}, "
                       "depth {7}, heads {8}, mlp {9}, {10} pooling, {11}, {12} outputs\n",
@@ -152,20 +224,36 @@ static void writeParams(const ModelConfig &c, llvm::raw_ostream &os) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions({&modelCategory, &outputCategory});
+  cl::HideUnrelatedOptions({&modelCategory, &weightsCategory, &outputCategory});
   cl::ParseCommandLineOptions(
       argc, argv,
       "vitc: compiles Vision Transformer models\n\n"
       "Examples:\n"
       "  vitc --model vit-b16 --print-params\n"
       "  vitc --model vit-b16 --image-size 384 --emit=mlir -o vit_b16.mlir\n"
-      "  vitc --config config.json --emit=mlir\n\n"
+      "  vitc --config config.json --weights model.safetensors --save-weights w.safetensors\n"
+      "  vitc --model vit-b16 --weights ViT-B_16.npz --image-size 384 --emit=mlir\n\n"
       "Built-in models: " +
           llvm::join(zooModelNames(), ", ") + "\n");
 
   llvm::Expected<ModelConfig> config = describeModel();
   if (!config)
     return fail(config.takeError());
+
+  llvm::Expected<std::optional<ModelWeights>> weights = loadWeights(*config);
+  if (!weights)
+    return fail(weights.takeError());
+  if (!saveWeights.empty()) {
+    if (!*weights)
+      return fail("--save-weights needs --weights or --random-weights");
+    std::vector<std::pair<std::string, const Tensor *>> tensors;
+    for (const auto &[name, tensor] : **weights)
+      tensors.push_back({name, &tensor});
+    if (llvm::Error err = writeSafetensors(saveWeights, tensors,
+                                           {{"vitc.model", config->name},
+                                            {"vitc.layout", "timm-f32"}}))
+      return fail(std::move(err));
+  }
 
   std::string error;
   auto output = mlir::openOutputFile(outputPath, &error);

@@ -1,0 +1,209 @@
+//===- Safetensors.cpp - safetensors reader and writer --------------------===//
+//
+// Format (huggingface/safetensors): u64 little-endian header size N, N bytes
+// of JSON mapping names to {dtype, shape, data_offsets}, then the data. The
+// reader applies the reference implementation's checks: N at most 1e8,
+// offsets contiguous from 0 to the end of the file, each tensor's byte count
+// equal to its element count times the dtype size.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/frontend/Checkpoint.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/FileOutputBuffer.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+
+using namespace vitc;
+using llvm::Error;
+using llvm::Expected;
+using llvm::StringRef;
+namespace json = llvm::json;
+
+static Error fileError(StringRef path, const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), path + ": " + message);
+}
+
+namespace {
+struct Entry {
+  std::string name;
+  std::string dtype;
+  std::vector<int64_t> shape;
+  uint64_t begin, end;
+};
+} // namespace
+
+/// Bytes per element of the dtypes vitc converts to f32; 0 for others.
+static unsigned dtypeSize(StringRef dtype) {
+  return llvm::StringSwitch<unsigned>(dtype)
+      .Case("F32", 4)
+      .Case("F16", 2)
+      .Case("BF16", 2)
+      .Case("F64", 8)
+      .Default(0);
+}
+
+static Expected<Entry> parseEntry(StringRef path, StringRef name, const json::Value &value) {
+  auto bad = [&](const llvm::Twine &what) {
+    return fileError(path, "tensor '" + name + "': " + what);
+  };
+  const json::Object *info = value.getAsObject();
+  if (!info)
+    return bad("header entry is not an object");
+  Entry entry;
+  entry.name = name.str();
+  std::optional<StringRef> dtype = info->getString("dtype");
+  if (!dtype)
+    return bad("missing string 'dtype'");
+  entry.dtype = dtype->str();
+  if (!dtypeSize(*dtype))
+    return bad("dtype " + *dtype + " is not supported; vitc reads F32, F16, BF16 and F64");
+  const json::Array *shape = info->getArray("shape");
+  if (!shape)
+    return bad("missing array 'shape'");
+  for (const json::Value &dim : *shape) {
+    std::optional<int64_t> size = dim.getAsInteger();
+    if (!size || *size < 0)
+      return bad("shape holds something other than a non-negative integer");
+    entry.shape.push_back(*size);
+  }
+  const json::Array *offsets = info->getArray("data_offsets");
+  if (!offsets || offsets->size() != 2 || !(*offsets)[0].getAsUINT64() ||
+      !(*offsets)[1].getAsUINT64())
+    return bad("'data_offsets' must be [begin, end] with non-negative integers");
+  entry.begin = *(*offsets)[0].getAsUINT64();
+  entry.end = *(*offsets)[1].getAsUINT64();
+  if (entry.end < entry.begin)
+    return bad(llvm::formatv("data_offsets [{0}, {1}] end before they begin", entry.begin,
+                             entry.end));
+  uint64_t elements = 1;
+  for (int64_t dim : entry.shape)
+    if (__builtin_mul_overflow(elements, static_cast<uint64_t>(dim), &elements))
+      return bad("shape has more elements than fit in 64 bits");
+  uint64_t bytes;
+  if (__builtin_mul_overflow(elements, dtypeSize(*dtype), &bytes) ||
+      bytes != entry.end - entry.begin)
+    return bad(llvm::formatv("shape and dtype {0} need {1} elements, but data_offsets "
+                             "[{2}, {3}] hold {4} bytes",
+                             entry.dtype, elements, entry.begin, entry.end,
+                             entry.end - entry.begin));
+  return entry;
+}
+
+static Tensor convert(const Entry &entry, const char *data) {
+  Tensor tensor;
+  tensor.shape = entry.shape;
+  size_t count = (entry.end - entry.begin) / dtypeSize(entry.dtype);
+  tensor.data.resize(count);
+  using namespace llvm::support;
+  for (size_t i = 0; i < count; ++i) {
+    if (entry.dtype == "F32")
+      tensor.data[i] = llvm::bit_cast<float>(endian::read32le(data + 4 * i));
+    else if (entry.dtype == "F16")
+      tensor.data[i] = halfToFloat(endian::read16le(data + 2 * i));
+    else if (entry.dtype == "BF16")
+      tensor.data[i] = bfloat16ToFloat(endian::read16le(data + 2 * i));
+    else
+      tensor.data[i] = static_cast<float>(llvm::bit_cast<double>(endian::read64le(data + 8 * i)));
+  }
+  return tensor;
+}
+
+Expected<Checkpoint> vitc::parseSafetensors(StringRef bytes, StringRef path) {
+  if (bytes.size() < 8)
+    return fileError(path, llvm::formatv("file is {0} bytes, too short for a safetensors header",
+                                         bytes.size()));
+  uint64_t headerSize = llvm::support::endian::read64le(bytes.data());
+  constexpr uint64_t kMaxHeader = 100'000'000;
+  if (headerSize > kMaxHeader)
+    return fileError(path, llvm::formatv("header size {0} exceeds the safetensors limit of "
+                                         "{1} bytes; this is not a safetensors file",
+                                         headerSize, kMaxHeader));
+  if (headerSize > bytes.size() - 8)
+    return fileError(path, llvm::formatv("header of {0} bytes runs past the end of the file "
+                                         "({1} bytes); the file is truncated",
+                                         headerSize, bytes.size()));
+  Expected<json::Value> header = json::parse(bytes.substr(8, headerSize));
+  if (!header)
+    return fileError(path, "header is not valid JSON: " + llvm::toString(header.takeError()));
+  const json::Object *object = header->getAsObject();
+  if (!object)
+    return fileError(path, "header is not a JSON object");
+
+  std::vector<Entry> entries;
+  for (const auto &[key, value] : *object) {
+    if (key == "__metadata__")
+      continue;
+    Expected<Entry> entry = parseEntry(path, key, value);
+    if (!entry)
+      return entry.takeError();
+    entries.push_back(std::move(*entry));
+  }
+  // Contiguous data from offset 0 to the end of the file, as the reference
+  // reader demands: no gaps, overlaps or trailing bytes.
+  llvm::sort(entries, [](const Entry &a, const Entry &b) {
+    return std::tie(a.begin, a.end) < std::tie(b.begin, b.end);
+  });
+  StringRef data = bytes.substr(8 + headerSize);
+  uint64_t expected = 0;
+  for (const Entry &entry : entries) {
+    if (entry.begin != expected)
+      return fileError(path, llvm::formatv("tensor '{0}' starts at byte {1} of the data but "
+                                           "the previous tensor ends at {2} (gap or overlap)",
+                                           entry.name, entry.begin, expected));
+    expected = entry.end;
+  }
+  if (expected != data.size())
+    return fileError(path,
+                     llvm::formatv("tensors cover {0} bytes of data but the file holds {1}{2}",
+                                   expected, data.size(),
+                                   expected > data.size() ? "; the file is truncated" : ""));
+  Checkpoint checkpoint;
+  checkpoint.path = path.str();
+  for (const Entry &entry : entries)
+    if (Error err = checkpoint.add(entry.name, convert(entry, data.data() + entry.begin)))
+      return err;
+  return checkpoint;
+}
+
+Error vitc::writeSafetensors(StringRef path,
+                             const std::vector<std::pair<std::string, const Tensor *>> &tensors,
+                             const std::map<std::string, std::string> &metadata) {
+  json::Object header;
+  if (!metadata.empty()) {
+    json::Object meta;
+    for (const auto &[key, value] : metadata)
+      meta[key] = value;
+    header["__metadata__"] = std::move(meta);
+  }
+  uint64_t offset = 0;
+  for (const auto &[name, tensor] : tensors) {
+    uint64_t bytes = 4 * tensor->data.size();
+    header[name] = json::Object{{"dtype", "F32"},
+                                {"shape", json::Array(tensor->shape)},
+                                {"data_offsets", json::Array{offset, offset + bytes}}};
+    offset += bytes;
+  }
+  std::string text = llvm::formatv("{0}", json::Value(std::move(header))).str();
+  text.append((8 - text.size() % 8) % 8, ' '); // keeps the data 8-byte aligned
+  uint64_t total = 8 + text.size() + offset;
+  Expected<std::unique_ptr<llvm::FileOutputBuffer>> buffer =
+      llvm::FileOutputBuffer::create(path, total);
+  if (!buffer)
+    return fileError(path, "cannot create: " + llvm::toString(buffer.takeError()));
+  char *out = reinterpret_cast<char *>((*buffer)->getBufferStart());
+  llvm::support::endian::write64le(out, text.size());
+  memcpy(out + 8, text.data(), text.size());
+  char *data = out + 8 + text.size();
+  for (const auto &[name, tensor] : tensors) {
+    for (float value : tensor->data) {
+      llvm::support::endian::write32le(data, llvm::bit_cast<uint32_t>(value));
+      data += 4;
+    }
+  }
+  if (Error err = (*buffer)->commit())
+    return fileError(path, "cannot write: " + llvm::toString(std::move(err)));
+  return Error::success();
+}
