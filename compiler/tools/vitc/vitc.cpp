@@ -36,6 +36,9 @@ static cl::opt<std::string> configPath(
     "config", cl::desc("Model config: Hugging Face config.json, or timm VisionTransformer "
                        "arguments as JSON with \"format\": \"timm\""),
     cl::value_desc("file"), cl::cat(modelCategory));
+static cl::opt<std::string> nameOverride(
+    "name", cl::desc("Model name used in messages and outputs (default: the zoo name)"),
+    cl::value_desc("name"), cl::cat(modelCategory));
 static cl::opt<std::string> imageSize("image-size",
                                       cl::desc("Input resolution: N or HxW (e.g. 384, 224x320)"),
                                       cl::value_desc("size"), cl::cat(modelCategory));
@@ -119,6 +122,8 @@ static llvm::Expected<ModelConfig> describeModel() {
                                      "--image-size: expected N or HxW, got '" + imageSize +
                                          "'");
   }
+  if (!nameOverride.empty())
+    config->name = nameOverride;
   if (numClasses.getNumOccurrences())
     config->numClasses = numClasses;
   if (channels.getNumOccurrences())
@@ -150,13 +155,6 @@ static llvm::Expected<ModelConfig> describeModel() {
 /// The weights from --weights or --random-weights, checked against `config`.
 /// An official .npz switches the default GELU to the tanh form JAX uses.
 static llvm::Expected<std::optional<ModelWeights>> loadWeights(ModelConfig &config) {
-  if (!weightsPath.empty() && randomSeed.getNumOccurrences())
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "give at most one of --weights and --random-weights");
-  if (randomSeed.getNumOccurrences())
-    return randomWeights(config, randomSeed);
-  if (weightsPath.empty())
-    return std::nullopt;
   BindOptions options;
   options.allowUnexpected = allowUnused;
   if (posEmbedResize == "none") {
@@ -169,6 +167,13 @@ static llvm::Expected<std::optional<ModelWeights>> loadWeights(ModelConfig &conf
           "--pos-embed-resize: expected bicubic, bicubic-no-antialias, bilinear, "
           "bilinear-align-corners or none, got '" + posEmbedResize + "'");
   }
+  if (!weightsPath.empty() && randomSeed.getNumOccurrences())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "give at most one of --weights and --random-weights");
+  if (randomSeed.getNumOccurrences())
+    return randomWeights(config, randomSeed);
+  if (weightsPath.empty())
+    return std::nullopt;
   llvm::Expected<Checkpoint> checkpoint = readCheckpoint(weightsPath);
   if (!checkpoint)
     return checkpoint.takeError();
