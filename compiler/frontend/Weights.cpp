@@ -340,20 +340,22 @@ Expected<ModelWeights> vitc::bindWeights(const ModelConfig &config, Checkpoint c
   const std::string &path = converted.path;
   auto described = [&](const std::string &name) {
     const std::string &from = sourceKey[name];
-    return from == name ? "'" + name + "'" : "'" + from + "' (timm name '" + name + "')";
+    return from == name ? "'" + name + "'"
+                        : "'" + name + "' (converted from '" + from + "')";
   };
 
   ModelWeights weights;
   llvm::StringSet<> expected;
   for (const ParamSpec &param : listParams(config)) {
     expected.insert(param.name);
-    const Tensor *tensor = converted.find(param.name);
+    auto found = converted.tensors.find(param.name);
+    Tensor *tensor = found == converted.tensors.end() ? nullptr : &found->second;
     if (!tensor)
       return weightsError(llvm::formatv(
           "{0}: missing tensor '{1}' of shape {2} ({3} layout) needed by model '{4}'", path,
           param.name, formatShape(param.shape), layoutName(*layout), config.name));
     if (tensor->shape == param.shape) {
-      weights.push_back({param.name, *tensor});
+      weights.push_back({param.name, std::move(*tensor)});
       continue;
     }
     // A position embedding for another resolution: resample its grid.

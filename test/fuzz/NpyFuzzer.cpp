@@ -1,0 +1,9 @@
+//===- NpyFuzzer.cpp - parseNpy on arbitrary bytes ------------------------===//
+
+#include "FuzzTarget.h"
+#include "compiler/frontend/Checkpoint.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  llvm::consumeError(vitc::parseNpy(fuzzBytes(data, size), "fuzz").takeError());
+  return 0;
+}

@@ -1,0 +1,9 @@
+//===- NpzFuzzer.cpp - parseNpz (libzip + .npy) on arbitrary bytes --------===//
+
+#include "FuzzTarget.h"
+#include "compiler/frontend/Checkpoint.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  llvm::consumeError(vitc::parseNpz(fuzzBytes(data, size), "fuzz").takeError());
+  return 0;
+}
