@@ -29,30 +29,35 @@ bool shapesCompatible(ArrayRef<int64_t> actual, ArrayRef<int64_t> expected) {
 }
 
 int64_t mulDims(int64_t a, int64_t b) {
-  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) ? ShapedType::kDynamic
-                                                              : a * b;
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b)
+             ? ShapedType::kDynamic
+             : a * b;
 }
 
 LogicalResult checkShape(Operation *op, StringRef what, Type type,
                          ArrayRef<int64_t> expected) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor)
-    return op->emitOpError() << what << " must be a ranked tensor, got " << type;
+    return op->emitOpError()
+           << what << " must be a ranked tensor, got " << type;
   if (shapesCompatible(tensor.getShape(), expected))
     return success();
-  return op->emitOpError() << what << " has shape " << formatShape(tensor.getShape())
-                           << " but expected " << formatShape(expected);
+  return op->emitOpError() << what << " has shape "
+                           << formatShape(tensor.getShape()) << " but expected "
+                           << formatShape(expected);
 }
 
 LogicalResult checkRank(Operation *op, StringRef what, Type type, int64_t rank,
                         bool orMore) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor)
-    return op->emitOpError() << what << " must be a ranked tensor, got " << type;
+    return op->emitOpError()
+           << what << " must be a ranked tensor, got " << type;
   int64_t actual = tensor.getRank();
   if (actual == rank || (orMore && actual > rank))
     return success();
-  return op->emitOpError() << what << " has rank " << actual << " but expected rank "
+  return op->emitOpError() << what << " has rank " << actual
+                           << " but expected rank "
                            << (orMore ? "at least " : "") << rank;
 }
 

@@ -16,7 +16,8 @@
 
 namespace mlir::vit {
 
-/// Writes a shape as MLIR prints tensor types: "?x197x768" ("scalar" for rank 0).
+/// Writes a shape as MLIR prints tensor types: "?x197x768" ("scalar" for rank
+/// 0).
 std::string formatShape(ArrayRef<int64_t> shape);
 
 /// True when the two shapes have one rank and each dimension pair could be

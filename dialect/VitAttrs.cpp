@@ -13,18 +13,20 @@ using namespace mlir;
 using namespace mlir::vit;
 
 LogicalResult TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                 StringRef target, int64_t vectorBits, int64_t cores,
-                                 int64_t l1Bytes, int64_t l2Bytes) {
+                                 StringRef target, int64_t vectorBits,
+                                 int64_t cores, int64_t l1Bytes,
+                                 int64_t l2Bytes) {
   if (target.empty())
     return emitError() << "target string must not be empty";
   if (vectorBits < 8 || !llvm::isPowerOf2_64(vectorBits))
-    return emitError() << "vector_bits must be a power of two of at least 8, got "
-                       << vectorBits;
+    return emitError()
+           << "vector_bits must be a power of two of at least 8, got "
+           << vectorBits;
   if (cores < 1)
     return emitError() << "cores must be at least 1, got " << cores;
   if (l1Bytes < 0 || l2Bytes < 0)
-    return emitError() << "cache sizes must not be negative, got l1_bytes = " << l1Bytes
-                       << ", l2_bytes = " << l2Bytes;
+    return emitError() << "cache sizes must not be negative, got l1_bytes = "
+                       << l1Bytes << ", l2_bytes = " << l2Bytes;
   return success();
 }
 
@@ -35,15 +37,16 @@ LogicalResult TileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "tiles must name at least one loop";
   for (auto [loop, size] : llvm::enumerate(tiles))
     if (size < 1)
-      return emitError() << "tile size of loop " << loop << " must be positive, got "
-                         << size;
+      return emitError() << "tile size of loop " << loop
+                         << " must be positive, got " << size;
   if (vector < 1)
     return emitError() << "vector must be positive, got " << vector;
   llvm::SmallSet<int64_t, 4> seen;
   for (int64_t loop : parallel) {
     if (loop < 0 || loop >= static_cast<int64_t>(tiles.size()))
-      return emitError() << "parallel loop " << loop << " is out of range: tiles has "
-                         << tiles.size() << " loops";
+      return emitError() << "parallel loop " << loop
+                         << " is out of range: tiles has " << tiles.size()
+                         << " loops";
     if (!seen.insert(loop).second)
       return emitError() << "parallel loop " << loop << " is listed twice";
   }

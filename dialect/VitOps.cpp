@@ -44,16 +44,20 @@ LogicalResult PatchProjectionOp::verify() {
                         {dim, channels, patchH, patchW})))
     return failure();
   if (isKnown(patchH) && isKnown(height) && height % patchH != 0)
-    return emitOpError() << "patch height " << patchH << " does not divide image height "
-                         << height;
+    return emitOpError() << "patch height " << patchH
+                         << " does not divide image height " << height;
   if (isKnown(patchW) && isKnown(width) && width % patchW != 0)
-    return emitOpError() << "patch width " << patchW << " does not divide image width "
-                         << width;
-  if (getBias() && failed(checkShape(*this, "bias", getBias().getType(), {dim})))
+    return emitOpError() << "patch width " << patchW
+                         << " does not divide image width " << width;
+  if (getBias() &&
+      failed(checkShape(*this, "bias", getBias().getType(), {dim})))
     return failure();
-  int64_t rows = isKnown(height) && isKnown(patchH) ? height / patchH : ShapedType::kDynamic;
-  int64_t cols = isKnown(width) && isKnown(patchW) ? width / patchW : ShapedType::kDynamic;
-  return checkShape(*this, "result", getType(), {batch, mulDims(rows, cols), dim});
+  int64_t rows = isKnown(height) && isKnown(patchH) ? height / patchH
+                                                    : ShapedType::kDynamic;
+  int64_t cols =
+      isKnown(width) && isKnown(patchW) ? width / patchW : ShapedType::kDynamic;
+  return checkShape(*this, "result", getType(),
+                    {batch, mulDims(rows, cols), dim});
 }
 
 LogicalResult PrependTokensOp::verify() {
@@ -62,7 +66,8 @@ LogicalResult PrependTokensOp::verify() {
     return failure();
   ArrayRef<int64_t> input = shapeOf(getInput());
   int64_t count = shapeOf(getTokens())[1];
-  if (failed(checkShape(*this, "tokens", getTokens().getType(), {1, count, input[2]})))
+  if (failed(checkShape(*this, "tokens", getTokens().getType(),
+                        {1, count, input[2]})))
     return failure();
   int64_t total = isKnown(count) && isKnown(input[1]) ? count + input[1]
                                                       : ShapedType::kDynamic;
@@ -80,10 +85,12 @@ LogicalResult AddPositionEmbeddingOp::verify() {
 }
 
 LogicalResult LayerNormOp::verify() {
-  if (failed(checkRank(*this, "input", getInput().getType(), 1, /*orMore=*/true)))
+  if (failed(
+          checkRank(*this, "input", getInput().getType(), 1, /*orMore=*/true)))
     return failure();
   ArrayRef<int64_t> input = shapeOf(getInput());
-  if (failed(checkShape(*this, "scale", getScale().getType(), {input.back()})) ||
+  if (failed(
+          checkShape(*this, "scale", getScale().getType(), {input.back()})) ||
       failed(checkShape(*this, "bias", getBias().getType(), {input.back()})))
     return failure();
   if (!(getEpsilon().convertToFloat() > 0.0f))
@@ -93,7 +100,8 @@ LogicalResult LayerNormOp::verify() {
 }
 
 LogicalResult LinearOp::verify() {
-  if (failed(checkRank(*this, "input", getInput().getType(), 2, /*orMore=*/true)) ||
+  if (failed(checkRank(*this, "input", getInput().getType(), 2,
+                       /*orMore=*/true)) ||
       failed(checkRank(*this, "weight", getWeight().getType(), 2)))
     return failure();
   ArrayRef<int64_t> input = shapeOf(getInput());
@@ -101,7 +109,8 @@ LogicalResult LinearOp::verify() {
   if (failed(checkShape(*this, "weight", getWeight().getType(),
                         {outFeatures, input.back()})))
     return failure();
-  if (getBias() && failed(checkShape(*this, "bias", getBias().getType(), {outFeatures})))
+  if (getBias() &&
+      failed(checkShape(*this, "bias", getBias().getType(), {outFeatures})))
     return failure();
   SmallVector<int64_t> result(input.drop_back());
   result.push_back(outFeatures);
@@ -137,7 +146,8 @@ LogicalResult SplitQkvOp::verify() {
   ArrayRef<int64_t> input = shapeOf(getInput());
   int64_t width = input[2];
   if (isKnown(width) && width % (3 * heads) != 0)
-    return emitOpError() << "heads " << heads << " do not divide the width: fused qkv width "
+    return emitOpError() << "heads " << heads
+                         << " do not divide the width: fused qkv width "
                          << width << " is not a multiple of 3 x " << heads;
   int64_t headDim = isKnown(width) ? width / (3 * heads) : ShapedType::kDynamic;
   return checkShape(*this, "result", getQuery().getType(),
@@ -154,8 +164,9 @@ LogicalResult MergeHeadsOp::verify() {
 
 /// Shared by the two ops that reduce [B, N, D] to [B, D]: `first` is the
 /// first token they read, which must exist.
-static LogicalResult verifyTokenReduction(Operation *op, Value input, Type resultType,
-                                          StringRef what, int64_t first) {
+static LogicalResult verifyTokenReduction(Operation *op, Value input,
+                                          Type resultType, StringRef what,
+                                          int64_t first) {
   if (failed(checkRank(op, "input", input.getType(), 3)))
     return failure();
   ArrayRef<int64_t> shape = shapeOf(input);

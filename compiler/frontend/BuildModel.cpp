@@ -37,8 +37,12 @@ private:
   RankedTensorType tensor(ArrayRef<int64_t> shape) {
     return RankedTensorType::get(shape, b.getF32Type());
   }
-  RankedTensorType typeOf(Value value) { return cast<RankedTensorType>(value.getType()); }
-  Location loc(const Twine &part) { return NameLoc::get(b.getStringAttr(part)); }
+  RankedTensorType typeOf(Value value) {
+    return cast<RankedTensorType>(value.getType());
+  }
+  Location loc(const Twine &part) {
+    return NameLoc::get(b.getStringAttr(part));
+  }
 
   /// The parameter `name`, or a null value when the model has none by that
   /// name (optional biases).
@@ -81,7 +85,8 @@ Value ModelBuilder::embed(Value images) {
   Value weight = param("patch_embed.proj.weight", where);
   Value bias = param("patch_embed.proj.bias", where);
   Value x = vit::PatchProjectionOp::create(
-      b, where, tensor({kBatch, config.numPatches(), config.width}), images, weight, bias);
+      b, where, tensor({kBatch, config.numPatches(), config.width}), images,
+      weight, bias);
   // DeiT orders the prefix as (cls, dist, patches): prepend dist first.
   for (const char *token : {"dist_token", "cls_token"}) {
     Location tokenLoc = loc(token);
@@ -102,17 +107,20 @@ Value ModelBuilder::attention(Value x, const std::string &block) {
   Value normed = layerNorm(x, block + ".norm1", loc(block + ".norm1"));
   Value qkv = linear(normed, block + ".attn.qkv", where);
   auto headType = tensor({kBatch, heads, tokens, config.headDim()});
-  auto split = vit::SplitQkvOp::create(b, where, headType, headType, headType, qkv,
-                                       b.getI64IntegerAttr(heads));
+  auto split = vit::SplitQkvOp::create(b, where, headType, headType, headType,
+                                       qkv, b.getI64IntegerAttr(heads));
   Value query = vit::ScaleOp::create(
       b, where, headType, split.getQuery(),
-      b.getF32FloatAttr(1.0f / std::sqrt(static_cast<float>(config.headDim()))));
+      b.getF32FloatAttr(1.0f /
+                        std::sqrt(static_cast<float>(config.headDim()))));
   auto scoreType = tensor({kBatch, heads, tokens, tokens});
-  Value scores = vit::MatmulOp::create(b, where, scoreType, query, split.getKey(),
-                                       /*transpose_rhs=*/b.getUnitAttr());
+  Value scores =
+      vit::MatmulOp::create(b, where, scoreType, query, split.getKey(),
+                            /*transpose_rhs=*/b.getUnitAttr());
   Value probs = vit::SoftmaxOp::create(b, where, scoreType, scores);
-  Value context = vit::MatmulOp::create(b, where, headType, probs, split.getValue(),
-                                        /*transpose_rhs=*/nullptr);
+  Value context =
+      vit::MatmulOp::create(b, where, headType, probs, split.getValue(),
+                            /*transpose_rhs=*/nullptr);
   Value merged = vit::MergeHeadsOp::create(b, where, typeOf(x), context);
   Value projected = linear(merged, block + ".attn.proj", where);
   return vit::AddOp::create(b, where, typeOf(x), x, projected);
@@ -124,12 +132,12 @@ Value ModelBuilder::mlp(Value x, const std::string &block) {
   Value hidden = linear(normed, block + ".mlp.fc1", where);
   switch (config.activation) {
   case Activation::GeluErf:
-    hidden = vit::GeluOp::create(b, where, typeOf(hidden), vit::GeluApproximation::Erf,
-                                 hidden);
+    hidden = vit::GeluOp::create(b, where, typeOf(hidden),
+                                 vit::GeluApproximation::Erf, hidden);
     break;
   case Activation::GeluTanh:
-    hidden = vit::GeluOp::create(b, where, typeOf(hidden), vit::GeluApproximation::Tanh,
-                                 hidden);
+    hidden = vit::GeluOp::create(b, where, typeOf(hidden),
+                                 vit::GeluApproximation::Tanh, hidden);
     break;
   case Activation::Relu:
     hidden = vit::ReluOp::create(b, where, typeOf(hidden), hidden);
@@ -146,10 +154,12 @@ Value ModelBuilder::head(Value x) {
   Location poolLoc = loc("pool");
   Value pooled;
   if (config.pooling == Pooling::Mean)
-    pooled = vit::TokenMeanOp::create(b, poolLoc, pooledType, x,
-                                      b.getI64IntegerAttr(config.numPrefixTokens()));
+    pooled =
+        vit::TokenMeanOp::create(b, poolLoc, pooledType, x,
+                                 b.getI64IntegerAttr(config.numPrefixTokens()));
   else
-    pooled = vit::SelectTokenOp::create(b, poolLoc, pooledType, x, b.getI64IntegerAttr(0));
+    pooled = vit::SelectTokenOp::create(b, poolLoc, pooledType, x,
+                                        b.getI64IntegerAttr(0));
   if (config.finalNorm && config.fcNorm)
     pooled = layerNorm(pooled, "fc_norm", loc("fc_norm"));
   if (config.representationSize) {
@@ -164,10 +174,12 @@ Value ModelBuilder::head(Value x) {
     return logits;
   // DeiT at inference averages the class-token head and the distillation head.
   Location where = loc("head_dist");
-  Value distToken = vit::SelectTokenOp::create(b, where, pooledType, x, b.getI64IntegerAttr(1));
+  Value distToken = vit::SelectTokenOp::create(b, where, pooledType, x,
+                                               b.getI64IntegerAttr(1));
   Value distLogits = linear(distToken, "head_dist", where);
   Value sum = vit::AddOp::create(b, where, typeOf(logits), logits, distLogits);
-  return vit::ScaleOp::create(b, where, typeOf(sum), sum, b.getF32FloatAttr(0.5f));
+  return vit::ScaleOp::create(b, where, typeOf(sum), sum,
+                              b.getF32FloatAttr(0.5f));
 }
 
 OwningOpRef<ModuleOp> ModelBuilder::build() {
@@ -177,8 +189,8 @@ OwningOpRef<ModuleOp> ModelBuilder::build() {
   auto imageType =
       tensor({kBatch, config.channels, config.imageHeight, config.imageWidth});
   auto outputType = tensor({kBatch, config.outputWidth()});
-  auto forward = func::FuncOp::create(b, modelLoc, "forward",
-                                      b.getFunctionType({imageType}, {outputType}));
+  auto forward = func::FuncOp::create(
+      b, modelLoc, "forward", b.getFunctionType({imageType}, {outputType}));
   b.setInsertionPointToStart(forward.addEntryBlock());
 
   Value x = embed(forward.getArgument(0));
@@ -191,7 +203,8 @@ OwningOpRef<ModuleOp> ModelBuilder::build() {
   return module;
 }
 
-OwningOpRef<ModuleOp> vitc::buildModel(MLIRContext &context, const ModelConfig &config) {
+OwningOpRef<ModuleOp> vitc::buildModel(MLIRContext &context,
+                                       const ModelConfig &config) {
   context.loadDialect<vit::VitDialect, func::FuncDialect>();
   return ModelBuilder(context, config).build();
 }

@@ -20,7 +20,8 @@ int64_t Tensor::numElements() const {
 Error Checkpoint::add(const std::string &name, Tensor tensor) {
   if (!tensors.try_emplace(name, std::move(tensor)).second)
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   path + ": tensor '" + name + "' appears twice");
+                                   path + ": tensor '" + name +
+                                       "' appears twice");
   names.push_back(name);
   return Error::success();
 }
@@ -31,14 +32,16 @@ const Tensor *Checkpoint::find(StringRef name) const {
 }
 
 float vitc::halfToFloat(uint16_t bits) {
-  uint32_t sign = (bits >> 15) & 1, exponent = (bits >> 10) & 0x1f, mantissa = bits & 0x3ff;
+  uint32_t sign = (bits >> 15) & 1, exponent = (bits >> 10) & 0x1f,
+           mantissa = bits & 0x3ff;
   float magnitude;
   if (exponent == 0) // zero or subnormal
     magnitude = std::ldexp(static_cast<float>(mantissa), -24);
   else if (exponent == 31)
     magnitude = mantissa ? NAN : INFINITY;
   else
-    magnitude = std::ldexp(static_cast<float>(mantissa | 0x400), static_cast<int>(exponent) - 25);
+    magnitude = std::ldexp(static_cast<float>(mantissa | 0x400),
+                           static_cast<int>(exponent) - 25);
   return sign ? -magnitude : magnitude;
 }
 
@@ -53,8 +56,9 @@ llvm::Expected<Checkpoint> vitc::readCheckpoint(StringRef path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
-    return llvm::createStringError(buffer.getError(), "cannot read weights file '" + path +
-                                                          "': " + buffer.getError().message());
+    return llvm::createStringError(buffer.getError(),
+                                   "cannot read weights file '" + path +
+                                       "': " + buffer.getError().message());
   StringRef bytes = (*buffer)->getBuffer();
   // A zip archive (.npz) starts with a local file header, "PK\3\4".
   if (bytes.starts_with(StringRef("PK\x03\x04", 4)))

@@ -40,18 +40,21 @@ struct Checkpoint {
   const Tensor *find(llvm::StringRef name) const;
 };
 
-llvm::Expected<Checkpoint> parseSafetensors(llvm::StringRef bytes, llvm::StringRef path);
+llvm::Expected<Checkpoint> parseSafetensors(llvm::StringRef bytes,
+                                            llvm::StringRef path);
 llvm::Expected<Tensor> parseNpy(llvm::StringRef bytes, llvm::StringRef what);
-llvm::Expected<Checkpoint> parseNpz(llvm::StringRef bytes, llvm::StringRef path);
+llvm::Expected<Checkpoint> parseNpz(llvm::StringRef bytes,
+                                    llvm::StringRef path);
 
 /// Reads a .safetensors or .npz file, chosen by its first bytes.
 llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef path);
 
 /// Writes f32 tensors as a safetensors file (header padded to 8 bytes, data
 /// in the given order), with optional string metadata.
-llvm::Error writeSafetensors(llvm::StringRef path,
-                             const std::vector<std::pair<std::string, const Tensor *>> &tensors,
-                             const std::map<std::string, std::string> &metadata);
+llvm::Error writeSafetensors(
+    llvm::StringRef path,
+    const std::vector<std::pair<std::string, const Tensor *>> &tensors,
+    const std::map<std::string, std::string> &metadata);
 
 /// IEEE half and bfloat16 bit patterns to float.
 float halfToFloat(uint16_t bits);

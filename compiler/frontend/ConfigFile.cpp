@@ -25,7 +25,8 @@ namespace {
 /// Typed access to one JSON object with messages that name the file and key.
 class ConfigReader {
 public:
-  ConfigReader(const json::Object &object, StringRef path) : object(object), path(path) {}
+  ConfigReader(const json::Object &object, StringRef path)
+      : object(object), path(path) {}
 
   Error fail(StringRef key, const llvm::Twine &problem) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -87,7 +88,8 @@ public:
       return Error::success();
     }
     const json::Array *pair = value->getAsArray();
-    if (!pair || pair->size() != 2 || !(*pair)[0].getAsInteger() || !(*pair)[1].getAsInteger())
+    if (!pair || pair->size() != 2 || !(*pair)[0].getAsInteger() ||
+        !(*pair)[1].getAsInteger())
       return fail(key, "must be an integer or [height, width]");
     height = *(*pair)[0].getAsInteger();
     width = *(*pair)[1].getAsInteger();
@@ -95,12 +97,14 @@ public:
   }
 
   /// Fails on the first key that is neither `known` nor `ignored`.
-  Error rejectUnknown(const llvm::StringSet<> &known, const llvm::StringSet<> &ignored) {
+  Error rejectUnknown(const llvm::StringSet<> &known,
+                      const llvm::StringSet<> &ignored) {
     for (const auto &entry : object) {
       StringRef key = entry.first;
       if (!known.contains(key) && !ignored.contains(key))
-        return fail(key, "is not a setting vitc understands; remove it or describe the "
-                         "model with flags");
+        return fail(
+            key, "is not a setting vitc understands; remove it or describe the "
+                 "model with flags");
     }
     return Error::success();
   }
@@ -111,16 +115,16 @@ public:
 
 } // namespace
 
-#define VITC_TRY(expr)                                                                   \
-  if (Error err = (expr))                                                                \
+#define VITC_TRY(expr)                                                         \
+  if (Error err = (expr))                                                      \
     return err;
 
 static Expected<Activation> parseActivation(ConfigReader &reader, StringRef key,
                                             StringRef name) {
   if (name == "gelu" || name == "gelu_erf")
     return Activation::GeluErf;
-  if (name == "gelu_tanh" || name == "gelu_new" || name == "gelu_pytorch_tanh" ||
-      name == "gelu_fast")
+  if (name == "gelu_tanh" || name == "gelu_new" ||
+      name == "gelu_pytorch_tanh" || name == "gelu_fast")
     return Activation::GeluTanh;
   if (name == "relu")
     return Activation::Relu;
@@ -138,8 +142,9 @@ static Expected<ModelConfig> parseTimm(ConfigReader &r) {
   int64_t patchHeight = c.patchSize, patchWidth = c.patchSize;
   VITC_TRY(r.size2d("patch_size", patchHeight, patchWidth));
   if (patchHeight != patchWidth)
-    return r.fail("patch_size", "must be square for now, got " + llvm::Twine(patchHeight) +
-                                    "x" + llvm::Twine(patchWidth));
+    return r.fail("patch_size", "must be square for now, got " +
+                                    llvm::Twine(patchHeight) + "x" +
+                                    llvm::Twine(patchWidth));
   c.patchSize = patchHeight;
   VITC_TRY(r.integer("in_chans", c.channels));
   VITC_TRY(r.integer("embed_dim", c.width));
@@ -162,7 +167,8 @@ static Expected<ModelConfig> parseTimm(ConfigReader &r) {
   if (pool && *pool == "avg")
     c.pooling = Pooling::Mean;
   else if (pool && *pool != "token")
-    return r.fail("global_pool", "is '" + *pool + "'; vitc supports 'token' and 'avg'");
+    return r.fail("global_pool",
+                  "is '" + *pool + "'; vitc supports 'token' and 'avg'");
   // timm: fc_norm None means "fc_norm exactly when pooling by average".
   c.fcNorm = c.pooling == Pooling::Mean;
   VITC_TRY(r.boolean("fc_norm", c.fcNorm));
@@ -185,20 +191,41 @@ static Expected<ModelConfig> parseTimm(ConfigReader &r) {
   VITC_TRY(r.integer("reg_tokens", regTokens));
   if (regTokens)
     return r.fail("reg_tokens", "is not supported (register tokens)");
-  if (const json::Value *init = r.object.get("init_values"); init && init->kind() != json::Value::Null)
+  if (const json::Value *init = r.object.get("init_values");
+      init && init->kind() != json::Value::Null)
     return r.fail("init_values", "is not supported (layer scale)");
   bool finalNorm = true;
   VITC_TRY(r.boolean("final_norm", finalNorm));
   c.finalNorm = finalNorm;
 
-  VITC_TRY(r.rejectUnknown(
-      {"format", "img_size", "patch_size", "in_chans", "embed_dim", "depth", "num_heads",
-       "mlp_ratio", "num_classes", "class_token", "qkv_bias", "distilled",
-       "representation_size", "norm_eps", "global_pool", "fc_norm", "act_layer",
-       "no_embed_class", "pre_norm", "dynamic_img_size", "reg_tokens", "init_values",
-       "final_norm", "architecture"},
-      {"drop_rate", "pos_drop_rate", "patch_drop_rate", "proj_drop_rate", "attn_drop_rate",
-       "drop_path_rate", "weight_init", "qk_norm", "proj_bias"}));
+  VITC_TRY(
+      r.rejectUnknown({"format",
+                       "img_size",
+                       "patch_size",
+                       "in_chans",
+                       "embed_dim",
+                       "depth",
+                       "num_heads",
+                       "mlp_ratio",
+                       "num_classes",
+                       "class_token",
+                       "qkv_bias",
+                       "distilled",
+                       "representation_size",
+                       "norm_eps",
+                       "global_pool",
+                       "fc_norm",
+                       "act_layer",
+                       "no_embed_class",
+                       "pre_norm",
+                       "dynamic_img_size",
+                       "reg_tokens",
+                       "init_values",
+                       "final_norm",
+                       "architecture"},
+                      {"drop_rate", "pos_drop_rate", "patch_drop_rate",
+                       "proj_drop_rate", "attn_drop_rate", "drop_path_rate",
+                       "weight_init", "qk_norm", "proj_bias"}));
   bool qkNorm = false;
   VITC_TRY(r.boolean("qk_norm", qkNorm));
   if (qkNorm)
@@ -250,46 +277,53 @@ static Expected<ModelConfig> parseHuggingFace(ConfigReader &r) {
     if (arch == "ViTModel")
       c.numClasses = 0;
     else if (arch != "ViTForImageClassification")
-      return r.fail("architectures", "names '" + arch +
-                                         "'; vitc reads ViTForImageClassification and ViTModel");
+      return r.fail("architectures",
+                    "names '" + arch +
+                        "'; vitc reads ViTForImageClassification and ViTModel");
   }
   VITC_TRY(r.rejectUnknown(
       {"model_type", "hidden_size", "num_hidden_layers", "num_attention_heads",
-       "intermediate_size", "image_size", "patch_size", "num_channels", "qkv_bias",
-       "layer_norm_eps", "hidden_act", "id2label", "label2id", "num_labels", "architectures"},
-      {"hidden_dropout_prob", "attention_probs_dropout_prob", "initializer_range",
-       "encoder_stride", "transformers_version", "torch_dtype", "dtype", "problem_type",
-       "pooler_output_size", "pooler_act", "_name_or_path", "finetuning_task"}));
+       "intermediate_size", "image_size", "patch_size", "num_channels",
+       "qkv_bias", "layer_norm_eps", "hidden_act", "id2label", "label2id",
+       "num_labels", "architectures"},
+      {"hidden_dropout_prob", "attention_probs_dropout_prob",
+       "initializer_range", "encoder_stride", "transformers_version",
+       "torch_dtype", "dtype", "problem_type", "pooler_output_size",
+       "pooler_act", "_name_or_path", "finetuning_task"}));
   return c;
 }
 
 Expected<ModelConfig> vitc::parseConfigJson(StringRef text, StringRef path) {
   Expected<json::Value> parsed = json::parse(text);
   if (!parsed)
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   path + ": not valid JSON: " +
-                                       llvm::toString(parsed.takeError()));
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        path + ": not valid JSON: " + llvm::toString(parsed.takeError()));
   const json::Object *object = parsed->getAsObject();
   if (!object)
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   path + ": expected a JSON object at the top level");
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        path + ": expected a JSON object at the top level");
   ConfigReader reader(*object, path);
   Expected<ModelConfig> config = [&]() -> Expected<ModelConfig> {
     if (std::optional<StringRef> format = object->getString("format")) {
       if (*format == "timm")
         return parseTimm(reader);
-      return reader.fail("format", "is '" + *format + "'; vitc reads 'timm' (or a Hugging "
-                                                      "Face config.json without 'format')");
+      return reader.fail("format", "is '" + *format +
+                                       "'; vitc reads 'timm' (or a Hugging "
+                                       "Face config.json without 'format')");
     }
     std::optional<StringRef> modelType = object->getString("model_type");
     if (modelType && *modelType != "vit" && *modelType != "deit")
-      return reader.fail("model_type", "is '" + *modelType + "'; vitc reads ViT configs");
+      return reader.fail("model_type",
+                         "is '" + *modelType + "'; vitc reads ViT configs");
     if (modelType || object->get("hidden_size"))
       return parseHuggingFace(reader);
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         path + ": cannot tell the format: expected \"format\": \"timm\" (timm "
-               "VisionTransformer arguments) or a Hugging Face ViTConfig with \"model_type\"");
+               "VisionTransformer arguments) or a Hugging Face ViTConfig with "
+               "\"model_type\"");
   }();
   if (!config)
     return config.takeError();
@@ -302,7 +336,7 @@ Expected<ModelConfig> vitc::readConfigFile(StringRef path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
     return llvm::createStringError(buffer.getError(),
-                                   "cannot read config file '" + path + "': " +
-                                       buffer.getError().message());
+                                   "cannot read config file '" + path +
+                                       "': " + buffer.getError().message());
   return parseConfigJson((*buffer)->getBuffer(), path);
 }

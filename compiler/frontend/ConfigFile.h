@@ -14,7 +14,8 @@
 namespace vitc {
 
 /// Parses `text` (the contents of `path`, used in messages) as either format.
-llvm::Expected<ModelConfig> parseConfigJson(llvm::StringRef text, llvm::StringRef path);
+llvm::Expected<ModelConfig> parseConfigJson(llvm::StringRef text,
+                                            llvm::StringRef path);
 
 /// Reads and parses a config file.
 llvm::Expected<ModelConfig> readConfigFile(llvm::StringRef path);

@@ -23,8 +23,8 @@ static Error configError(const llvm::Twine &message) {
 Error ModelConfig::validate() const {
   auto positive = [&](StringRef field, int64_t value) -> Error {
     if (value < 1)
-      return configError(llvm::formatv("model '{0}': {1} must be positive, got {2}", name,
-                                       field, value));
+      return configError(llvm::formatv(
+          "model '{0}': {1} must be positive, got {2}", name, field, value));
     return Error::success();
   };
   for (auto [field, value] :
@@ -39,32 +39,37 @@ Error ModelConfig::validate() const {
     if (Error err = positive(field, value))
       return err;
   if (numClasses < 0 || representationSize < 0)
-    return configError(llvm::formatv(
-        "model '{0}': classes and representation size must not be negative, got {1} and {2}",
-        name, numClasses, representationSize));
+    return configError(
+        llvm::formatv("model '{0}': classes and representation size must not "
+                      "be negative, got {1} and {2}",
+                      name, numClasses, representationSize));
   if (imageHeight % patchSize || imageWidth % patchSize)
     return configError(llvm::formatv(
-        "model '{0}': patch size {1} does not divide the image size {2}x{3}", name,
-        patchSize, imageHeight, imageWidth));
+        "model '{0}': patch size {1} does not divide the image size {2}x{3}",
+        name, patchSize, imageHeight, imageWidth));
   if (width % heads)
-    return configError(llvm::formatv("model '{0}': {1} heads do not divide the width {2}",
-                                     name, heads, width));
+    return configError(
+        llvm::formatv("model '{0}': {1} heads do not divide the width {2}",
+                      name, heads, width));
   if (distilled && !classToken)
     return configError(llvm::formatv(
         "model '{0}': a distilled model needs a class token", name));
   if (pooling == Pooling::Token && !classToken)
     return configError(llvm::formatv(
-        "model '{0}': token pooling needs a class token; use mean pooling", name));
-  if (distilled && (pooling != Pooling::Token || representationSize))
-    return configError(llvm::formatv(
-        "model '{0}': a distilled model uses token pooling and no representation layer",
+        "model '{0}': token pooling needs a class token; use mean pooling",
         name));
-  if (fcNorm && pooling != Pooling::Mean)
+  if (distilled && (pooling != Pooling::Token || representationSize))
     return configError(
-        llvm::formatv("model '{0}': fc_norm applies to mean pooling only", name));
+        llvm::formatv("model '{0}': a distilled model uses token pooling and "
+                      "no representation layer",
+                      name));
+  if (fcNorm && pooling != Pooling::Mean)
+    return configError(llvm::formatv(
+        "model '{0}': fc_norm applies to mean pooling only", name));
   if (!(layerNormEps > 0.0f))
-    return configError(llvm::formatv("model '{0}': layer norm epsilon must be positive, got {1}",
-                                     name, layerNormEps));
+    return configError(llvm::formatv(
+        "model '{0}': layer norm epsilon must be positive, got {1}", name,
+        layerNormEps));
   return Error::success();
 }
 
@@ -153,9 +158,12 @@ static const ZooEntry kZoo[] = {
     {"deit-ti16", "deit_tiny_patch16", 16, 192, 12, 3, 768},
     {"deit-s16", "deit_small_patch16", 16, 384, 12, 6, 1536},
     {"deit-b16", "deit_base_patch16", 16, 768, 12, 12, 3072},
-    {"deit-ti16-distilled", "deit_tiny_distilled_patch16", 16, 192, 12, 3, 768, false, true},
-    {"deit-s16-distilled", "deit_small_distilled_patch16", 16, 384, 12, 6, 1536, false, true},
-    {"deit-b16-distilled", "deit_base_distilled_patch16", 16, 768, 12, 12, 3072, false, true},
+    {"deit-ti16-distilled", "deit_tiny_distilled_patch16", 16, 192, 12, 3, 768,
+     false, true},
+    {"deit-s16-distilled", "deit_small_distilled_patch16", 16, 384, 12, 6, 1536,
+     false, true},
+    {"deit-b16-distilled", "deit_base_distilled_patch16", 16, 768, 12, 12, 3072,
+     false, true},
 };
 
 static ModelConfig fromEntry(const ZooEntry &entry, int64_t imageSize) {
@@ -180,7 +188,8 @@ llvm::Expected<ModelConfig> vitc::lookupZooModel(StringRef name) {
   for (const ZooEntry &entry : kZoo)
     if (name == entry.name)
       return fromEntry(entry, 224);
-  // timm names carry the resolution: vit_base_patch16_224, vit_base_patch16_384.
+  // timm names carry the resolution: vit_base_patch16_224,
+  // vit_base_patch16_384.
   auto [base, resolution] = name.rsplit('_');
   int64_t imageSize = 0;
   if (!resolution.getAsInteger(10, imageSize) && imageSize > 0)
@@ -190,9 +199,10 @@ llvm::Expected<ModelConfig> vitc::lookupZooModel(StringRef name) {
         c.name = name.str();
         return c;
       }
-  return configError(llvm::formatv("unknown model '{0}'; known models: {1} (or timm names "
-                                   "such as vit_base_patch16_224)",
-                                   name, llvm::join(zooModelNames(), ", ")));
+  return configError(
+      llvm::formatv("unknown model '{0}'; known models: {1} (or timm names "
+                    "such as vit_base_patch16_224)",
+                    name, llvm::join(zooModelNames(), ", ")));
 }
 
 std::vector<std::string> vitc::zooModelNames() {

@@ -30,7 +30,7 @@ struct ModelConfig {
   int64_t depth = 12;  // encoder blocks
   int64_t heads = 12;
   int64_t mlpDim = 3072;
-  int64_t numClasses = 1000; // 0: no head, the model returns features
+  int64_t numClasses = 1000;      // 0: no head, the model returns features
   int64_t representationSize = 0; // >0: pre-logits Dense + tanh before the head
   bool classToken = true;
   bool distilled = false; // DeiT: a distillation token and a second head
@@ -47,13 +47,19 @@ struct ModelConfig {
   int64_t gridHeight() const { return imageHeight / patchSize; }
   int64_t gridWidth() const { return imageWidth / patchSize; }
   int64_t numPatches() const { return gridHeight() * gridWidth(); }
-  int64_t numPrefixTokens() const { return (classToken ? 1 : 0) + (distilled ? 1 : 0); }
+  int64_t numPrefixTokens() const {
+    return (classToken ? 1 : 0) + (distilled ? 1 : 0);
+  }
   int64_t numTokens() const { return numPatches() + numPrefixTokens(); }
   int64_t headDim() const { return width / heads; }
   /// Width of what the classifier reads.
-  int64_t featureWidth() const { return representationSize ? representationSize : width; }
+  int64_t featureWidth() const {
+    return representationSize ? representationSize : width;
+  }
   /// Width of the model's output: the classes, or the features without a head.
-  int64_t outputWidth() const { return numClasses ? numClasses : featureWidth(); }
+  int64_t outputWidth() const {
+    return numClasses ? numClasses : featureWidth();
+  }
 
   /// Checks that the sizes fit together; the message names the field.
   llvm::Error validate() const;

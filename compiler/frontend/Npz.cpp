@@ -22,7 +22,8 @@ using llvm::Expected;
 using llvm::StringRef;
 
 static Error npyError(StringRef what, const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), what + ": " + message);
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 what + ": " + message);
 }
 
 namespace {
@@ -62,7 +63,8 @@ public:
         sawOrder = true;
       } else if (key == "shape") {
         if (!tuple(header.shape))
-          return fail(error, "'shape' must be a tuple of non-negative integers");
+          return fail(error,
+                      "'shape' must be a tuple of non-negative integers");
         sawShape = true;
       } else {
         return fail(error, "unexpected key '" + key + "'");
@@ -112,7 +114,8 @@ private:
       while (digits < rest.size() && llvm::isDigit(rest[digits]))
         ++digits;
       int64_t value;
-      if (digits == 0 || digits > 15 || rest.substr(0, digits).getAsInteger(10, value))
+      if (digits == 0 || digits > 15 ||
+          rest.substr(0, digits).getAsInteger(10, value))
         return false;
       out.push_back(value);
       rest = rest.drop_front(digits);
@@ -142,13 +145,16 @@ Expected<Tensor> vitc::parseNpy(StringRef bytes, StringRef what) {
     headerLength = llvm::support::endian::read32le(bytes.data() + 8);
     headerStart = 12;
   } else {
-    return npyError(what, llvm::formatv(".npy format version {0} is not supported", major));
+    return npyError(
+        what, llvm::formatv(".npy format version {0} is not supported", major));
   }
   if (headerLength > bytes.size() - headerStart)
-    return npyError(what, "the .npy header runs past the end of the data; truncated");
+    return npyError(what,
+                    "the .npy header runs past the end of the data; truncated");
   NpyHeader header;
   std::string problem;
-  if (!HeaderParser(bytes.substr(headerStart, headerLength)).parse(header, problem))
+  if (!HeaderParser(bytes.substr(headerStart, headerLength))
+           .parse(header, problem))
     return npyError(what, "malformed .npy header: " + problem);
 
   // descr: byte order, kind, size. '|V2' is how bfloat16 arrays written
@@ -160,10 +166,14 @@ Expected<Tensor> vitc::parseNpy(StringRef bytes, StringRef what) {
     return npyError(what, "unsupported dtype '" + descr + "'");
   bool bigEndian = descr[0] == '>';
   StringRef kind = descr.drop_front();
-  unsigned size = kind == "f4" ? 4 : kind == "f8" ? 8 : (kind == "f2" || kind == "V2") ? 2 : 0;
+  unsigned size = kind == "f4"                     ? 4
+                  : kind == "f8"                   ? 8
+                  : (kind == "f2" || kind == "V2") ? 2
+                                                   : 0;
   if (!size)
-    return npyError(what, "unsupported dtype '" + descr +
-                              "'; vitc reads float16, bfloat16, float32 and float64");
+    return npyError(what,
+                    "unsupported dtype '" + descr +
+                        "'; vitc reads float16, bfloat16, float32 and float64");
 
   uint64_t count = 1;
   for (int64_t dim : header.shape)
@@ -172,20 +182,26 @@ Expected<Tensor> vitc::parseNpy(StringRef bytes, StringRef what) {
   StringRef data = bytes.substr(headerStart + headerLength);
   uint64_t needed;
   if (__builtin_mul_overflow(count, size, &needed) || needed != data.size())
-    return npyError(what, llvm::formatv("shape ({0}) of dtype '{1}' needs {2} bytes but the "
-                                        "array holds {3}{4}",
-                                        llvm::join(llvm::map_range(header.shape,
-                                                                   [](int64_t d) {
-                                                                     return std::to_string(d);
-                                                                   }),
-                                                   ", "),
-                                        descr, count * size, data.size(),
-                                        data.size() < count * size ? "; truncated" : ""));
+    return npyError(
+        what,
+        llvm::formatv("shape ({0}) of dtype '{1}' needs {2} bytes but the "
+                      "array holds {3}{4}",
+                      llvm::join(llvm::map_range(header.shape,
+                                                 [](int64_t d) {
+                                                   return std::to_string(d);
+                                                 }),
+                                 ", "),
+                      descr, count * size, data.size(),
+                      data.size() < count * size ? "; truncated" : ""));
   using namespace llvm::support;
   auto read = [&](const char *p, unsigned bytes) -> uint64_t {
     if (bigEndian)
-      return bytes == 2 ? endian::read16be(p) : bytes == 4 ? endian::read32be(p) : endian::read64be(p);
-    return bytes == 2 ? endian::read16le(p) : bytes == 4 ? endian::read32le(p) : endian::read64le(p);
+      return bytes == 2   ? endian::read16be(p)
+             : bytes == 4 ? endian::read32be(p)
+                          : endian::read64be(p);
+    return bytes == 2   ? endian::read16le(p)
+           : bytes == 4 ? endian::read32le(p)
+                        : endian::read64le(p);
   };
   Tensor tensor;
   tensor.shape = header.shape;
@@ -223,13 +239,15 @@ Expected<Tensor> vitc::parseNpy(StringRef bytes, StringRef what) {
 Expected<Checkpoint> vitc::parseNpz(StringRef bytes, StringRef path) {
   zip_error_t error;
   zip_error_init(&error);
-  zip_source_t *source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
+  zip_source_t *source =
+      zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
   if (!source) {
     std::string message = zip_error_strerror(&error);
     zip_error_fini(&error);
     return npyError(path, "cannot read the zip archive: " + message);
   }
-  zip_t *archive = zip_open_from_source(source, ZIP_RDONLY | ZIP_CHECKCONS, &error);
+  zip_t *archive =
+      zip_open_from_source(source, ZIP_RDONLY | ZIP_CHECKCONS, &error);
   if (!archive) {
     std::string message = zip_error_strerror(&error);
     zip_source_free(source);
@@ -244,8 +262,9 @@ Expected<Checkpoint> vitc::parseNpz(StringRef bytes, StringRef path) {
   zip_int64_t count = zip_get_num_entries(archive, 0);
   for (zip_int64_t i = 0; i < count; ++i) {
     zip_stat_t stat;
-    if (zip_stat_index(archive, i, 0, &stat) != 0 || !(stat.valid & ZIP_STAT_NAME) ||
-        !(stat.valid & ZIP_STAT_SIZE) || !(stat.valid & ZIP_STAT_COMP_SIZE))
+    if (zip_stat_index(archive, i, 0, &stat) != 0 ||
+        !(stat.valid & ZIP_STAT_NAME) || !(stat.valid & ZIP_STAT_SIZE) ||
+        !(stat.valid & ZIP_STAT_COMP_SIZE))
       return npyError(path, llvm::formatv("cannot read zip entry {0}: {1}", i,
                                           zip_strerror(archive)));
     StringRef member = stat.name;
@@ -253,18 +272,22 @@ Expected<Checkpoint> vitc::parseNpz(StringRef bytes, StringRef path) {
       return npyError(path, "member '" + member + "' is not a .npy array");
     // Deflate cannot expand more than ~1032:1; a larger claim is a corrupt
     // or hostile archive, not something to allocate memory for.
-    if (stat.size > stat.comp_size * 1032 + 4096 || stat.comp_size > bytes.size())
-      return npyError(path, "member '" + member + "' claims an impossible size");
+    if (stat.size > stat.comp_size * 1032 + 4096 ||
+        stat.comp_size > bytes.size())
+      return npyError(path,
+                      "member '" + member + "' claims an impossible size");
     std::string data(stat.size, '\0');
     zip_file_t *file = zip_fopen_index(archive, i, 0);
     if (!file)
-      return npyError(path, "cannot open member '" + member + "': " + zip_strerror(archive));
+      return npyError(path, "cannot open member '" + member +
+                                "': " + zip_strerror(archive));
     zip_int64_t read = zip_fread(file, data.data(), stat.size);
     std::string fileError = read < 0 ? zip_file_strerror(file) : "";
     zip_fclose(file);
     if (read < 0 || static_cast<zip_uint64_t>(read) != stat.size)
-      return npyError(path, "cannot read member '" + member + "'" +
-                                (fileError.empty() ? "; truncated" : ": " + fileError));
+      return npyError(
+          path, "cannot read member '" + member + "'" +
+                    (fileError.empty() ? "; truncated" : ": " + fileError));
     std::string key = member.drop_back(4).str();
     Expected<Tensor> tensor = parseNpy(data, (path + ": '" + key + "'").str());
     if (!tensor)

@@ -55,7 +55,9 @@ static double cubic(double x, double a) {
 static Taps computeTaps(int64_t in, int64_t out, ResizeMethod method) {
   Taps taps(out);
   const double scale = static_cast<double>(in) / out;
-  auto clampIndex = [&](int64_t i) { return std::clamp<int64_t>(i, 0, in - 1); };
+  auto clampIndex = [&](int64_t i) {
+    return std::clamp<int64_t>(i, 0, in - 1);
+  };
   for (int64_t o = 0; o < out; ++o) {
     auto &row = taps[o];
     switch (method) {
@@ -66,14 +68,16 @@ static Taps computeTaps(int64_t in, int64_t out, ResizeMethod method) {
       row = {{clampIndex(i0), 1.0 - t}, {clampIndex(i0 + 1), t}};
       break;
     }
-    case ResizeMethod::Bilinear: { // torch: align_corners=False, negative source clamped
+    case ResizeMethod::Bilinear: { // torch: align_corners=False, negative
+                                   // source clamped
       double src = std::max((o + 0.5) * scale - 0.5, 0.0);
       int64_t i0 = static_cast<int64_t>(std::floor(src));
       double t = src - i0;
       row = {{clampIndex(i0), 1.0 - t}, {clampIndex(i0 + 1), t}};
       break;
     }
-    case ResizeMethod::BicubicNoAntialias: { // torch: a = -0.75, indices clamped
+    case ResizeMethod::BicubicNoAntialias: { // torch: a = -0.75, indices
+                                             // clamped
       double src = (o + 0.5) * scale - 0.5;
       int64_t i0 = static_cast<int64_t>(std::floor(src));
       double t = src - i0;
@@ -81,12 +85,15 @@ static Taps computeTaps(int64_t in, int64_t out, ResizeMethod method) {
         row.push_back({clampIndex(i0 + k), cubic(t - k, -0.75)});
       break;
     }
-    case ResizeMethod::Bicubic: { // torch antialias: a = -0.5, window widened when shrinking
+    case ResizeMethod::Bicubic: { // torch antialias: a = -0.5, window widened
+                                  // when shrinking
       double support = 2.0 * std::max(scale, 1.0);
       double invScale = scale >= 1.0 ? 1.0 / scale : 1.0;
       double center = scale * (o + 0.5);
-      int64_t lo = std::max<int64_t>(static_cast<int64_t>(center - support + 0.5), 0);
-      int64_t hi = std::min<int64_t>(static_cast<int64_t>(center + support + 0.5), in);
+      int64_t lo =
+          std::max<int64_t>(static_cast<int64_t>(center - support + 0.5), 0);
+      int64_t hi =
+          std::min<int64_t>(static_cast<int64_t>(center + support + 0.5), in);
       double total = 0.0;
       for (int64_t i = lo; i < hi; ++i) {
         double w = cubic((i - center + 0.5) * invScale, -0.5);
@@ -103,8 +110,9 @@ static Taps computeTaps(int64_t in, int64_t out, ResizeMethod method) {
 }
 
 Tensor vitc::resizePositionEmbedding(const Tensor &pos, int64_t prefixTokens,
-                                     int64_t oldHeight, int64_t oldWidth, int64_t newHeight,
-                                     int64_t newWidth, ResizeMethod method) {
+                                     int64_t oldHeight, int64_t oldWidth,
+                                     int64_t newHeight, int64_t newWidth,
+                                     ResizeMethod method) {
   const int64_t dim = pos.shape.back();
   Taps rows = computeTaps(oldHeight, newHeight, method);
   Taps cols = computeTaps(oldWidth, newWidth, method);
@@ -116,7 +124,8 @@ Tensor vitc::resizePositionEmbedding(const Tensor &pos, int64_t prefixTokens,
     for (auto [srcY, w] : rows[y])
       for (int64_t x = 0; x < oldWidth; ++x)
         for (int64_t d = 0; d < dim; ++d)
-          tall[(y * oldWidth + x) * dim + d] += w * grid[(srcY * oldWidth + x) * dim + d];
+          tall[(y * oldWidth + x) * dim + d] +=
+              w * grid[(srcY * oldWidth + x) * dim + d];
 
   Tensor out;
   out.shape = {1, prefixTokens + newHeight * newWidth, dim};
@@ -128,7 +137,8 @@ Tensor vitc::resizePositionEmbedding(const Tensor &pos, int64_t prefixTokens,
         double sum = 0.0;
         for (auto [srcX, w] : cols[x])
           sum += w * tall[(y * oldWidth + srcX) * dim + d];
-        out.data[(prefixTokens + y * newWidth + x) * dim + d] = static_cast<float>(sum);
+        out.data[(prefixTokens + y * newWidth + x) * dim + d] =
+            static_cast<float>(sum);
       }
   return out;
 }

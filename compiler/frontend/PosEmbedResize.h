@@ -21,14 +21,20 @@
 
 namespace vitc {
 
-enum class ResizeMethod { Bicubic, BicubicNoAntialias, Bilinear, BilinearAlignCorners };
+enum class ResizeMethod {
+  Bicubic,
+  BicubicNoAntialias,
+  Bilinear,
+  BilinearAlignCorners
+};
 
 std::optional<ResizeMethod> parseResizeMethod(llvm::StringRef name);
 llvm::StringRef resizeMethodName(ResizeMethod method);
 
 /// Resizes `pos` [1, prefix + oldH*oldW, D] to [1, prefix + newH*newW, D].
-Tensor resizePositionEmbedding(const Tensor &pos, int64_t prefixTokens, int64_t oldHeight,
-                               int64_t oldWidth, int64_t newHeight, int64_t newWidth,
+Tensor resizePositionEmbedding(const Tensor &pos, int64_t prefixTokens,
+                               int64_t oldHeight, int64_t oldWidth,
+                               int64_t newHeight, int64_t newWidth,
                                ResizeMethod method);
 
 } // namespace vitc

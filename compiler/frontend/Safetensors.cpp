@@ -23,7 +23,8 @@ using llvm::StringRef;
 namespace json = llvm::json;
 
 static Error fileError(StringRef path, const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), path + ": " + message);
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 path + ": " + message);
 }
 
 namespace {
@@ -45,7 +46,8 @@ static unsigned dtypeSize(StringRef dtype) {
       .Default(0);
 }
 
-static Expected<Entry> parseEntry(StringRef path, StringRef name, const json::Value &value) {
+static Expected<Entry> parseEntry(StringRef path, StringRef name,
+                                  const json::Value &value) {
   auto bad = [&](const llvm::Twine &what) {
     return fileError(path, "tensor '" + name + "': " + what);
   };
@@ -59,7 +61,8 @@ static Expected<Entry> parseEntry(StringRef path, StringRef name, const json::Va
     return bad("missing string 'dtype'");
   entry.dtype = dtype->str();
   if (!dtypeSize(*dtype))
-    return bad("dtype " + *dtype + " is not supported; vitc reads F32, F16, BF16 and F64");
+    return bad("dtype " + *dtype +
+               " is not supported; vitc reads F32, F16, BF16 and F64");
   const json::Array *shape = info->getArray("shape");
   if (!shape)
     return bad("missing array 'shape'");
@@ -72,12 +75,13 @@ static Expected<Entry> parseEntry(StringRef path, StringRef name, const json::Va
   const json::Array *offsets = info->getArray("data_offsets");
   if (!offsets || offsets->size() != 2 || !(*offsets)[0].getAsUINT64() ||
       !(*offsets)[1].getAsUINT64())
-    return bad("'data_offsets' must be [begin, end] with non-negative integers");
+    return bad(
+        "'data_offsets' must be [begin, end] with non-negative integers");
   entry.begin = *(*offsets)[0].getAsUINT64();
   entry.end = *(*offsets)[1].getAsUINT64();
   if (entry.end < entry.begin)
-    return bad(llvm::formatv("data_offsets [{0}, {1}] end before they begin", entry.begin,
-                             entry.end));
+    return bad(llvm::formatv("data_offsets [{0}, {1}] end before they begin",
+                             entry.begin, entry.end));
   uint64_t elements = 1;
   for (int64_t dim : entry.shape)
     if (__builtin_mul_overflow(elements, static_cast<uint64_t>(dim), &elements))
@@ -85,10 +89,11 @@ static Expected<Entry> parseEntry(StringRef path, StringRef name, const json::Va
   uint64_t bytes;
   if (__builtin_mul_overflow(elements, dtypeSize(*dtype), &bytes) ||
       bytes != entry.end - entry.begin)
-    return bad(llvm::formatv("shape and dtype {0} need {1} elements, but data_offsets "
-                             "[{2}, {3}] hold {4} bytes",
-                             entry.dtype, elements, entry.begin, entry.end,
-                             entry.end - entry.begin));
+    return bad(
+        llvm::formatv("shape and dtype {0} need {1} elements, but data_offsets "
+                      "[{2}, {3}] hold {4} bytes",
+                      entry.dtype, elements, entry.begin, entry.end,
+                      entry.end - entry.begin));
   return entry;
 }
 
@@ -106,28 +111,34 @@ static Tensor convert(const Entry &entry, const char *data) {
     else if (entry.dtype == "BF16")
       tensor.data[i] = bfloat16ToFloat(endian::read16le(data + 2 * i));
     else
-      tensor.data[i] = static_cast<float>(llvm::bit_cast<double>(endian::read64le(data + 8 * i)));
+      tensor.data[i] = static_cast<float>(
+          llvm::bit_cast<double>(endian::read64le(data + 8 * i)));
   }
   return tensor;
 }
 
 Expected<Checkpoint> vitc::parseSafetensors(StringRef bytes, StringRef path) {
   if (bytes.size() < 8)
-    return fileError(path, llvm::formatv("file is {0} bytes, too short for a safetensors header",
-                                         bytes.size()));
+    return fileError(
+        path,
+        llvm::formatv("file is {0} bytes, too short for a safetensors header",
+                      bytes.size()));
   uint64_t headerSize = llvm::support::endian::read64le(bytes.data());
   constexpr uint64_t kMaxHeader = 100'000'000;
   if (headerSize > kMaxHeader)
-    return fileError(path, llvm::formatv("header size {0} exceeds the safetensors limit of "
-                                         "{1} bytes; this is not a safetensors file",
-                                         headerSize, kMaxHeader));
+    return fileError(
+        path, llvm::formatv("header size {0} exceeds the safetensors limit of "
+                            "{1} bytes; this is not a safetensors file",
+                            headerSize, kMaxHeader));
   if (headerSize > bytes.size() - 8)
-    return fileError(path, llvm::formatv("header of {0} bytes runs past the end of the file "
-                                         "({1} bytes); the file is truncated",
-                                         headerSize, bytes.size()));
+    return fileError(
+        path, llvm::formatv("header of {0} bytes runs past the end of the file "
+                            "({1} bytes); the file is truncated",
+                            headerSize, bytes.size()));
   Expected<json::Value> header = json::parse(bytes.substr(8, headerSize));
   if (!header)
-    return fileError(path, "header is not valid JSON: " + llvm::toString(header.takeError()));
+    return fileError(path, "header is not valid JSON: " +
+                               llvm::toString(header.takeError()));
   const json::Object *object = header->getAsObject();
   if (!object)
     return fileError(path, "header is not a JSON object");
@@ -150,27 +161,32 @@ Expected<Checkpoint> vitc::parseSafetensors(StringRef bytes, StringRef path) {
   uint64_t expected = 0;
   for (const Entry &entry : entries) {
     if (entry.begin != expected)
-      return fileError(path, llvm::formatv("tensor '{0}' starts at byte {1} of the data but "
-                                           "the previous tensor ends at {2} (gap or overlap)",
-                                           entry.name, entry.begin, expected));
+      return fileError(
+          path,
+          llvm::formatv("tensor '{0}' starts at byte {1} of the data but "
+                        "the previous tensor ends at {2} (gap or overlap)",
+                        entry.name, entry.begin, expected));
     expected = entry.end;
   }
   if (expected != data.size())
-    return fileError(path,
-                     llvm::formatv("tensors cover {0} bytes of data but the file holds {1}{2}",
-                                   expected, data.size(),
-                                   expected > data.size() ? "; the file is truncated" : ""));
+    return fileError(
+        path, llvm::formatv(
+                  "tensors cover {0} bytes of data but the file holds {1}{2}",
+                  expected, data.size(),
+                  expected > data.size() ? "; the file is truncated" : ""));
   Checkpoint checkpoint;
   checkpoint.path = path.str();
   for (const Entry &entry : entries)
-    if (Error err = checkpoint.add(entry.name, convert(entry, data.data() + entry.begin)))
+    if (Error err = checkpoint.add(entry.name,
+                                   convert(entry, data.data() + entry.begin)))
       return err;
   return checkpoint;
 }
 
-Error vitc::writeSafetensors(StringRef path,
-                             const std::vector<std::pair<std::string, const Tensor *>> &tensors,
-                             const std::map<std::string, std::string> &metadata) {
+Error vitc::writeSafetensors(
+    StringRef path,
+    const std::vector<std::pair<std::string, const Tensor *>> &tensors,
+    const std::map<std::string, std::string> &metadata) {
   json::Object header;
   if (!metadata.empty()) {
     json::Object meta;
@@ -181,9 +197,10 @@ Error vitc::writeSafetensors(StringRef path,
   uint64_t offset = 0;
   for (const auto &[name, tensor] : tensors) {
     uint64_t bytes = 4 * tensor->data.size();
-    header[name] = json::Object{{"dtype", "F32"},
-                                {"shape", json::Array(tensor->shape)},
-                                {"data_offsets", json::Array{offset, offset + bytes}}};
+    header[name] =
+        json::Object{{"dtype", "F32"},
+                     {"shape", json::Array(tensor->shape)},
+                     {"data_offsets", json::Array{offset, offset + bytes}}};
     offset += bytes;
   }
   std::string text = llvm::formatv("{0}", json::Value(std::move(header))).str();
@@ -192,7 +209,8 @@ Error vitc::writeSafetensors(StringRef path,
   Expected<std::unique_ptr<llvm::FileOutputBuffer>> buffer =
       llvm::FileOutputBuffer::create(path, total);
   if (!buffer)
-    return fileError(path, "cannot create: " + llvm::toString(buffer.takeError()));
+    return fileError(path,
+                     "cannot create: " + llvm::toString(buffer.takeError()));
   char *out = reinterpret_cast<char *>((*buffer)->getBufferStart());
   llvm::support::endian::write64le(out, text.size());
   memcpy(out + 8, text.data(), text.size());

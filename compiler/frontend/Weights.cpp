@@ -27,7 +27,8 @@ static Error weightsError(const llvm::Twine &message) {
 static std::string formatShape(const std::vector<int64_t> &shape) {
   if (shape.empty())
     return "scalar";
-  return llvm::join(llvm::map_range(shape, [](int64_t d) { return std::to_string(d); }), "x");
+  return llvm::join(
+      llvm::map_range(shape, [](int64_t d) { return std::to_string(d); }), "x");
 }
 
 StringRef vitc::layoutName(CheckpointLayout layout) {
@@ -61,15 +62,16 @@ Expected<CheckpointLayout> vitc::detectLayout(const Checkpoint &checkpoint) {
   for (StringRef prefix : {"", "opt/target/", "params/"})
     if (checkpoint.find((prefix + "embedding/kernel").str()))
       return CheckpointLayout::Official;
-  std::vector<std::string> first(checkpoint.names.begin(),
-                                 checkpoint.names.begin() +
-                                     std::min<size_t>(5, checkpoint.names.size()));
-  return weightsError(checkpoint.path +
-                      ": cannot tell the checkpoint layout: no patch embedding under its timm "
-                      "('patch_embed.proj.weight'), Hugging Face "
-                      "('vit.embeddings.patch_embeddings.projection.weight') or official "
-                      "('embedding/kernel') name; the file starts with: " +
-                      (first.empty() ? std::string("no tensors") : llvm::join(first, ", ")));
+  std::vector<std::string> first(
+      checkpoint.names.begin(),
+      checkpoint.names.begin() + std::min<size_t>(5, checkpoint.names.size()));
+  return weightsError(
+      checkpoint.path +
+      ": cannot tell the checkpoint layout: no patch embedding under its timm "
+      "('patch_embed.proj.weight'), Hugging Face "
+      "('vit.embeddings.patch_embeddings.projection.weight') or official "
+      "('embedding/kernel') name; the file starts with: " +
+      (first.empty() ? std::string("no tensors") : llvm::join(first, ", ")));
 }
 
 namespace {
@@ -95,8 +97,9 @@ public:
   const Tensor *takeRank(const std::string &key, size_t rank) {
     const Tensor *tensor = take(key);
     if (tensor && tensor->shape.size() != rank) {
-      fail(llvm::formatv("{0}: tensor '{1}' has shape {2} but a rank-{3} tensor is expected",
-                         source.path, key, formatShape(tensor->shape), rank));
+      fail(llvm::formatv(
+          "{0}: tensor '{1}' has shape {2} but a rank-{3} tensor is expected",
+          source.path, key, formatShape(tensor->shape), rank));
       return nullptr;
     }
     return tensor;
@@ -150,13 +153,15 @@ static Tensor reshaped2d(Tensor in, bool keepLast) {
 }
 
 /// Row-wise concatenation of tensors of one trailing shape.
-static std::optional<Tensor> concatRows(const std::vector<const Tensor *> &parts) {
+static std::optional<Tensor>
+concatRows(const std::vector<const Tensor *> &parts) {
   Tensor out;
   out.shape = parts.front()->shape;
   out.shape[0] = 0;
   for (const Tensor *part : parts) {
     if (part->shape.size() != out.shape.size() ||
-        !std::equal(part->shape.begin() + 1, part->shape.end(), out.shape.begin() + 1))
+        !std::equal(part->shape.begin() + 1, part->shape.end(),
+                    out.shape.begin() + 1))
       return std::nullopt;
     out.shape[0] += part->shape[0];
     out.data.insert(out.data.end(), part->data.begin(), part->data.end());
@@ -193,9 +198,11 @@ static void convertOfficial(Converter &c, const ModelConfig &config) {
   // Released files number submodules globally (pre-Linen: LayerNorm_0,
   // MultiHeadDotProductAttention_1, LayerNorm_2, MlpBlock_3); files written
   // by Linen code number them per class.
-  bool preLinen = c.source.find(
-      key("Transformer/encoderblock_0/MultiHeadDotProductAttention_1/query/kernel"));
-  const char *attn = preLinen ? "MultiHeadDotProductAttention_1" : "MultiHeadDotProductAttention_0";
+  bool preLinen =
+      c.source.find(key("Transformer/encoderblock_0/"
+                        "MultiHeadDotProductAttention_1/query/kernel"));
+  const char *attn = preLinen ? "MultiHeadDotProductAttention_1"
+                              : "MultiHeadDotProductAttention_0";
   const char *norm2 = preLinen ? "LayerNorm_2" : "LayerNorm_1";
   const char *mlp = preLinen ? "MlpBlock_3" : "MlpBlock_0";
   auto dense = [&](const std::string &from, const std::string &to) {
@@ -232,7 +239,8 @@ static void convertOfficial(Converter &c, const ModelConfig &config) {
       if (std::optional<Tensor> qkv = concatRows(kernels))
         c.put(dst + "attn.qkv.weight", std::move(*qkv), qkvFrom + "/kernel");
       else
-        c.fail(c.source.path + ": tensors '" + qkvFrom + "/kernel' differ in shape");
+        c.fail(c.source.path + ": tensors '" + qkvFrom +
+               "/kernel' differ in shape");
     }
     if (biases.size() == 3) {
       if (std::optional<Tensor> qkv = concatRows(biases))
@@ -241,14 +249,17 @@ static void convertOfficial(Converter &c, const ModelConfig &config) {
     // out kernel [H, Dh, D] -> proj [D, H*Dh].
     std::string out = src + attn + "/out";
     if (const Tensor *kernel = c.takeRank(out + "/kernel", 3))
-      c.put(dst + "attn.proj.weight", transposed(reshaped2d(*kernel, /*keepLast=*/true)),
+      c.put(dst + "attn.proj.weight",
+            transposed(reshaped2d(*kernel, /*keepLast=*/true)),
             out + "/kernel");
     c.copy(out + "/bias", dst + "attn.proj.bias");
     dense(src + mlp + "/Dense_0", dst + "mlp.fc1");
     dense(src + mlp + "/Dense_1", dst + "mlp.fc2");
   }
-  c.copy(key("Transformer/encoder_norm/scale"), config.fcNorm ? "fc_norm.weight" : "norm.weight");
-  c.copy(key("Transformer/encoder_norm/bias"), config.fcNorm ? "fc_norm.bias" : "norm.bias");
+  c.copy(key("Transformer/encoder_norm/scale"),
+         config.fcNorm ? "fc_norm.weight" : "norm.weight");
+  c.copy(key("Transformer/encoder_norm/bias"),
+         config.fcNorm ? "fc_norm.bias" : "norm.bias");
   dense(key("pre_logits"), "pre_logits.fc");
   dense(key("head"), "head");
   dense(key("head_dist"), "head_dist");
@@ -257,10 +268,13 @@ static void convertOfficial(Converter &c, const ModelConfig &config) {
 static void convertHuggingFace(Converter &c, const ModelConfig &config) {
   std::string root;
   for (StringRef prefix : {"vit.", "deit.", ""})
-    if (c.source.find((prefix + "embeddings.patch_embeddings.projection.weight").str()))
+    if (c.source.find(
+            (prefix + "embeddings.patch_embeddings.projection.weight").str()))
       root = prefix.str();
-  c.copy(root + "embeddings.patch_embeddings.projection.weight", "patch_embed.proj.weight");
-  c.copy(root + "embeddings.patch_embeddings.projection.bias", "patch_embed.proj.bias");
+  c.copy(root + "embeddings.patch_embeddings.projection.weight",
+         "patch_embed.proj.weight");
+  c.copy(root + "embeddings.patch_embeddings.projection.bias",
+         "patch_embed.proj.bias");
   c.copy(root + "embeddings.cls_token", "cls_token");
   c.copy(root + "embeddings.distillation_token", "dist_token");
   c.copy(root + "embeddings.position_embeddings", "pos_embed");
@@ -276,7 +290,8 @@ static void convertHuggingFace(Converter &c, const ModelConfig &config) {
     for (const char *field : {"weight", "bias"}) {
       std::vector<const Tensor *> parts;
       for (const char *part : {"query", "key", "value"})
-        if (const Tensor *t = c.take(src + "attention.attention." + part + "." + field))
+        if (const Tensor *t =
+                c.take(src + "attention.attention." + part + "." + field))
           parts.push_back(t);
       std::string from = src + "attention.attention.{query,key,value}." + field;
       if (parts.size() != 3)
@@ -299,18 +314,21 @@ static void convertHuggingFace(Converter &c, const ModelConfig &config) {
 
 /// The grid a position embedding of `rows` patch rows was trained on: the
 /// model's own aspect ratio if it fits, else square.
-static std::optional<std::pair<int64_t, int64_t>> guessGrid(int64_t rows,
-                                                            const ModelConfig &config) {
-  auto side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(rows))));
+static std::optional<std::pair<int64_t, int64_t>>
+guessGrid(int64_t rows, const ModelConfig &config) {
+  auto side =
+      static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(rows))));
   if (side * side == rows)
     return std::make_pair(side, side);
   for (int64_t h = 1; h <= rows; ++h)
-    if (rows % h == 0 && h * config.gridWidth() == (rows / h) * config.gridHeight())
+    if (rows % h == 0 &&
+        h * config.gridWidth() == (rows / h) * config.gridHeight())
       return std::make_pair(h, rows / h);
   return std::nullopt;
 }
 
-Expected<ModelWeights> vitc::bindWeights(const ModelConfig &config, Checkpoint checkpoint,
+Expected<ModelWeights> vitc::bindWeights(const ModelConfig &config,
+                                         Checkpoint checkpoint,
                                          const BindOptions &options,
                                          std::vector<std::string> &notes) {
   Expected<CheckpointLayout> layout = detectLayout(checkpoint);
@@ -349,11 +367,14 @@ Expected<ModelWeights> vitc::bindWeights(const ModelConfig &config, Checkpoint c
   for (const ParamSpec &param : listParams(config)) {
     expected.insert(param.name);
     auto found = converted.tensors.find(param.name);
-    Tensor *tensor = found == converted.tensors.end() ? nullptr : &found->second;
+    Tensor *tensor =
+        found == converted.tensors.end() ? nullptr : &found->second;
     if (!tensor)
-      return weightsError(llvm::formatv(
-          "{0}: missing tensor '{1}' of shape {2} ({3} layout) needed by model '{4}'", path,
-          param.name, formatShape(param.shape), layoutName(*layout), config.name));
+      return weightsError(
+          llvm::formatv("{0}: missing tensor '{1}' of shape {2} ({3} layout) "
+                        "needed by model '{4}'",
+                        path, param.name, formatShape(param.shape),
+                        layoutName(*layout), config.name));
     if (tensor->shape == param.shape) {
       weights.push_back({param.name, std::move(*tensor)});
       continue;
@@ -361,45 +382,54 @@ Expected<ModelWeights> vitc::bindWeights(const ModelConfig &config, Checkpoint c
     // A position embedding for another resolution: resample its grid.
     const int64_t prefix = config.numPrefixTokens();
     bool resizable = param.name == "pos_embed" && tensor->shape.size() == 3 &&
-                     tensor->shape[0] == 1 && tensor->shape[2] == param.shape[2] &&
+                     tensor->shape[0] == 1 &&
+                     tensor->shape[2] == param.shape[2] &&
                      tensor->shape[1] > prefix;
     if (resizable && !options.noResize) {
       if (auto grid = guessGrid(tensor->shape[1] - prefix, config)) {
-        ResizeMethod method = options.resize.value_or(
-            *layout == CheckpointLayout::Official ? ResizeMethod::BilinearAlignCorners
-                                                  : ResizeMethod::Bicubic);
-        weights.push_back({param.name, resizePositionEmbedding(
-                                           *tensor, prefix, grid->first, grid->second,
-                                           config.gridHeight(), config.gridWidth(), method)});
-        notes.push_back(llvm::formatv("resized the position embedding from a {0}x{1} to a "
-                                      "{2}x{3} patch grid ({4})",
-                                      grid->first, grid->second, config.gridHeight(),
-                                      config.gridWidth(), resizeMethodName(method)));
+        ResizeMethod method =
+            options.resize.value_or(*layout == CheckpointLayout::Official
+                                        ? ResizeMethod::BilinearAlignCorners
+                                        : ResizeMethod::Bicubic);
+        weights.push_back(
+            {param.name, resizePositionEmbedding(
+                             *tensor, prefix, grid->first, grid->second,
+                             config.gridHeight(), config.gridWidth(), method)});
+        notes.push_back(
+            llvm::formatv("resized the position embedding from a {0}x{1} to a "
+                          "{2}x{3} patch grid ({4})",
+                          grid->first, grid->second, config.gridHeight(),
+                          config.gridWidth(), resizeMethodName(method)));
         continue;
       }
     }
-    return weightsError(llvm::formatv("{0}: tensor {1} has shape {2} but model '{3}' expects "
-                                      "{4}{5}",
-                                      path, described(param.name), formatShape(tensor->shape),
-                                      config.name, formatShape(param.shape),
-                                      resizable && options.noResize
-                                          ? " (position-embedding resize was disabled)"
-                                          : ""));
+    return weightsError(
+        llvm::formatv("{0}: tensor {1} has shape {2} but model '{3}' expects "
+                      "{4}{5}",
+                      path, described(param.name), formatShape(tensor->shape),
+                      config.name, formatShape(param.shape),
+                      resizable && options.noResize
+                          ? " (position-embedding resize was disabled)"
+                          : ""));
   }
   for (const std::string &name : converted.names)
     if (!expected.contains(name))
       unused.push_back(sourceKey.count(name) ? sourceKey[name] : name);
   if (!unused.empty()) {
-    std::string list = llvm::join(llvm::make_range(unused.begin(),
-                                                   unused.begin() +
-                                                       std::min<size_t>(8, unused.size())),
-                                  "', '");
-    std::string more = unused.size() > 8 ? llvm::formatv(" and {0} more", unused.size() - 8).str()
-                                         : "";
-    std::string message = llvm::formatv("{0}: {1} tensor(s) not used by model '{2}': '{3}'{4}",
-                                        path, unused.size(), config.name, list, more);
+    std::string list = llvm::join(
+        llvm::make_range(unused.begin(),
+                         unused.begin() + std::min<size_t>(8, unused.size())),
+        "', '");
+    std::string more =
+        unused.size() > 8
+            ? llvm::formatv(" and {0} more", unused.size() - 8).str()
+            : "";
+    std::string message =
+        llvm::formatv("{0}: {1} tensor(s) not used by model '{2}': '{3}'{4}",
+                      path, unused.size(), config.name, list, more);
     if (!options.allowUnexpected)
-      return weightsError(message + " (pass --allow-unused-weights to ignore them)");
+      return weightsError(message +
+                          " (pass --allow-unused-weights to ignore them)");
     notes.push_back("ignored " + message.substr(path.size() + 2));
   }
   return weights;
@@ -443,11 +473,12 @@ ModelWeights vitc::randomWeights(const ModelConfig &config, uint64_t seed) {
         value = 1.0f;
       else if (isNorm || name.ends_with(".bias"))
         value = static_cast<float>(0.02 * normal.truncated());
-      else if (name == "patch_embed.proj.weight") // LeCun normal: std 1/sqrt(fan_in)
-        value = static_cast<float>(normal.truncated() /
-                                   std::sqrt(static_cast<double>(config.channels *
-                                                                 config.patchSize *
-                                                                 config.patchSize)));
+      else if (name ==
+               "patch_embed.proj.weight") // LeCun normal: std 1/sqrt(fan_in)
+        value = static_cast<float>(
+            normal.truncated() /
+            std::sqrt(static_cast<double>(config.channels * config.patchSize *
+                                          config.patchSize)));
       else
         value = static_cast<float>(0.02 * normal.truncated());
     }

@@ -40,7 +40,8 @@ struct BindOptions {
 
 /// Binds `checkpoint` to `config`. Notes (resizes done, ignored tensors) are
 /// appended to `notes` for the driver to print.
-llvm::Expected<ModelWeights> bindWeights(const ModelConfig &config, Checkpoint checkpoint,
+llvm::Expected<ModelWeights> bindWeights(const ModelConfig &config,
+                                         Checkpoint checkpoint,
                                          const BindOptions &options,
                                          std::vector<std::string> &notes);
 

@@ -26,11 +26,13 @@ int main(int argc, char **argv) {
         return 1;
       }
       auto bytes = (*buffer)->getBuffer();
-      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size());
+      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(bytes.data()),
+                             bytes.size());
       ++count;
     }
     if (error) {
-      llvm::errs() << "cannot list " << argv[i] << ": " << error.message() << "\n";
+      llvm::errs() << "cannot list " << argv[i] << ": " << error.message()
+                   << "\n";
       return 1;
     }
   }

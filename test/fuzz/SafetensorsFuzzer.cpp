@@ -4,6 +4,7 @@
 #include "compiler/frontend/Checkpoint.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  llvm::consumeError(vitc::parseSafetensors(fuzzBytes(data, size), "fuzz").takeError());
+  llvm::consumeError(
+      vitc::parseSafetensors(fuzzBytes(data, size), "fuzz").takeError());
   return 0;
 }

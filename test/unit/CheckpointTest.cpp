@@ -7,8 +7,9 @@
 
 #include "TestData.h"
 
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CRC.h"
 #include <cmath>
-#include <fstream>
 #include <zip.h>
 
 using namespace vitc;
@@ -34,16 +35,19 @@ class SafetensorsTest : public TempDir {};
 
 TEST_F(SafetensorsTest, WriterOutputReadsBackWithAlignedHeader) {
   Tensor a{{2, 3}, {1, 2, 3, 4, 5, 6}}, b{{1}, {-0.5f}};
-  ASSERT_EQ(errorOf(writeSafetensors(path("w.safetensors"), {{"b", &b}, {"a", &a}},
-                                     {{"vitc.model", "test"}})),
-            "");
+  ASSERT_EQ(
+      errorOf(writeSafetensors(path("w.safetensors"), {{"b", &b}, {"a", &a}},
+                               {{"vitc.model", "test"}})),
+      "");
   auto buffer = llvm::MemoryBuffer::getFile(path("w.safetensors"));
   ASSERT_TRUE(buffer);
-  uint64_t headerSize = llvm::support::endian::read64le((*buffer)->getBufferStart());
+  uint64_t headerSize =
+      llvm::support::endian::read64le((*buffer)->getBufferStart());
   EXPECT_EQ(headerSize % 8, 0u);
   auto checkpoint = readCheckpoint(path("w.safetensors"));
   ASSERT_TRUE(bool(checkpoint)) << llvm::toString(checkpoint.takeError());
-  EXPECT_EQ(checkpoint->names, (std::vector<std::string>{"b", "a"})); // file order
+  EXPECT_EQ(checkpoint->names,
+            (std::vector<std::string>{"b", "a"})); // file order
   EXPECT_EQ(checkpoint->find("a")->shape, (std::vector<int64_t>{2, 3}));
   EXPECT_EQ(checkpoint->find("a")->data, a.data);
   EXPECT_EQ(checkpoint->find("b")->data, b.data);
@@ -51,15 +55,18 @@ TEST_F(SafetensorsTest, WriterOutputReadsBackWithAlignedHeader) {
 
 TEST_F(SafetensorsTest, ConvertsF16Bf16F64) {
   std::string data;
-  data += std::string("\x00\x3c\x00\xc0", 4);          // F16 1, -2
-  data += std::string("\x80\x3f\xa0\xc0", 4);          // BF16 1, -5
+  data += std::string("\x00\x3c\x00\xc0", 4); // F16 1, -2
+  data += std::string("\x80\x3f\xa0\xc0", 4); // BF16 1, -5
   double d = 0.25;
-  data.append(reinterpret_cast<const char *>(&d), 8); // F64 0.25 (little-endian host)
-  std::string header = R"({"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},)"
-                       R"("b":{"dtype":"BF16","shape":[1,2],"data_offsets":[4,8]},)"
-                       R"("d":{"dtype":"F64","shape":[],"data_offsets":[8,16]},)"
-                       R"("__metadata__":{"format":"pt"}})";
-  auto checkpoint = parseSafetensors(safetensorsBytes(header, data), "mixed.safetensors");
+  data.append(reinterpret_cast<const char *>(&d),
+              8); // F64 0.25 (little-endian host)
+  std::string header =
+      R"({"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},)"
+      R"("b":{"dtype":"BF16","shape":[1,2],"data_offsets":[4,8]},)"
+      R"("d":{"dtype":"F64","shape":[],"data_offsets":[8,16]},)"
+      R"("__metadata__":{"format":"pt"}})";
+  auto checkpoint =
+      parseSafetensors(safetensorsBytes(header, data), "mixed.safetensors");
   ASSERT_TRUE(bool(checkpoint)) << llvm::toString(checkpoint.takeError());
   EXPECT_EQ(checkpoint->find("h")->data, (std::vector<float>{1.0f, -2.0f}));
   EXPECT_EQ(checkpoint->find("b")->data, (std::vector<float>{1.0f, -5.0f}));
@@ -77,123 +84,166 @@ TEST(SafetensorsErrors, EachMalformedFileIsRejectedWithItsReason) {
     return std::string(R"({"t":{"dtype":")") + dtype + R"(","shape":)" + shape +
            R"(,"data_offsets":)" + offsets + "}}";
   };
-  EXPECT_THAT(error("abc"), HasSubstr("bad.safetensors: file is 3 bytes, too short"));
+  EXPECT_THAT(error("abc"),
+              HasSubstr("bad.safetensors: file is 3 bytes, too short"));
   EXPECT_THAT(error(std::string("\xff\xff\xff\xff\xff\xff\xff\x7f", 8) + "{}"),
               HasSubstr("exceeds the safetensors limit"));
-  EXPECT_THAT(error(safetensorsBytes("{}", "").substr(0, 9)), HasSubstr("runs past the end"));
-  EXPECT_THAT(error(safetensorsBytes("{not json", "")), HasSubstr("header is not valid JSON"));
-  EXPECT_THAT(error(safetensorsBytes("[1,2]", "")), HasSubstr("header is not a JSON object"));
-  EXPECT_THAT(error(safetensorsBytes(R"({"t":{"shape":[1],"data_offsets":[0,4]}})", one)),
+  EXPECT_THAT(error(safetensorsBytes("{}", "").substr(0, 9)),
+              HasSubstr("runs past the end"));
+  EXPECT_THAT(error(safetensorsBytes("{not json", "")),
+              HasSubstr("header is not valid JSON"));
+  EXPECT_THAT(error(safetensorsBytes("[1,2]", "")),
+              HasSubstr("header is not a JSON object"));
+  EXPECT_THAT(error(safetensorsBytes(
+                  R"({"t":{"shape":[1],"data_offsets":[0,4]}})", one)),
               HasSubstr("tensor 't': missing string 'dtype'"));
   EXPECT_THAT(error(safetensorsBytes(entry("I32", "[1]", "[0,4]"), one)),
               HasSubstr("tensor 't': dtype I32 is not supported"));
-  EXPECT_THAT(error(safetensorsBytes(entry("F32", "[-1]", "[0,4]"), one)),
-              HasSubstr("shape holds something other than a non-negative integer"));
+  EXPECT_THAT(
+      error(safetensorsBytes(entry("F32", "[-1]", "[0,4]"), one)),
+      HasSubstr("shape holds something other than a non-negative integer"));
   EXPECT_THAT(error(safetensorsBytes(entry("F32", "[2]", "[0,4]"), one)),
-              HasSubstr("shape and dtype F32 need 2 elements, but data_offsets [0, 4] hold 4 bytes"));
+              HasSubstr("shape and dtype F32 need 2 elements, but data_offsets "
+                        "[0, 4] hold 4 bytes"));
   EXPECT_THAT(error(safetensorsBytes(entry("F32", "[1]", "[4,0]"), one)),
               HasSubstr("end before they begin"));
   EXPECT_THAT(error(safetensorsBytes(entry("F32", "[1]", "[0]"), one)),
               HasSubstr("'data_offsets' must be [begin, end]"));
-  EXPECT_THAT(error(safetensorsBytes(entry("F32", "[4611686018427387904,8]", "[0,4]"), one)),
+  EXPECT_THAT(error(safetensorsBytes(
+                  entry("F32", "[4611686018427387904,8]", "[0,4]"), one)),
               HasSubstr("more elements than fit in 64 bits"));
-  EXPECT_THAT(error(safetensorsBytes(entry("F32", "[1]", "[4,8]"), one + one)),
-              HasSubstr("starts at byte 4 of the data but the previous tensor ends at 0"));
+  EXPECT_THAT(
+      error(safetensorsBytes(entry("F32", "[1]", "[4,8]"), one + one)),
+      HasSubstr(
+          "starts at byte 4 of the data but the previous tensor ends at 0"));
   EXPECT_THAT(error(safetensorsBytes(entry("F32", "[1]", "[0,4]"), one + one)),
               HasSubstr("tensors cover 4 bytes of data but the file holds 8"));
   EXPECT_THAT(error(safetensorsBytes(entry("F32", "[2]", "[0,8]"), one)),
               HasSubstr("the file holds 4; the file is truncated"));
-  EXPECT_THAT(error(safetensorsBytes(R"({"t":5})", "")), HasSubstr("header entry is not an object"));
+  EXPECT_THAT(error(safetensorsBytes(R"({"t":5})", "")),
+              HasSubstr("header entry is not an object"));
 }
 
 TEST(Npy, ReadsVersionsDtypesByteOrderAndFortranOrder) {
-  auto v1 = parseNpy(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }",
-                              floatBytes({1, 2, 3, 4})),
-                     "a");
+  auto v1 = parseNpy(
+      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }",
+               floatBytes({1, 2, 3, 4})),
+      "a");
   ASSERT_TRUE(bool(v1)) << llvm::toString(v1.takeError());
   EXPECT_EQ(v1->shape, (std::vector<int64_t>{2, 2}));
   EXPECT_EQ(v1->data, (std::vector<float>{1, 2, 3, 4}));
 
-  auto v2 = parseNpy(npyBytes("{'shape': (3,), 'fortran_order': False, 'descr': '<f4'}",
-                              floatBytes({5, 6, 7}), 2),
-                     "b");
+  auto v2 = parseNpy(
+      npyBytes("{'shape': (3,), 'fortran_order': False, 'descr': '<f4'}",
+               floatBytes({5, 6, 7}), 2),
+      "b");
   ASSERT_TRUE(bool(v2)) << llvm::toString(v2.takeError());
   EXPECT_EQ(v2->data, (std::vector<float>{5, 6, 7}));
 
   // Column-major [[1, 2, 3], [4, 5, 6]] is stored 1 4 2 5 3 6.
-  auto fortran = parseNpy(npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }",
-                                   floatBytes({1, 4, 2, 5, 3, 6})),
-                          "c");
+  auto fortran = parseNpy(
+      npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }",
+               floatBytes({1, 4, 2, 5, 3, 6})),
+      "c");
   ASSERT_TRUE(bool(fortran));
   EXPECT_EQ(fortran->data, (std::vector<float>{1, 2, 3, 4, 5, 6}));
 
-  auto big = parseNpy(npyBytes("{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }",
-                               std::string("\x3f\x80\x00\x00", 4)),
-                      "d");
+  auto big = parseNpy(
+      npyBytes("{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }",
+               std::string("\x3f\x80\x00\x00", 4)),
+      "d");
   ASSERT_TRUE(bool(big));
   EXPECT_EQ(big->data, (std::vector<float>{1.0f}));
 
-  auto half = parseNpy(npyBytes("{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }",
-                                std::string("\x00\x3c\x00\xc0", 4)),
-                       "e");
+  auto half = parseNpy(
+      npyBytes("{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }",
+               std::string("\x00\x3c\x00\xc0", 4)),
+      "e");
   ASSERT_TRUE(bool(half));
   EXPECT_EQ(half->data, (std::vector<float>{1.0f, -2.0f}));
 
-  auto bf16 = parseNpy(npyBytes("{'descr': '|V2', 'fortran_order': False, 'shape': (1,), }",
-                                std::string("\x80\x3f", 2)),
-                       "f");
+  auto bf16 = parseNpy(
+      npyBytes("{'descr': '|V2', 'fortran_order': False, 'shape': (1,), }",
+               std::string("\x80\x3f", 2)),
+      "f");
   ASSERT_TRUE(bool(bf16));
   EXPECT_EQ(bf16->data, (std::vector<float>{1.0f}));
 
   double value = -1.5;
-  auto f64 = parseNpy(npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (), }",
-                               std::string(reinterpret_cast<const char *>(&value), 8)),
-                      "g");
+  auto f64 = parseNpy(
+      npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (), }",
+               std::string(reinterpret_cast<const char *>(&value), 8)),
+      "g");
   ASSERT_TRUE(bool(f64));
   EXPECT_TRUE(f64->shape.empty());
   EXPECT_EQ(f64->data, (std::vector<float>{-1.5f}));
 }
 
 TEST(Npy, EachMalformedArrayIsRejectedWithItsReason) {
-  auto error = [](const std::string &bytes) { return errorOf(parseNpy(bytes, "x.npy")); };
+  auto error = [](const std::string &bytes) {
+    return errorOf(parseNpy(bytes, "x.npy"));
+  };
   std::string four = floatBytes({1, 2, 3, 4});
-  EXPECT_THAT(error("PK\x03\x04 not npy"), HasSubstr("x.npy: not a .npy array"));
-  std::string badVersion = npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4,)}", four);
+  EXPECT_THAT(error("PK\x03\x04 not npy"),
+              HasSubstr("x.npy: not a .npy array"));
+  std::string badVersion =
+      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4,)}", four);
   badVersion[6] = 9;
-  EXPECT_THAT(error(badVersion), HasSubstr(".npy format version 9 is not supported"));
-  EXPECT_THAT(error(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4,)}", four)
-                        .substr(0, 30)),
-              HasSubstr("header runs past the end"));
-  EXPECT_THAT(error(npyBytes("{'descr': '<i8', 'fortran_order': False, 'shape': (2,)}", four)),
-              HasSubstr("unsupported dtype '<i8'"));
-  EXPECT_THAT(error(npyBytes("{'descr': '|O', 'fortran_order': False, 'shape': (1,)}", four)),
-              HasSubstr("object arrays (Python pickles) are refused"));
-  EXPECT_THAT(error(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (5,)}", four)),
-              HasSubstr("shape (5) of dtype '<f4' needs 20 bytes but the array holds 16; truncated"));
+  EXPECT_THAT(error(badVersion),
+              HasSubstr(".npy format version 9 is not supported"));
+  EXPECT_THAT(
+      error(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4,)}",
+                     four)
+                .substr(0, 30)),
+      HasSubstr("header runs past the end"));
+  EXPECT_THAT(
+      error(npyBytes("{'descr': '<i8', 'fortran_order': False, 'shape': (2,)}",
+                     four)),
+      HasSubstr("unsupported dtype '<i8'"));
+  EXPECT_THAT(
+      error(npyBytes("{'descr': '|O', 'fortran_order': False, 'shape': (1,)}",
+                     four)),
+      HasSubstr("object arrays (Python pickles) are refused"));
+  EXPECT_THAT(
+      error(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (5,)}",
+                     four)),
+      HasSubstr("shape (5) of dtype '<f4' needs 20 bytes but the array holds "
+                "16; truncated"));
   EXPECT_THAT(error(npyBytes("{'descr': '<f4', 'shape': (4,)}", four)),
               HasSubstr("missing one of 'descr', 'fortran_order', 'shape'"));
-  EXPECT_THAT(error(npyBytes("{'descr': '<f4', 'fortran_order': maybe, 'shape': (4,)}", four)),
-              HasSubstr("'fortran_order' must be True or False"));
-  EXPECT_THAT(error(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (-4,)}", four)),
-              HasSubstr("'shape' must be a tuple of non-negative integers"));
-  EXPECT_THAT(error(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), 'x': 1}",
-                             four)),
-              HasSubstr("unexpected key 'x'"));
-  EXPECT_THAT(error(npyBytes("['descr']", four)), HasSubstr("malformed .npy header: expected '{'"));
+  EXPECT_THAT(
+      error(npyBytes("{'descr': '<f4', 'fortran_order': maybe, 'shape': (4,)}",
+                     four)),
+      HasSubstr("'fortran_order' must be True or False"));
+  EXPECT_THAT(
+      error(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (-4,)}",
+                     four)),
+      HasSubstr("'shape' must be a tuple of non-negative integers"));
+  EXPECT_THAT(
+      error(npyBytes(
+          "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), 'x': 1}",
+          four)),
+      HasSubstr("unexpected key 'x'"));
+  EXPECT_THAT(error(npyBytes("['descr']", four)),
+              HasSubstr("malformed .npy header: expected '{'"));
 }
 
 /// Writes an .npz with libzip: members stored or deflated.
-static void writeNpz(const std::string &path,
-                     const std::vector<std::pair<std::string, std::string>> &members,
-                     bool compress) {
+static void
+writeNpz(const std::string &path,
+         const std::vector<std::pair<std::string, std::string>> &members,
+         bool compress) {
   int error = 0;
   zip_t *archive = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
   ASSERT_NE(archive, nullptr);
   for (const auto &[name, bytes] : members) {
-    zip_source_t *source = zip_source_buffer(archive, bytes.data(), bytes.size(), 0);
-    zip_int64_t index = zip_file_add(archive, name.c_str(), source, ZIP_FL_ENC_UTF_8);
+    zip_source_t *source =
+        zip_source_buffer(archive, bytes.data(), bytes.size(), 0);
+    zip_int64_t index =
+        zip_file_add(archive, name.c_str(), source, ZIP_FL_ENC_UTF_8);
     ASSERT_GE(index, 0);
-    zip_set_file_compression(archive, index, compress ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0);
+    zip_set_file_compression(archive, index,
+                             compress ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0);
   }
   ASSERT_EQ(zip_close(archive), 0);
 }
@@ -202,40 +252,151 @@ class NpzTest : public TempDir {};
 
 TEST_F(NpzTest, ReadsStoredAndDeflatedMembersWithSlashedKeys) {
   std::string npy =
-      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", floatBytes({1, 2, 3, 4}));
+      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }",
+               floatBytes({1, 2, 3, 4}));
   for (bool compress : {false, true}) {
-    writeNpz(path("w.npz"), {{"Transformer/encoder_norm/scale.npy", npy}, {"cls.npy", npy}},
+    writeNpz(path("w.npz"),
+             {{"Transformer/encoder_norm/scale.npy", npy}, {"cls.npy", npy}},
              compress);
     auto checkpoint = readCheckpoint(path("w.npz"));
     ASSERT_TRUE(bool(checkpoint)) << llvm::toString(checkpoint.takeError());
-    EXPECT_EQ(checkpoint->names,
-              (std::vector<std::string>{"Transformer/encoder_norm/scale", "cls"}));
+    EXPECT_EQ(checkpoint->names, (std::vector<std::string>{
+                                     "Transformer/encoder_norm/scale", "cls"}));
     EXPECT_EQ(checkpoint->find("cls")->data, (std::vector<float>{1, 2, 3, 4}));
   }
 }
 
+/// A stored zip archive with every size and offset in zip64 form: 0xFFFFFFFF
+/// in the headers, the real values in zip64 extra fields, and a zip64 end of
+/// central directory. This is the form archives over 4 GiB (ViT-H/14's npz is
+/// 2.5 GiB; numpy forces zip64 in local headers always) must be read in.
+static std::string
+zip64Archive(const std::vector<std::pair<std::string, std::string>> &members) {
+  std::string out, central;
+  auto u16 = [](std::string &s, uint16_t v) {
+    s.append(reinterpret_cast<char *>(&v), 2);
+  };
+  auto u32 = [](std::string &s, uint32_t v) {
+    s.append(reinterpret_cast<char *>(&v), 4);
+  };
+  auto u64 = [](std::string &s, uint64_t v) {
+    s.append(reinterpret_cast<char *>(&v), 8);
+  };
+  for (const auto &[name, data] : members) {
+    uint64_t offset = out.size();
+    uint32_t crc = llvm::crc32(llvm::arrayRefFromStringRef(data));
+    u32(out, 0x04034b50);
+    u16(out, 45);
+    u16(out, 0);
+    u16(out, 0);
+    u16(out, 0);
+    u16(out, 0x21);
+    u32(out, crc);
+    u32(out, 0xffffffff);
+    u32(out, 0xffffffff);
+    u16(out, name.size());
+    u16(out, 20);
+    out += name;
+    u16(out, 1);
+    u16(out, 16);
+    u64(out, data.size());
+    u64(out, data.size());
+    out += data;
+    u32(central, 0x02014b50);
+    u16(central, 45);
+    u16(central, 45);
+    u16(central, 0);
+    u16(central, 0);
+    u16(central, 0);
+    u16(central, 0x21);
+    u32(central, crc);
+    u32(central, 0xffffffff);
+    u32(central, 0xffffffff);
+    u16(central, name.size());
+    u16(central, 28);
+    u16(central, 0);
+    u16(central, 0);
+    u16(central, 0);
+    u32(central, 0);
+    u32(central, 0xffffffff);
+    central += name;
+    u16(central, 1);
+    u16(central, 24);
+    u64(central, data.size());
+    u64(central, data.size());
+    u64(central, offset);
+  }
+  uint64_t centralOffset = out.size();
+  out += central;
+  uint64_t eocd64 = out.size();
+  u32(out, 0x06064b50);
+  u64(out, 44);
+  u16(out, 45);
+  u16(out, 45);
+  u32(out, 0);
+  u32(out, 0);
+  u64(out, members.size());
+  u64(out, members.size());
+  u64(out, central.size());
+  u64(out, centralOffset);
+  u32(out, 0x07064b50);
+  u32(out, 0);
+  u64(out, eocd64);
+  u32(out, 1);
+  u32(out, 0x06054b50);
+  u16(out, 0);
+  u16(out, 0);
+  u16(out, 0xffff);
+  u16(out, 0xffff);
+  u32(out, 0xffffffff);
+  u32(out, 0xffffffff);
+  u16(out, 0);
+  return out;
+}
+
+TEST(NpzZip64, ReadsAnArchiveWhoseSizesAndOffsetsAreAllZip64) {
+  std::string npy =
+      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }",
+               floatBytes({1, 2, 3}));
+  std::string half =
+      npyBytes("{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }",
+               std::string("\x00\x3c", 2));
+  auto checkpoint = parseNpz(zip64Archive({{"params/embedding/bias.npy", npy},
+                                           {"params/cls.npy", half}}),
+                             "zip64.npz");
+  ASSERT_TRUE(bool(checkpoint)) << llvm::toString(checkpoint.takeError());
+  EXPECT_EQ(checkpoint->names,
+            (std::vector<std::string>{"params/embedding/bias", "params/cls"}));
+  EXPECT_EQ(checkpoint->find("params/embedding/bias")->data,
+            (std::vector<float>{1, 2, 3}));
+  EXPECT_EQ(checkpoint->find("params/cls")->data, (std::vector<float>{1.0f}));
+}
+
 TEST(NpzNumpy, ReadsTheZip64ArchiveNumpyWrote) {
   // np.savez always writes zip64 extra fields (numpy gh-10776).
-  auto checkpoint = readCheckpoint(dataPath("reference/tiny_official_npz/model.npz"));
+  auto checkpoint =
+      readCheckpoint(dataPath("reference/tiny_official_npz/model.npz"));
   ASSERT_TRUE(bool(checkpoint)) << llvm::toString(checkpoint.takeError());
   const Tensor *kernel = checkpoint->find("embedding/kernel");
   ASSERT_NE(kernel, nullptr);
   EXPECT_EQ(kernel->shape, (std::vector<int64_t>{8, 8, 3, 32}));
-  const Tensor *query =
-      checkpoint->find("Transformer/encoderblock_1/MultiHeadDotProductAttention_1/query/kernel");
+  const Tensor *query = checkpoint->find(
+      "Transformer/encoderblock_1/MultiHeadDotProductAttention_1/query/kernel");
   ASSERT_NE(query, nullptr);
   EXPECT_EQ(query->shape, (std::vector<int64_t>{32, 2, 16}));
 }
 
 TEST_F(NpzTest, EachMalformedArchiveIsRejectedWithItsReason) {
   std::string npy =
-      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", floatBytes({1}));
+      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }",
+               floatBytes({1}));
   writeNpz(path("txt.npz"), {{"readme.txt", "hello"}}, false);
   EXPECT_THAT(errorOf(readCheckpoint(path("txt.npz"))),
               HasSubstr("member 'readme.txt' is not a .npy array"));
 
   writeNpz(path("bad.npz"), {{"w.npy", "not an array"}}, false);
-  EXPECT_THAT(errorOf(readCheckpoint(path("bad.npz"))), HasSubstr("'w': not a .npy array"));
+  EXPECT_THAT(errorOf(readCheckpoint(path("bad.npz"))),
+              HasSubstr("'w': not a .npy array"));
 
   writeNpz(path("good.npz"), {{"w.npy", npy}, {"v.npy", npy}}, false);
   auto bytes = llvm::MemoryBuffer::getFile(path("good.npz"));

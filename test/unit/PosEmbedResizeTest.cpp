@@ -39,8 +39,8 @@ TEST_P(ResizeGolden, MatchesTheReferenceLibrary) {
   Tensor input = loadNpy("input.npy");
   ASSERT_EQ(input.shape, (std::vector<int64_t>{1, 17, 8}));
   Tensor expected = loadNpy(c.golden);
-  Tensor actual = resizePositionEmbedding(input, /*prefixTokens=*/1, 4, 4, c.height, c.width,
-                                          c.method);
+  Tensor actual = resizePositionEmbedding(input, /*prefixTokens=*/1, 4, 4,
+                                          c.height, c.width, c.method);
   ASSERT_EQ(actual.shape, expected.shape);
   ASSERT_EQ(actual.shape, (std::vector<int64_t>{1, 1 + c.height * c.width, 8}));
   float worst = 0.0f;
@@ -55,21 +55,23 @@ TEST_P(ResizeGolden, MatchesTheReferenceLibrary) {
 
 INSTANTIATE_TEST_SUITE_P(
     AllMethods, ResizeGolden,
-    ::testing::Values(Case{ResizeMethod::Bicubic, "timm_bicubic_aa_6x6.npy", 6, 6},
-                      Case{ResizeMethod::Bicubic, "timm_bicubic_aa_3x3.npy", 3, 3},
-                      Case{ResizeMethod::Bicubic, "timm_bicubic_aa_5x7.npy", 5, 7},
-                      Case{ResizeMethod::BicubicNoAntialias, "torch_bicubic_6x6.npy", 6, 6},
-                      Case{ResizeMethod::BicubicNoAntialias, "torch_bicubic_3x3.npy", 3, 3},
-                      Case{ResizeMethod::BicubicNoAntialias, "torch_bicubic_5x7.npy", 5, 7},
-                      Case{ResizeMethod::Bilinear, "torch_bilinear_6x6.npy", 6, 6},
-                      Case{ResizeMethod::Bilinear, "torch_bilinear_3x3.npy", 3, 3},
-                      Case{ResizeMethod::Bilinear, "torch_bilinear_5x7.npy", 5, 7},
-                      Case{ResizeMethod::BilinearAlignCorners, "scipy_zoom1_6x6.npy", 6, 6},
-                      Case{ResizeMethod::BilinearAlignCorners, "scipy_zoom1_3x3.npy", 3, 3}));
+    ::testing::Values(
+        Case{ResizeMethod::Bicubic, "timm_bicubic_aa_6x6.npy", 6, 6},
+        Case{ResizeMethod::Bicubic, "timm_bicubic_aa_3x3.npy", 3, 3},
+        Case{ResizeMethod::Bicubic, "timm_bicubic_aa_5x7.npy", 5, 7},
+        Case{ResizeMethod::BicubicNoAntialias, "torch_bicubic_6x6.npy", 6, 6},
+        Case{ResizeMethod::BicubicNoAntialias, "torch_bicubic_3x3.npy", 3, 3},
+        Case{ResizeMethod::BicubicNoAntialias, "torch_bicubic_5x7.npy", 5, 7},
+        Case{ResizeMethod::Bilinear, "torch_bilinear_6x6.npy", 6, 6},
+        Case{ResizeMethod::Bilinear, "torch_bilinear_3x3.npy", 3, 3},
+        Case{ResizeMethod::Bilinear, "torch_bilinear_5x7.npy", 5, 7},
+        Case{ResizeMethod::BilinearAlignCorners, "scipy_zoom1_6x6.npy", 6, 6},
+        Case{ResizeMethod::BilinearAlignCorners, "scipy_zoom1_3x3.npy", 3, 3}));
 
 TEST(ResizeMethodNames, RoundTrip) {
-  for (ResizeMethod method : {ResizeMethod::Bicubic, ResizeMethod::BicubicNoAntialias,
-                              ResizeMethod::Bilinear, ResizeMethod::BilinearAlignCorners})
+  for (ResizeMethod method :
+       {ResizeMethod::Bicubic, ResizeMethod::BicubicNoAntialias,
+        ResizeMethod::Bilinear, ResizeMethod::BilinearAlignCorners})
     EXPECT_EQ(parseResizeMethod(resizeMethodName(method)), method);
   EXPECT_FALSE(parseResizeMethod("nearest"));
 }

@@ -38,10 +38,11 @@ TEST(MulDims, DynamicIsContagious) {
 /// Builds a throwaway op to attach diagnostics to and records what they say.
 class CheckTest : public ::testing::Test {
 protected:
-  CheckTest() : builder(&context), handler(&context, [this](Diagnostic &diag) {
-                  messages.push_back(diag.str());
-                  return success();
-                }) {
+  CheckTest()
+      : builder(&context), handler(&context, [this](Diagnostic &diag) {
+          messages.push_back(diag.str());
+          return success();
+        }) {
     context.loadDialect<VitDialect>();
     module = ModuleOp::create(builder.getUnknownLoc());
   }
@@ -59,27 +60,37 @@ protected:
 };
 
 TEST_F(CheckTest, ShapeMismatchNamesWhatExpectedAndActual) {
-  EXPECT_TRUE(succeeded(checkShape(module, "weight", tensor({3072, 768}), {3072, 768})));
+  EXPECT_TRUE(succeeded(
+      checkShape(module, "weight", tensor({3072, 768}), {3072, 768})));
   EXPECT_TRUE(messages.empty());
-  EXPECT_TRUE(failed(checkShape(module, "weight", tensor({768, 768}), {3072, 768})));
+  EXPECT_TRUE(
+      failed(checkShape(module, "weight", tensor({768, 768}), {3072, 768})));
   ASSERT_EQ(messages.size(), 1u);
-  EXPECT_EQ(messages[0], "'builtin.module' op weight has shape 768x768 but expected 3072x768");
+  EXPECT_EQ(
+      messages[0],
+      "'builtin.module' op weight has shape 768x768 but expected 3072x768");
 }
 
 TEST_F(CheckTest, NonTensorIsRejected) {
   EXPECT_TRUE(failed(checkShape(module, "bias", builder.getF32Type(), {768})));
   ASSERT_EQ(messages.size(), 1u);
-  EXPECT_EQ(messages[0], "'builtin.module' op bias must be a ranked tensor, got 'f32'");
+  EXPECT_EQ(messages[0],
+            "'builtin.module' op bias must be a ranked tensor, got 'f32'");
 }
 
 TEST_F(CheckTest, RankChecksExactAndAtLeast) {
-  EXPECT_TRUE(succeeded(checkRank(module, "input", tensor({kDyn, 197, 768}), 3)));
-  EXPECT_TRUE(succeeded(checkRank(module, "input", tensor({kDyn, 197, 768}), 2, true)));
+  EXPECT_TRUE(
+      succeeded(checkRank(module, "input", tensor({kDyn, 197, 768}), 3)));
+  EXPECT_TRUE(
+      succeeded(checkRank(module, "input", tensor({kDyn, 197, 768}), 2, true)));
   EXPECT_TRUE(failed(checkRank(module, "input", tensor({768}), 2, true)));
   EXPECT_TRUE(failed(checkRank(module, "images", tensor({3, 224, 224}), 4)));
   ASSERT_EQ(messages.size(), 2u);
-  EXPECT_EQ(messages[0], "'builtin.module' op input has rank 1 but expected rank at least 2");
-  EXPECT_EQ(messages[1], "'builtin.module' op images has rank 3 but expected rank 4");
+  EXPECT_EQ(
+      messages[0],
+      "'builtin.module' op input has rank 1 but expected rank at least 2");
+  EXPECT_EQ(messages[1],
+            "'builtin.module' op images has rank 3 but expected rank 4");
 }
 
 } // namespace

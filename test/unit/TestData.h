@@ -33,7 +33,8 @@ inline std::string errorOf(llvm::Error error) {
 
 /// A safetensors file from a raw JSON header and data bytes, exactly as given
 /// (no padding), so tests can build malformed files.
-inline std::string safetensorsBytes(const std::string &header, const std::string &data) {
+inline std::string safetensorsBytes(const std::string &header,
+                                    const std::string &data) {
   std::string bytes(8, '\0');
   llvm::support::endian::write64le(bytes.data(), header.size());
   return bytes + header + data;
@@ -77,7 +78,9 @@ protected:
     ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("vitc-test", dir));
   }
   void TearDown() override { llvm::sys::fs::remove_directories(dir); }
-  std::string path(llvm::StringRef name) const { return (dir + "/" + name).str(); }
+  std::string path(llvm::StringRef name) const {
+    return (dir + "/" + name).str();
+  }
 
   llvm::SmallString<128> dir;
 };

@@ -21,10 +21,11 @@ std::string print(Attribute attr) {
 
 class AttrTest : public ::testing::Test {
 protected:
-  AttrTest() : handler(&context, [this](Diagnostic &diag) {
-                 messages.push_back(diag.str());
-                 return success();
-               }) {
+  AttrTest()
+      : handler(&context, [this](Diagnostic &diag) {
+          messages.push_back(diag.str());
+          return success();
+        }) {
     context.loadDialect<VitDialect>();
   }
 
@@ -37,7 +38,8 @@ protected:
 
 TEST_F(AttrTest, TargetFieldsRoundTrip) {
   auto target = dyn_cast_or_null<TargetAttr>(
-      parse("#vit.target<target = \"x86-64-linux-avx2\", vector_bits = 256, cores = 2, "
+      parse("#vit.target<target = \"x86-64-linux-avx2\", vector_bits = 256, "
+            "cores = 2, "
             "l1_bytes = 32768, l2_bytes = 524288>"));
   ASSERT_TRUE(target);
   EXPECT_EQ(target.getTarget(), "x86-64-linux-avx2");
@@ -57,14 +59,20 @@ TEST_F(AttrTest, TargetCacheSizesDefaultToUnknown) {
 }
 
 TEST_F(AttrTest, TargetRejectsBadFields) {
-  EXPECT_FALSE(parse("#vit.target<target = \"host\", vector_bits = 100, cores = 2>"));
-  EXPECT_FALSE(parse("#vit.target<target = \"host\", vector_bits = 256, cores = 0>"));
-  EXPECT_FALSE(parse("#vit.target<target = \"\", vector_bits = 256, cores = 2>"));
+  EXPECT_FALSE(
+      parse("#vit.target<target = \"host\", vector_bits = 100, cores = 2>"));
+  EXPECT_FALSE(
+      parse("#vit.target<target = \"host\", vector_bits = 256, cores = 0>"));
+  EXPECT_FALSE(
+      parse("#vit.target<target = \"\", vector_bits = 256, cores = 2>"));
   ASSERT_EQ(messages.size(), 3u);
-  EXPECT_NE(messages[0].find("vector_bits must be a power of two of at least 8, got 100"),
+  EXPECT_NE(messages[0].find(
+                "vector_bits must be a power of two of at least 8, got 100"),
             std::string::npos);
-  EXPECT_NE(messages[1].find("cores must be at least 1, got 0"), std::string::npos);
-  EXPECT_NE(messages[2].find("target string must not be empty"), std::string::npos);
+  EXPECT_NE(messages[1].find("cores must be at least 1, got 0"),
+            std::string::npos);
+  EXPECT_NE(messages[2].find("target string must not be empty"),
+            std::string::npos);
 }
 
 TEST_F(AttrTest, TileFieldsRoundTrip) {
@@ -78,20 +86,26 @@ TEST_F(AttrTest, TileFieldsRoundTrip) {
 }
 
 TEST_F(AttrTest, TileParallelIsOptional) {
-  auto tile = dyn_cast_or_null<TileAttr>(parse("#vit.tile<tiles = [16], vector = 4>"));
+  auto tile =
+      dyn_cast_or_null<TileAttr>(parse("#vit.tile<tiles = [16], vector = 4>"));
   ASSERT_TRUE(tile);
   EXPECT_TRUE(tile.getParallel().empty());
 }
 
 TEST_F(AttrTest, TileRejectsBadFields) {
   EXPECT_FALSE(parse("#vit.tile<tiles = [32, 0], vector = 8>"));
-  EXPECT_FALSE(parse("#vit.tile<tiles = [32, 64], vector = 8, parallel = [2]>"));
-  EXPECT_FALSE(parse("#vit.tile<tiles = [32, 64], vector = 8, parallel = [1, 1]>"));
+  EXPECT_FALSE(
+      parse("#vit.tile<tiles = [32, 64], vector = 8, parallel = [2]>"));
+  EXPECT_FALSE(
+      parse("#vit.tile<tiles = [32, 64], vector = 8, parallel = [1, 1]>"));
   ASSERT_EQ(messages.size(), 3u);
-  EXPECT_NE(messages[0].find("tile size of loop 1 must be positive, got 0"), std::string::npos);
-  EXPECT_NE(messages[1].find("parallel loop 2 is out of range: tiles has 2 loops"),
+  EXPECT_NE(messages[0].find("tile size of loop 1 must be positive, got 0"),
             std::string::npos);
-  EXPECT_NE(messages[2].find("parallel loop 1 is listed twice"), std::string::npos);
+  EXPECT_NE(
+      messages[1].find("parallel loop 2 is out of range: tiles has 2 loops"),
+      std::string::npos);
+  EXPECT_NE(messages[2].find("parallel loop 1 is listed twice"),
+            std::string::npos);
 }
 
 } // namespace

@@ -32,11 +32,13 @@ Bound bindCase(const std::string &name, const std::string &weightsFile,
   if (!config)
     return bound;
   bound.config = *config;
-  auto checkpoint = readCheckpoint(dataPath("reference/" + name + "/" + weightsFile));
+  auto checkpoint =
+      readCheckpoint(dataPath("reference/" + name + "/" + weightsFile));
   EXPECT_TRUE(bool(checkpoint)) << errorOf(checkpoint.takeError());
   if (!checkpoint)
     return bound;
-  auto weights = bindWeights(bound.config, std::move(*checkpoint), options, bound.notes);
+  auto weights =
+      bindWeights(bound.config, std::move(*checkpoint), options, bound.notes);
   EXPECT_TRUE(bool(weights)) << name << ": " << errorOf(weights.takeError());
   if (weights)
     bound.weights = std::move(*weights);
@@ -55,12 +57,13 @@ TEST_P(ReferenceCase, BindsEveryParameterOfItsConfig) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(TimmAndHf, ReferenceCase,
-                         ::testing::Values("tiny_token_erf", "tiny_gap", "tiny_avg_fcnorm",
-                                           "tiny_gelu_tanh_noqkvbias", "tiny_relu",
-                                           "tiny_deit_distilled", "tiny_representation",
-                                           "tiny_posembed_resize_bicubic",
-                                           "tiny_posembed_resize_bilinear_ac", "tiny_hf"));
+INSTANTIATE_TEST_SUITE_P(
+    TimmAndHf, ReferenceCase,
+    ::testing::Values("tiny_token_erf", "tiny_gap", "tiny_avg_fcnorm",
+                      "tiny_gelu_tanh_noqkvbias", "tiny_relu",
+                      "tiny_deit_distilled", "tiny_representation",
+                      "tiny_posembed_resize_bicubic",
+                      "tiny_posembed_resize_bilinear_ac", "tiny_hf"));
 
 void expectSameWeights(const ModelWeights &a, const ModelWeights &b) {
   ASSERT_EQ(a.size(), b.size());
@@ -90,7 +93,8 @@ TEST(Layouts, DetectionFailureListsWhatTheFileHolds) {
   ASSERT_FALSE(checkpoint.add("encoder.weight", Tensor{{1}, {0}}));
   EXPECT_THAT(errorOf(detectLayout(checkpoint)),
               HasSubstr("odd.safetensors: cannot tell the checkpoint layout"));
-  EXPECT_THAT(errorOf(detectLayout(checkpoint)), HasSubstr("starts with: encoder.weight"));
+  EXPECT_THAT(errorOf(detectLayout(checkpoint)),
+              HasSubstr("starts with: encoder.weight"));
 }
 
 const Tensor &find(const ModelWeights &weights, const std::string &name) {
@@ -106,19 +110,21 @@ TEST(PositionEmbedding, ResizedAsTheReferenceLibraryDid) {
   for (auto [name, method] :
        {std::pair<const char *, ResizeMethod>{"tiny_posembed_resize_bicubic",
                                               ResizeMethod::Bicubic},
-        {"tiny_posembed_resize_bilinear_ac", ResizeMethod::BilinearAlignCorners}}) {
+        {"tiny_posembed_resize_bilinear_ac",
+         ResizeMethod::BilinearAlignCorners}}) {
     BindOptions options;
     options.resize = method;
     Bound bound = bindCase(name, "model.safetensors", options);
-    auto golden = llvm::MemoryBuffer::getFile(dataPath(std::string("reference/") + name +
-                                                       "/posembed_resized.npy"));
+    auto golden = llvm::MemoryBuffer::getFile(
+        dataPath(std::string("reference/") + name + "/posembed_resized.npy"));
     ASSERT_TRUE(bool(golden));
     auto expected = parseNpy((*golden)->getBuffer(), "posembed_resized.npy");
     ASSERT_TRUE(bool(expected));
     const Tensor &actual = find(bound.weights, "pos_embed");
     ASSERT_EQ(actual.shape, expected->shape);
     for (size_t i = 0; i < actual.data.size(); ++i)
-      ASSERT_NEAR(actual.data[i], expected->data[i], 2e-6) << name << " element " << i;
+      ASSERT_NEAR(actual.data[i], expected->data[i], 2e-6)
+          << name << " element " << i;
     ASSERT_EQ(bound.notes.size(), 1u);
     EXPECT_THAT(bound.notes[0], HasSubstr("from a 4x4 to a 6x6 patch grid"));
   }
@@ -131,9 +137,12 @@ TEST(PositionEmbedding, DefaultIsTheCheckpointLibrarysMethod) {
 }
 
 /// The tiny timm checkpoint with one change applied.
-std::string bindError(const std::function<void(Checkpoint &)> &edit, BindOptions options = {}) {
-  auto config = readConfigFile(dataPath("reference/tiny_token_erf/config.json"));
-  auto checkpoint = readCheckpoint(dataPath("reference/tiny_token_erf/model.safetensors"));
+std::string bindError(const std::function<void(Checkpoint &)> &edit,
+                      BindOptions options = {}) {
+  auto config =
+      readConfigFile(dataPath("reference/tiny_token_erf/config.json"));
+  auto checkpoint =
+      readCheckpoint(dataPath("reference/tiny_token_erf/model.safetensors"));
   if (!config || !checkpoint)
     return "could not load the reference case";
   edit(*checkpoint);
@@ -142,48 +151,63 @@ std::string bindError(const std::function<void(Checkpoint &)> &edit, BindOptions
 }
 
 TEST(BindErrors, MissingWrongShapeUnusedAndRefusedResize) {
-  EXPECT_THAT(bindError([](Checkpoint &c) {
-                c.tensors.erase("blocks.1.mlp.fc2.bias");
-              }),
-              HasSubstr("missing tensor 'blocks.1.mlp.fc2.bias' of shape 32 (timm layout)"));
-  EXPECT_THAT(bindError([](Checkpoint &c) {
-                c.tensors["head.weight"] = Tensor{{5, 32}, std::vector<float>(160)};
-              }),
-              HasSubstr("tensor 'head.weight' has shape 5x32 but model 'timm-config' "
-                        "expects 10x32"));
+  EXPECT_THAT(
+      bindError(
+          [](Checkpoint &c) { c.tensors.erase("blocks.1.mlp.fc2.bias"); }),
+      HasSubstr(
+          "missing tensor 'blocks.1.mlp.fc2.bias' of shape 32 (timm layout)"));
+  EXPECT_THAT(
+      bindError([](Checkpoint &c) {
+        c.tensors["head.weight"] = Tensor{{5, 32}, std::vector<float>(160)};
+      }),
+      HasSubstr("tensor 'head.weight' has shape 5x32 but model 'timm-config' "
+                "expects 10x32"));
   auto addExtra = [](Checkpoint &c) {
-    ASSERT_FALSE(c.add("blocks.0.ls1.gamma", Tensor{{32}, std::vector<float>(32)}));
+    ASSERT_FALSE(
+        c.add("blocks.0.ls1.gamma", Tensor{{32}, std::vector<float>(32)}));
   };
-  EXPECT_THAT(bindError(addExtra),
-              HasSubstr("1 tensor(s) not used by model 'timm-config': 'blocks.0.ls1.gamma' "
-                        "(pass --allow-unused-weights to ignore them)"));
+  EXPECT_THAT(
+      bindError(addExtra),
+      HasSubstr(
+          "1 tensor(s) not used by model 'timm-config': 'blocks.0.ls1.gamma' "
+          "(pass --allow-unused-weights to ignore them)"));
   BindOptions allow;
   allow.allowUnexpected = true;
   EXPECT_EQ(bindError(addExtra, allow), "");
   BindOptions noResize;
   noResize.noResize = true;
-  EXPECT_THAT(bindError([](Checkpoint &c) {
-                c.tensors["pos_embed"] = Tensor{{1, 10, 32}, std::vector<float>(320)};
-              }, noResize),
+  EXPECT_THAT(bindError(
+                  [](Checkpoint &c) {
+                    c.tensors["pos_embed"] =
+                        Tensor{{1, 10, 32}, std::vector<float>(320)};
+                  },
+                  noResize),
               HasSubstr("(position-embedding resize was disabled)"));
-  // 9 patch rows cannot come from a 4x4 grid's aspect ratio and are not square... 3x3 is.
-  EXPECT_THAT(bindError([](Checkpoint &c) {
-                c.tensors["pos_embed"] = Tensor{{1, 8, 32}, std::vector<float>(256)};
-              }),
-              HasSubstr("tensor 'pos_embed' has shape 1x8x32 but model 'timm-config' expects "
-                        "1x17x32"));
+  // 9 patch rows cannot come from a 4x4 grid's aspect ratio and are not
+  // square... 3x3 is.
+  EXPECT_THAT(
+      bindError([](Checkpoint &c) {
+        c.tensors["pos_embed"] = Tensor{{1, 8, 32}, std::vector<float>(256)};
+      }),
+      HasSubstr(
+          "tensor 'pos_embed' has shape 1x8x32 but model 'timm-config' expects "
+          "1x17x32"));
 }
 
 TEST(OfficialErrors, SourceKeysAreNamed) {
-  auto config = readConfigFile(dataPath("reference/tiny_official_npz/config.json"));
-  auto checkpoint = readCheckpoint(dataPath("reference/tiny_official_npz/model.npz"));
+  auto config =
+      readConfigFile(dataPath("reference/tiny_official_npz/config.json"));
+  auto checkpoint =
+      readCheckpoint(dataPath("reference/tiny_official_npz/model.npz"));
   ASSERT_TRUE(config && checkpoint);
   checkpoint->tensors["Transformer/encoderblock_0/MlpBlock_3/Dense_0/kernel"] =
       Tensor{{64}, std::vector<float>(64)};
   std::vector<std::string> notes;
-  EXPECT_THAT(errorOf(bindWeights(*config, std::move(*checkpoint), {}, notes)),
-              HasSubstr("tensor 'Transformer/encoderblock_0/MlpBlock_3/Dense_0/kernel' has "
-                        "shape 64 but a rank-2 tensor is expected"));
+  EXPECT_THAT(
+      errorOf(bindWeights(*config, std::move(*checkpoint), {}, notes)),
+      HasSubstr(
+          "tensor 'Transformer/encoderblock_0/MlpBlock_3/Dense_0/kernel' has "
+          "shape 64 but a rank-2 tensor is expected"));
 }
 
 TEST(RandomWeights, DeterministicPerSeedWithViTScales) {
@@ -193,7 +217,8 @@ TEST(RandomWeights, DeterministicPerSeedWithViTScales) {
   ModelWeights a = randomWeights(*config, 7), b = randomWeights(*config, 7),
                c = randomWeights(*config, 8);
   expectSameWeights(a, b);
-  EXPECT_NE(find(a, "blocks.0.attn.qkv.weight").data, find(c, "blocks.0.attn.qkv.weight").data);
+  EXPECT_NE(find(a, "blocks.0.attn.qkv.weight").data,
+            find(c, "blocks.0.attn.qkv.weight").data);
   std::vector<ParamSpec> params = listParams(*config);
   ASSERT_EQ(a.size(), params.size());
   for (float v : find(a, "blocks.0.norm1.weight").data)
@@ -209,7 +234,8 @@ TEST(RandomWeights, DeterministicPerSeedWithViTScales) {
   double mean = sum / qkv.data.size();
   double std = std::sqrt(squares / qkv.data.size() - mean * mean);
   EXPECT_NEAR(mean, 0.0, 1e-3);
-  EXPECT_NEAR(std, 0.02 * 0.88, 1e-3); // a normal truncated at 2 sigma has std 0.88 sigma
+  EXPECT_NEAR(std, 0.02 * 0.88,
+              1e-3); // a normal truncated at 2 sigma has std 0.88 sigma
   EXPECT_LE(largest, 0.04f);
 }
 

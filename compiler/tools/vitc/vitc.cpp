@@ -29,69 +29,90 @@ static cl::OptionCategory modelCategory("Model description");
 static cl::OptionCategory weightsCategory("Weights");
 static cl::OptionCategory outputCategory("Output");
 
-static cl::opt<std::string> modelName("model", cl::desc("Built-in model (vit-b16, deit-s16, "
-                                                        "vit_base_patch16_384, ...)"),
-                                      cl::value_desc("name"), cl::cat(modelCategory));
+static cl::opt<std::string>
+    modelName("model",
+              cl::desc("Built-in model (vit-b16, deit-s16, "
+                       "vit_base_patch16_384, ...)"),
+              cl::value_desc("name"), cl::cat(modelCategory));
 static cl::opt<std::string> configPath(
-    "config", cl::desc("Model config: Hugging Face config.json, or timm VisionTransformer "
-                       "arguments as JSON with \"format\": \"timm\""),
+    "config",
+    cl::desc(
+        "Model config: Hugging Face config.json, or timm VisionTransformer "
+        "arguments as JSON with \"format\": \"timm\""),
     cl::value_desc("file"), cl::cat(modelCategory));
 static cl::opt<std::string> nameOverride(
-    "name", cl::desc("Model name used in messages and outputs (default: the zoo name)"),
+    "name",
+    cl::desc("Model name used in messages and outputs (default: the zoo name)"),
     cl::value_desc("name"), cl::cat(modelCategory));
-static cl::opt<std::string> imageSize("image-size",
-                                      cl::desc("Input resolution: N or HxW (e.g. 384, 224x320)"),
-                                      cl::value_desc("size"), cl::cat(modelCategory));
-static cl::opt<int64_t> numClasses("num-classes",
-                                   cl::desc("Classifier outputs (0: no head, return features)"),
-                                   cl::cat(modelCategory));
-static cl::opt<int64_t> channels("channels", cl::desc("Input channels (1 or 3)"),
+static cl::opt<std::string>
+    imageSize("image-size",
+              cl::desc("Input resolution: N or HxW (e.g. 384, 224x320)"),
+              cl::value_desc("size"), cl::cat(modelCategory));
+static cl::opt<int64_t>
+    numClasses("num-classes",
+               cl::desc("Classifier outputs (0: no head, return features)"),
+               cl::cat(modelCategory));
+static cl::opt<int64_t> channels("channels",
+                                 cl::desc("Input channels (1 or 3)"),
                                  cl::cat(modelCategory));
 static cl::opt<int64_t> representationSize(
-    "representation-size", cl::desc("Width of a pre-logits Dense+tanh layer (0: none)"),
+    "representation-size",
+    cl::desc("Width of a pre-logits Dense+tanh layer (0: none)"),
     cl::cat(modelCategory));
-static cl::opt<std::string> activation("activation",
-                                       cl::desc("MLP activation: gelu, gelu_tanh or relu"),
-                                       cl::cat(modelCategory));
-static cl::opt<float> layerNormEps("layer-norm-eps", cl::desc("LayerNorm epsilon"),
+static cl::opt<std::string>
+    activation("activation",
+               cl::desc("MLP activation: gelu, gelu_tanh or relu"),
+               cl::cat(modelCategory));
+static cl::opt<float> layerNormEps("layer-norm-eps",
+                                   cl::desc("LayerNorm epsilon"),
                                    cl::cat(modelCategory));
-static cl::opt<bool> qkvBias("qkv-bias", cl::desc("Whether the QKV projection has a bias"),
+static cl::opt<bool> qkvBias("qkv-bias",
+                             cl::desc("Whether the QKV projection has a bias"),
                              cl::cat(modelCategory));
 
-static cl::opt<std::string> weightsPath(
-    "weights",
-    cl::desc("Checkpoint: .safetensors (timm or Hugging Face keys) or official .npz"),
-    cl::value_desc("file"), cl::cat(weightsCategory));
-static cl::opt<uint64_t> randomSeed("random-weights",
-                                    cl::desc("Make deterministic random weights from a seed"),
-                                    cl::value_desc("seed"), cl::cat(weightsCategory));
-static cl::opt<bool> allowUnused("allow-unused-weights",
-                                 cl::desc("Report checkpoint tensors the model does not use "
-                                          "as notes instead of failing"),
-                                 cl::cat(weightsCategory));
+static cl::opt<std::string>
+    weightsPath("weights",
+                cl::desc("Checkpoint: .safetensors (timm or Hugging Face keys) "
+                         "or official .npz"),
+                cl::value_desc("file"), cl::cat(weightsCategory));
+static cl::opt<uint64_t>
+    randomSeed("random-weights",
+               cl::desc("Make deterministic random weights from a seed"),
+               cl::value_desc("seed"), cl::cat(weightsCategory));
+static cl::opt<bool>
+    allowUnused("allow-unused-weights",
+                cl::desc("Report checkpoint tensors the model does not use "
+                         "as notes instead of failing"),
+                cl::cat(weightsCategory));
 static cl::opt<std::string> posEmbedResize(
     "pos-embed-resize",
-    cl::desc("Position-embedding resize when the resolution differs from the checkpoint's: "
+    cl::desc("Position-embedding resize when the resolution differs from the "
+             "checkpoint's: "
              "bicubic (timm), bicubic-no-antialias (Hugging Face), bilinear, "
-             "bilinear-align-corners (official JAX), or none to refuse; default: the "
+             "bilinear-align-corners (official JAX), or none to refuse; "
+             "default: the "
              "checkpoint library's own"),
     cl::value_desc("method"), cl::cat(weightsCategory));
 static cl::opt<std::string> saveWeights(
-    "save-weights", cl::desc("Write the model's weights (timm names, f32) as safetensors"),
+    "save-weights",
+    cl::desc("Write the model's weights (timm names, f32) as safetensors"),
     cl::value_desc("file"), cl::cat(weightsCategory));
 
 enum class Emit { Mlir, None };
-static cl::opt<Emit> emit("emit", cl::desc("What to write"), cl::init(Emit::None),
-                          cl::values(clEnumValN(Emit::Mlir, "mlir",
-                                                "the model in primitive vit dialect ops"),
-                                     clEnumValN(Emit::None, "none", "nothing")),
-                          cl::cat(outputCategory));
-static cl::opt<std::string> outputPath("o", cl::desc("Output file ('-' for stdout)"),
+static cl::opt<Emit>
+    emit("emit", cl::desc("What to write"), cl::init(Emit::None),
+         cl::values(clEnumValN(Emit::Mlir, "mlir",
+                               "the model in primitive vit dialect ops"),
+                    clEnumValN(Emit::None, "none", "nothing")),
+         cl::cat(outputCategory));
+static cl::opt<std::string> outputPath("o",
+                                       cl::desc("Output file ('-' for stdout)"),
                                        cl::value_desc("file"), cl::init("-"),
                                        cl::cat(outputCategory));
-static cl::opt<bool> printParams("print-params",
-                                 cl::desc("Print the model's sizes and parameter counts"),
-                                 cl::cat(outputCategory));
+static cl::opt<bool>
+    printParams("print-params",
+                cl::desc("Print the model's sizes and parameter counts"),
+                cl::cat(outputCategory));
 
 static int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "vitc") << message << "\n";
@@ -102,25 +123,30 @@ static void note(const llvm::Twine &message) {
   llvm::WithColor::note(llvm::errs(), "vitc") << message << "\n";
 }
 
-static int fail(llvm::Error error) { return fail(llvm::toString(std::move(error))); }
+static int fail(llvm::Error error) {
+  return fail(llvm::toString(std::move(error)));
+}
 
 /// The model from --model or --config, with the flag overrides applied.
 static llvm::Expected<ModelConfig> describeModel() {
   if (modelName.empty() == configPath.empty())
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "give exactly one of --model and --config (see --help)");
-  llvm::Expected<ModelConfig> config =
-      modelName.empty() ? readConfigFile(configPath) : lookupZooModel(modelName);
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "give exactly one of --model and --config (see --help)");
+  llvm::Expected<ModelConfig> config = modelName.empty()
+                                           ? readConfigFile(configPath)
+                                           : lookupZooModel(modelName);
   if (!config)
     return config.takeError();
   if (imageSize.getNumOccurrences()) {
     auto [h, w] = llvm::StringRef(imageSize).split('x');
     if (w.empty())
       w = h;
-    if (h.getAsInteger(10, config->imageHeight) || w.getAsInteger(10, config->imageWidth))
+    if (h.getAsInteger(10, config->imageHeight) ||
+        w.getAsInteger(10, config->imageWidth))
       return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     "--image-size: expected N or HxW, got '" + imageSize +
-                                         "'");
+                                     "--image-size: expected N or HxW, got '" +
+                                         imageSize + "'");
   }
   if (!nameOverride.empty())
     config->name = nameOverride;
@@ -142,9 +168,10 @@ static llvm::Expected<ModelConfig> describeModel() {
     else if (activation == "relu")
       config->activation = Activation::Relu;
     else
-      return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     "--activation: expected gelu, gelu_tanh or relu, got '" +
-                                         activation + "'");
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "--activation: expected gelu, gelu_tanh or relu, got '" + activation +
+              "'");
   }
   if (llvm::Error err = config->validate())
     return err;
@@ -154,7 +181,8 @@ static llvm::Expected<ModelConfig> describeModel() {
 /// Sizes and parameter counts, grouped by model part (all blocks together).
 /// The weights from --weights or --random-weights, checked against `config`.
 /// An official .npz switches the default GELU to the tanh form JAX uses.
-static llvm::Expected<std::optional<ModelWeights>> loadWeights(ModelConfig &config) {
+static llvm::Expected<std::optional<ModelWeights>>
+loadWeights(ModelConfig &config) {
   BindOptions options;
   options.allowUnexpected = allowUnused;
   if (posEmbedResize == "none") {
@@ -162,14 +190,16 @@ static llvm::Expected<std::optional<ModelWeights>> loadWeights(ModelConfig &conf
   } else if (!posEmbedResize.empty()) {
     options.resize = parseResizeMethod(posEmbedResize);
     if (!options.resize)
-      return llvm::createStringError(
-          llvm::inconvertibleErrorCode(),
-          "--pos-embed-resize: expected bicubic, bicubic-no-antialias, bilinear, "
-          "bilinear-align-corners or none, got '" + posEmbedResize + "'");
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "--pos-embed-resize: expected bicubic, "
+                                     "bicubic-no-antialias, bilinear, "
+                                     "bilinear-align-corners or none, got '" +
+                                         posEmbedResize + "'");
   }
   if (!weightsPath.empty() && randomSeed.getNumOccurrences())
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "give at most one of --weights and --random-weights");
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "give at most one of --weights and --random-weights");
   if (randomSeed.getNumOccurrences())
     return randomWeights(config, randomSeed);
   if (weightsPath.empty())
@@ -197,17 +227,19 @@ static llvm::Expected<std::optional<ModelWeights>> loadWeights(ModelConfig &conf
 }
 
 static void writeParams(const ModelConfig &c, llvm::raw_ostream &os) {
-  os << llvm::formatv("model {0}: {1}x{2}x{3} input, patch {4}, {5} tokens, width {6}, "
-                      "depth {7}, heads {8}, mlp {9}, {10} pooling, {11}, {12} outputs\n",
-                      c.name, c.channels, c.imageHeight, c.imageWidth, c.patchSize,
-                      c.numTokens(), c.width, c.depth, c.heads, c.mlpDim, poolingName(c.pooling),
-                      activationName(c.activation), c.outputWidth());
+  os << llvm::formatv(
+      "model {0}: {1}x{2}x{3} input, patch {4}, {5} tokens, width {6}, "
+      "depth {7}, heads {8}, mlp {9}, {10} pooling, {11}, {12} outputs\n",
+      c.name, c.channels, c.imageHeight, c.imageWidth, c.patchSize,
+      c.numTokens(), c.width, c.depth, c.heads, c.mlpDim,
+      poolingName(c.pooling), activationName(c.activation), c.outputWidth());
   std::vector<std::pair<std::string, int64_t>> groups;
   int64_t total = 0;
   for (const ParamSpec &param : listParams(c)) {
     llvm::StringRef part = llvm::StringRef(param.name).split('.').first;
-    std::string group = part == "blocks" ? llvm::formatv("blocks (x{0})", c.depth).str()
-                                         : part.str();
+    std::string group = part == "blocks"
+                            ? llvm::formatv("blocks (x{0})", c.depth).str()
+                            : part.str();
     if (groups.empty() || groups.back().first != group)
       groups.push_back({group, 0});
     groups.back().second += param.numElements();
@@ -236,8 +268,10 @@ int main(int argc, char **argv) {
       "Examples:\n"
       "  vitc --model vit-b16 --print-params\n"
       "  vitc --model vit-b16 --image-size 384 --emit=mlir -o vit_b16.mlir\n"
-      "  vitc --config config.json --weights model.safetensors --save-weights w.safetensors\n"
-      "  vitc --model vit-b16 --weights ViT-B_16.npz --image-size 384 --emit=mlir\n\n"
+      "  vitc --config config.json --weights model.safetensors --save-weights "
+      "w.safetensors\n"
+      "  vitc --model vit-b16 --weights ViT-B_16.npz --image-size 384 "
+      "--emit=mlir\n\n"
       "Built-in models: " +
           llvm::join(zooModelNames(), ", ") + "\n");
 
@@ -254,9 +288,9 @@ int main(int argc, char **argv) {
     std::vector<std::pair<std::string, const Tensor *>> tensors;
     for (const auto &[name, tensor] : **weights)
       tensors.push_back({name, &tensor});
-    if (llvm::Error err = writeSafetensors(saveWeights, tensors,
-                                           {{"vitc.model", config->name},
-                                            {"vitc.layout", "timm-f32"}}))
+    if (llvm::Error err = writeSafetensors(
+            saveWeights, tensors,
+            {{"vitc.model", config->name}, {"vitc.layout", "timm-f32"}}))
       return fail(std::move(err));
   }
 
