@@ -358,3 +358,69 @@ module attributes {vit.target = #vit.target<target = "host", vector_bits = 384, 
 
 // expected-error @+1 {{cache sizes must not be negative, got l1_bytes = -1, l2_bytes = 0}}
 module attributes {vit.target = #vit.target<target = "host", vector_bits = 256, cores = 2, l1_bytes = -1>} {}
+
+// -----
+
+func.func @patch_weight_rank(%img: tensor<?x3x224x224xf32>, %w: tensor<768x768xf32>) {
+  // expected-error @+1 {{'vit.patch_projection' op weight has rank 2 but expected rank 4}}
+  %t = vit.patch_projection %img, %w : (tensor<?x3x224x224xf32>, tensor<768x768xf32>) -> tensor<?x196x768xf32>
+  return
+}
+
+// -----
+
+func.func @prepend_tokens_input_rank(%x: tensor<?x768xf32>, %cls: tensor<1x1x768xf32>) {
+  // expected-error @+1 {{'vit.prepend_tokens' op input has rank 2 but expected rank 3}}
+  %y = vit.prepend_tokens %x, %cls : (tensor<?x768xf32>, tensor<1x1x768xf32>) -> tensor<?x769xf32>
+  return
+}
+
+// -----
+
+func.func @prepend_tokens_rank(%x: tensor<?x196x768xf32>, %cls: tensor<1x768xf32>) {
+  // expected-error @+1 {{'vit.prepend_tokens' op tokens has rank 2 but expected rank 3}}
+  %y = vit.prepend_tokens %x, %cls : (tensor<?x196x768xf32>, tensor<1x768xf32>) -> tensor<?x197x768xf32>
+  return
+}
+
+// -----
+
+func.func @position_embedding_input_rank(%x: tensor<197x768xf32>, %pos: tensor<1x197x768xf32>) {
+  // expected-error @+1 {{'vit.add_position_embedding' op input has rank 2 but expected rank 3}}
+  %y = vit.add_position_embedding %x, %pos : (tensor<197x768xf32>, tensor<1x197x768xf32>) -> tensor<197x768xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_scalar(%x: tensor<f32>, %g: tensor<1xf32>, %b: tensor<1xf32>) {
+  // expected-error @+1 {{'vit.layer_norm' op input has rank 0 but expected rank at least 1}}
+  %y = vit.layer_norm %x, %g, %b eps = 1.0e-6 : (tensor<f32>, tensor<1xf32>, tensor<1xf32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @linear_weight_rank(%x: tensor<?x197x768xf32>, %w: tensor<768xf32>) {
+  // expected-error @+1 {{'vit.linear' op weight has rank 1 but expected rank 2}}
+  %y = vit.linear %x, %w : (tensor<?x197x768xf32>, tensor<768xf32>) -> tensor<?x197x768xf32>
+  return
+}
+
+// -----
+
+func.func @split_qkv_rank(%x: tensor<?x2304xf32>) {
+  // expected-error @+1 {{'vit.split_qkv' op input has rank 2 but expected rank 3}}
+  %q, %k, %v = vit.split_qkv %x heads = 12 : tensor<?x2304xf32> -> tensor<?x12x197x64xf32>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{cores must be at least 1, got 0}}
+module attributes {vit.target = #vit.target<target = "host", vector_bits = 256, cores = 0>} {}
+
+// -----
+
+// expected-error @+1 {{target string must not be empty}}
+module attributes {vit.target = #vit.target<target = "", vector_bits = 256, cores = 2>} {}

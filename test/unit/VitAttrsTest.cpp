@@ -92,6 +92,14 @@ TEST_F(AttrTest, TileParallelIsOptional) {
   EXPECT_TRUE(tile.getParallel().empty());
 }
 
+TEST_F(AttrTest, TileBuiltWithoutLoopsIsRejected) {
+  // The parser cannot express an empty list; a pass building one can.
+  auto emitError = [&] { return mlir::emitError(UnknownLoc::get(&context)); };
+  EXPECT_FALSE(TileAttr::getChecked(emitError, &context, {}, 8, {}));
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], "tiles must name at least one loop");
+}
+
 TEST_F(AttrTest, TileRejectsBadFields) {
   EXPECT_FALSE(parse("#vit.tile<tiles = [32, 0], vector = 8>"));
   EXPECT_FALSE(

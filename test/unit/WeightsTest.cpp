@@ -87,6 +87,47 @@ TEST(Layouts, OfficialNpzBindsToTheTimmTensors) {
   expectSameWeights(official.weights, timm.weights);
 }
 
+/// The official reference checkpoint with its keys rewritten by `rename`.
+Checkpoint
+renamedOfficial(const std::function<std::string(std::string)> &rename) {
+  auto original =
+      readCheckpoint(dataPath("reference/tiny_official_npz/model.npz"));
+  EXPECT_TRUE(bool(original));
+  Checkpoint renamed;
+  renamed.path = "renamed.npz";
+  if (!original)
+    return renamed;
+  for (const std::string &name : original->names)
+    EXPECT_FALSE(renamed.add(rename(name), *original->find(name)));
+  return renamed;
+}
+
+TEST(Layouts, LinenNumberingAndPrefixesBindToTheSameTensors) {
+  auto config =
+      readConfigFile(dataPath("reference/tiny_official_npz/config.json"));
+  ASSERT_TRUE(bool(config));
+  Bound timm = bindCase("tiny_token_erf", "model.safetensors");
+  auto linen = [](std::string key) {
+    // Linen numbers submodules per class instead of globally.
+    for (auto [from, to] :
+         {std::pair<std::string, std::string>{"MultiHeadDotProductAttention_1",
+                                              "MultiHeadDotProductAttention_0"},
+          {"LayerNorm_2", "LayerNorm_1"},
+          {"MlpBlock_3", "MlpBlock_0"}})
+      if (size_t at = key.find(from); at != std::string::npos)
+        key.replace(at, from.size(), to);
+    return key;
+  };
+  for (auto rename : std::vector<std::function<std::string(std::string)>>{
+           linen, [](std::string key) { return "opt/target/" + key; },
+           [&](std::string key) { return "params/" + linen(key); }}) {
+    std::vector<std::string> notes;
+    auto weights = bindWeights(*config, renamedOfficial(rename), {}, notes);
+    ASSERT_TRUE(bool(weights)) << errorOf(weights.takeError());
+    expectSameWeights(*weights, timm.weights);
+  }
+}
+
 TEST(Layouts, DetectionFailureListsWhatTheFileHolds) {
   Checkpoint checkpoint;
   checkpoint.path = "odd.safetensors";

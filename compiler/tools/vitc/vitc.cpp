@@ -66,6 +66,9 @@ static cl::opt<std::string>
 static cl::opt<float> layerNormEps("layer-norm-eps",
                                    cl::desc("LayerNorm epsilon"),
                                    cl::cat(modelCategory));
+static cl::opt<bool>
+    patchBias("patch-bias", cl::desc("Whether the patch projection has a bias"),
+              cl::cat(modelCategory));
 static cl::opt<bool> qkvBias("qkv-bias",
                              cl::desc("Whether the QKV projection has a bias"),
                              cl::cat(modelCategory));
@@ -109,6 +112,10 @@ static cl::opt<std::string> outputPath("o",
                                        cl::desc("Output file ('-' for stdout)"),
                                        cl::value_desc("file"), cl::init("-"),
                                        cl::cat(outputCategory));
+static cl::opt<bool> printLocations(
+    "print-locations",
+    cl::desc("With --emit=mlir, print each op's location (the model part)"),
+    cl::cat(outputCategory));
 static cl::opt<bool>
     printParams("print-params",
                 cl::desc("Print the model's sizes and parameter counts"),
@@ -158,6 +165,8 @@ static llvm::Expected<ModelConfig> describeModel() {
     config->representationSize = representationSize;
   if (layerNormEps.getNumOccurrences())
     config->layerNormEps = layerNormEps;
+  if (patchBias.getNumOccurrences())
+    config->patchBias = patchBias;
   if (qkvBias.getNumOccurrences())
     config->qkvBias = qkvBias;
   if (activation.getNumOccurrences()) {
@@ -306,7 +315,8 @@ int main(int argc, char **argv) {
     mlir::OwningOpRef<mlir::ModuleOp> module = buildModel(context, *config);
     if (mlir::failed(mlir::verify(*module)))
       return fail("internal error: the emitted IR does not verify");
-    module->print(output->os());
+    module->print(output->os(),
+                  mlir::OpPrintingFlags().enableDebugInfo(printLocations));
   }
   output->keep();
   return 0;
