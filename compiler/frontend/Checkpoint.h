@@ -49,12 +49,26 @@ llvm::Expected<Checkpoint> parseNpz(llvm::StringRef bytes,
 /// Reads a .safetensors or .npz file, chosen by its first bytes.
 llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef path);
 
+/// The safetensors header (8-byte length, then JSON padded with spaces to a
+/// multiple of 8) for f32 tensors of these shapes stored back to back in this
+/// order. Depends only on names, shapes and metadata, so a library can embed
+/// the header of the weights file it expects.
+std::string safetensorsHeader(
+    const std::vector<std::pair<std::string, std::vector<int64_t>>> &tensors,
+    const std::map<std::string, std::string> &metadata);
+
 /// Writes f32 tensors as a safetensors file (header padded to 8 bytes, data
 /// in the given order), with optional string metadata.
 llvm::Error writeSafetensors(
     llvm::StringRef path,
     const std::vector<std::pair<std::string, const Tensor *>> &tensors,
     const std::map<std::string, std::string> &metadata);
+
+/// Writes a float32 little-endian .npy array (version 1).
+llvm::Error writeNpy(llvm::StringRef path, const Tensor &tensor);
+
+/// Reads a .npy file.
+llvm::Expected<Tensor> readNpy(llvm::StringRef path);
 
 /// IEEE half and bfloat16 bit patterns to float.
 float halfToFloat(uint16_t bits);

@@ -176,6 +176,10 @@ static ModelConfig fromEntry(const ZooEntry &entry, int64_t imageSize) {
   c.heads = entry.heads;
   c.mlpDim = entry.mlpDim;
   c.distilled = entry.distilled;
+  if (llvm::StringRef(entry.name).starts_with("deit")) {
+    c.inputMean = {0.485f, 0.456f, 0.406f};
+    c.inputStd = {0.229f, 0.224f, 0.225f};
+  }
   if (entry.gap) {
     // The official GAP models: no class token, final norm, then the mean.
     c.classToken = false;

@@ -11,6 +11,7 @@
 #define VITC_COMPILER_FRONTEND_MODELCONFIG_H
 
 #include "llvm/Support/Error.h"
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -43,6 +44,10 @@ struct ModelConfig {
   float layerNormEps = 1e-6f;
   bool qkvBias = true;
   bool patchBias = true;
+  // Input normalisation, (pixel / 255 - mean) / std per channel: 0.5/0.5 for
+  // ViT (Inception style), ImageNet statistics for DeiT.
+  std::array<float, 3> inputMean{0.5f, 0.5f, 0.5f};
+  std::array<float, 3> inputStd{0.5f, 0.5f, 0.5f};
 
   int64_t gridHeight() const { return imageHeight / patchSize; }
   int64_t gridWidth() const { return imageWidth / patchSize; }

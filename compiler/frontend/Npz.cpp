@@ -13,7 +13,9 @@
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Endian.h"
+#include "llvm/Support/FileOutputBuffer.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include <zip.h>
 
 using namespace vitc;
@@ -296,4 +298,42 @@ Expected<Checkpoint> vitc::parseNpz(StringRef bytes, StringRef path) {
       return err;
   }
   return checkpoint;
+}
+
+Expected<Tensor> vitc::readNpy(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return npyError(path, "cannot read: " + buffer.getError().message());
+  return parseNpy((*buffer)->getBuffer(), path);
+}
+
+Error vitc::writeNpy(StringRef path, const Tensor &tensor) {
+  std::string shape;
+  for (int64_t dim : tensor.shape)
+    shape += std::to_string(dim) + ", ";
+  // numpy writes (2, 3) and (3,)
+  if (!shape.empty())
+    shape.resize(shape.size() - (tensor.shape.size() > 1 ? 2 : 1));
+  std::string header =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (" + shape + "), }";
+  while ((10 + header.size() + 1) % 64)
+    header += ' ';
+  header += '\n';
+  size_t total = 10 + header.size() + 4 * tensor.data.size();
+  auto buffer = llvm::FileOutputBuffer::create(path, total);
+  if (!buffer)
+    return npyError(path, "cannot create: " + llvm::toString(buffer.takeError()));
+  char *out = reinterpret_cast<char *>((*buffer)->getBufferStart());
+  memcpy(out, "\x93NUMPY\x01\x00", 8);
+  llvm::support::endian::write16le(out + 8, header.size());
+  memcpy(out + 10, header.data(), header.size());
+  char *data = out + 10 + header.size();
+  for (float value : tensor.data) {
+    llvm::support::endian::write32le(data, llvm::bit_cast<uint32_t>(value));
+    data += 4;
+  }
+  if (Error err = (*buffer)->commit())
+    return npyError(path, "cannot write: " + llvm::toString(std::move(err)));
+  return Error::success();
 }

@@ -183,9 +183,8 @@ Expected<Checkpoint> vitc::parseSafetensors(StringRef bytes, StringRef path) {
   return checkpoint;
 }
 
-Error vitc::writeSafetensors(
-    StringRef path,
-    const std::vector<std::pair<std::string, const Tensor *>> &tensors,
+std::string vitc::safetensorsHeader(
+    const std::vector<std::pair<std::string, std::vector<int64_t>>> &tensors,
     const std::map<std::string, std::string> &metadata) {
   json::Object header;
   if (!metadata.empty()) {
@@ -195,26 +194,41 @@ Error vitc::writeSafetensors(
     header["__metadata__"] = std::move(meta);
   }
   uint64_t offset = 0;
-  for (const auto &[name, tensor] : tensors) {
-    uint64_t bytes = 4 * tensor->data.size();
-    header[name] =
-        json::Object{{"dtype", "F32"},
-                     {"shape", json::Array(tensor->shape)},
-                     {"data_offsets", json::Array{offset, offset + bytes}}};
+  for (const auto &[name, shape] : tensors) {
+    uint64_t bytes = 4;
+    for (int64_t dim : shape)
+      bytes *= dim;
+    header[name] = json::Object{{"dtype", "F32"},
+                                {"shape", json::Array(shape)},
+                                {"data_offsets", json::Array{offset, offset + bytes}}};
     offset += bytes;
   }
   std::string text = llvm::formatv("{0}", json::Value(std::move(header))).str();
   text.append((8 - text.size() % 8) % 8, ' '); // keeps the data 8-byte aligned
-  uint64_t total = 8 + text.size() + offset;
+  std::string prefix(8, '\0');
+  llvm::support::endian::write64le(prefix.data(), text.size());
+  return prefix + text;
+}
+
+Error vitc::writeSafetensors(
+    StringRef path, const std::vector<std::pair<std::string, const Tensor *>> &tensors,
+    const std::map<std::string, std::string> &metadata) {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  uint64_t dataBytes = 0;
+  for (const auto &[name, tensor] : tensors) {
+    shapes.push_back({name, tensor->shape});
+    dataBytes += 4 * tensor->data.size();
+  }
+  std::string header = safetensorsHeader(shapes, metadata);
+  uint64_t total = header.size() + dataBytes;
   Expected<std::unique_ptr<llvm::FileOutputBuffer>> buffer =
       llvm::FileOutputBuffer::create(path, total);
   if (!buffer)
     return fileError(path,
                      "cannot create: " + llvm::toString(buffer.takeError()));
   char *out = reinterpret_cast<char *>((*buffer)->getBufferStart());
-  llvm::support::endian::write64le(out, text.size());
-  memcpy(out + 8, text.data(), text.size());
-  char *data = out + 8 + text.size();
+  memcpy(out, header.data(), header.size());
+  char *data = out + header.size();
   for (const auto &[name, tensor] : tensors) {
     for (float value : tensor->data) {
       llvm::support::endian::write32le(data, llvm::bit_cast<uint32_t>(value));

@@ -10,6 +10,8 @@
 #include "compiler/frontend/ConfigFile.h"
 #include "compiler/frontend/ModelConfig.h"
 #include "compiler/frontend/Weights.h"
+#include "compiler/halide/Emit.h"
+#include "compiler/halide/Program.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -18,6 +20,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 #include <map>
@@ -101,13 +104,26 @@ static cl::opt<std::string> saveWeights(
     cl::desc("Write the model's weights (timm names, f32) as safetensors"),
     cl::value_desc("file"), cl::cat(weightsCategory));
 
-enum class Emit { Mlir, None };
-static cl::opt<Emit>
-    emit("emit", cl::desc("What to write"), cl::init(Emit::None),
-         cl::values(clEnumValN(Emit::Mlir, "mlir",
-                               "the model in primitive vit dialect ops"),
-                    clEnumValN(Emit::None, "none", "nothing")),
-         cl::cat(outputCategory));
+enum class Emit { Mlir, HalideStmt, Schedule, Lib, None };
+static cl::opt<Emit> emit(
+    "emit", cl::desc("What to write"), cl::init(Emit::None),
+    cl::values(clEnumValN(Emit::Mlir, "mlir", "the model in primitive vit dialect ops"),
+               clEnumValN(Emit::HalideStmt, "halide-stmt",
+                          "each kernel's lowered Halide statement"),
+               clEnumValN(Emit::Schedule, "schedule",
+                          "each kernel's loop nest as scheduled (Halide conceptual stmt)"),
+               clEnumValN(Emit::Lib, "lib",
+                          "a library (-o libNAME.a or libNAME.so), NAME.h, and with "
+                          "weights NAME.safetensors beside it"),
+               clEnumValN(Emit::None, "none", "nothing")),
+    cl::cat(outputCategory));
+static cl::opt<std::string> target("target",
+                                   cl::desc("Halide target: host, x86-64-linux-avx2, "
+                                            "x86-64-linux-avx512, arm-64-linux, ..."),
+                                   cl::init("host"), cl::cat(outputCategory));
+static cl::opt<std::string> cCompiler(
+    "cc", cl::desc("C compiler for the model description (default: $CC or cc)"),
+    cl::value_desc("path"), cl::cat(outputCategory));
 static cl::opt<std::string> outputPath("o",
                                        cl::desc("Output file ('-' for stdout)"),
                                        cl::value_desc("file"), cl::init("-"),
@@ -268,6 +284,27 @@ static void writeParams(const ModelConfig &c, llvm::raw_ostream &os) {
     os << llvm::formatv("  {0,-14} {1,15}\n", group, withCommas(count));
 }
 
+/// The model's IR and its plan as kernel calls (which points into the IR).
+struct PlannedModel {
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  Program program;
+};
+
+static llvm::Expected<PlannedModel> planModel(mlir::MLIRContext &context,
+                                              const ModelConfig &config) {
+  PlannedModel planned;
+  planned.module = buildModel(context, config);
+  if (mlir::failed(mlir::verify(*planned.module)))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "internal error: the emitted IR does not verify");
+  llvm::Expected<Program> program =
+      buildProgram(planned.module->lookupSymbol<mlir::func::FuncOp>("forward"));
+  if (!program)
+    return program.takeError();
+  planned.program = std::move(*program);
+  return planned;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions({&modelCategory, &weightsCategory, &outputCategory});
@@ -303,13 +340,41 @@ int main(int argc, char **argv) {
       return fail(std::move(err));
   }
 
+  if (emit == Emit::Lib) {
+    if (outputPath == "-")
+      return fail("--emit=lib needs -o libNAME.a or -o libNAME.so");
+    if (printParams)
+      writeParams(*config, llvm::errs());
+    mlir::MLIRContext context;
+    llvm::Expected<PlannedModel> planned = planModel(context, *config);
+    if (!planned)
+      return fail(planned.takeError());
+    LibraryOptions options;
+    options.target = target;
+    options.output = outputPath;
+    options.cCompiler = cCompiler;
+    options.progress = llvm::sys::Process::StandardErrIsDisplayed();
+    const ModelWeights *modelWeights = *weights ? &**weights : nullptr;
+    if (llvm::Error err = emitLibrary(planned->program, *config, modelWeights, options))
+      return fail(std::move(err));
+    return 0;
+  }
+
   std::string error;
   auto output = mlir::openOutputFile(outputPath, &error);
   if (!output)
     return fail(error);
   if (printParams)
     writeParams(*config, emit == Emit::None ? output->os() : llvm::errs());
-
+  if (emit == Emit::HalideStmt || emit == Emit::Schedule) {
+    mlir::MLIRContext context;
+    llvm::Expected<PlannedModel> planned = planModel(context, *config);
+    if (!planned)
+      return fail(planned.takeError());
+    if (llvm::Error err = emitHalideStmt(planned->program, target,
+                                         emit == Emit::Schedule, output->os()))
+      return fail(std::move(err));
+  }
   if (emit == Emit::Mlir) {
     mlir::MLIRContext context;
     mlir::OwningOpRef<mlir::ModuleOp> module = buildModel(context, *config);

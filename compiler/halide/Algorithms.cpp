@@ -1,0 +1,311 @@
+//===- Algorithms.cpp - what each vit op computes, as Halide Funcs --------===//
+//
+// One function per op family. Inputs are ImageParams whose static extents
+// are declared (only the batch is free), so the compiler can specialise
+// loops; the schedule in CpuSchedule.cpp is applied afterwards.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/halide/Kernels.h"
+
+#include "dialect/VitDialect.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+using namespace Halide;
+using namespace vitc;
+using mlir::Operation;
+
+namespace {
+
+constexpr int64_t kBatch = -1;
+
+/// Row-major IR shape -> Halide extents (innermost first), batch as -1.
+std::vector<int64_t> halideExtents(llvm::ArrayRef<int64_t> shape) {
+  std::vector<int64_t> extents(shape.rbegin(), shape.rend());
+  for (int64_t &e : extents)
+    if (mlir::ShapedType::isDynamic(e))
+      e = kBatch;
+  return extents;
+}
+
+/// The ImageParam for operand `i`, in its stored layout, with static extents
+/// declared.
+ImageParam operandParam(Operation *op, unsigned i) {
+  mlir::Value value = op->getOperand(i);
+  auto type = mlir::cast<mlir::RankedTensorType>(value.getType());
+  std::vector<int64_t> shape = type.getShape().vec();
+  if (mlir::isa_and_present<mlir::vit::ParamOp>(value.getDefiningOp()))
+    shape = storedShape(shape, paramLayoutFor(op, i));
+  std::vector<int64_t> extents = halideExtents(shape);
+  ImageParam param(Float(32), extents.size(), "in" + std::to_string(i));
+  for (size_t d = 0; d < extents.size(); ++d) {
+    if (extents[d] == kBatch)
+      param.dim(d).set_min(0);
+    else
+      param.dim(d).set_bounds(0, static_cast<int>(extents[d]));
+  }
+  return param;
+}
+
+std::vector<Var> makeVars(size_t rank, const char *prefix = "v") {
+  std::vector<Var> vars;
+  for (size_t i = 0; i < rank; ++i)
+    vars.emplace_back(prefix + std::to_string(i));
+  return vars;
+}
+
+std::vector<Expr> asExprs(const std::vector<Var> &vars, size_t from = 0) {
+  return std::vector<Expr>(vars.begin() + from, vars.end());
+}
+
+/// Starts a KernelDef whose output has result `r`'s shape.
+KernelDef start(Operation *op, KernelDef::Kind kind, unsigned result = 0) {
+  KernelDef def;
+  def.kind = kind;
+  for (unsigned i = 0; i < op->getNumOperands(); ++i)
+    def.inputs.push_back(operandParam(op, i));
+  auto type = mlir::cast<mlir::RankedTensorType>(op->getResult(result).getType());
+  def.extents = halideExtents(type.getShape());
+  def.vars = makeVars(def.extents.size());
+  return def;
+}
+
+Expr geluErf(Expr x) { return 0.5f * x * (1.0f + erf(x * float(M_SQRT1_2))); }
+
+Expr geluTanh(Expr x) {
+  const float k = static_cast<float>(std::sqrt(2.0 / M_PI));
+  return 0.5f * x * (1.0f + tanh(k * (x + 0.044715f * x * x * x)));
+}
+
+/// out(m, rows...) = bias(m) + sum_k lhs(k, rows...) * weight(m, k), with the
+/// weight stored [K, M] (m innermost).
+KernelDef linear(mlir::vit::LinearOp op) {
+  KernelDef def = start(op, KernelDef::Kind::Gemm);
+  ImageParam in = def.inputs[0], weight = def.inputs[1];
+  const int k = static_cast<int>(op.getInput().getType().getShape().back());
+  RDom r(0, k, "k");
+  Var m = def.vars[0];
+  std::vector<Expr> inArgs = asExprs(def.vars);
+  inArgs[0] = r;
+  Func acc("acc");
+  acc(def.vars) = 0.0f;
+  acc(def.vars) += in(inArgs) * weight(m, r);
+  Func out("linear");
+  Expr value = acc(def.vars);
+  if (op.getBias())
+    value += def.inputs[2](m);
+  out(def.vars) = value;
+  def.accumulator = acc;
+  def.reduction = r;
+  def.outputs = {out};
+  return def;
+}
+
+/// Patch projection as a GEMM over (x, y, c) of each patch, the weight
+/// stored [C, P, P, D] (d innermost).
+KernelDef patchProjection(mlir::vit::PatchProjectionOp op) {
+  KernelDef def = start(op, KernelDef::Kind::Gemm);
+  ImageParam images = def.inputs[0], weight = def.inputs[1];
+  auto imageShape = op.getImages().getType().getShape();
+  auto weightShape = op.getWeight().getType().getShape(); // [D, C, Ph, Pw]
+  const int channels = imageShape[1], patchH = weightShape[2], patchW = weightShape[3];
+  const int gridW = imageShape[3] / patchW;
+  RDom r(0, patchW, 0, patchH, 0, channels, "patch");
+  Var d = def.vars[0], n = def.vars[1], b = def.vars[2];
+  Expr row = n / gridW, col = n % gridW;
+  Func acc("acc");
+  acc(d, n, b) = 0.0f;
+  acc(d, n, b) += images(col * patchW + r.x, row * patchH + r.y, r.z, b) *
+                  weight(d, r.x, r.y, r.z);
+  Func out("patch_projection");
+  Expr value = acc(d, n, b);
+  if (op.getBias())
+    value += def.inputs[2](d);
+  out(d, n, b) = value;
+  def.accumulator = acc;
+  def.reduction = r;
+  def.outputs = {out};
+  return def;
+}
+
+/// Batched matmul: out(j, i, batch...) = sum_k lhs(k, i, ...) * rhs(.., ..).
+/// A transposed right side is staged as rhsT(j, k, ...) so the inner loop
+/// reads it contiguously.
+KernelDef matmul(mlir::vit::MatmulOp op) {
+  KernelDef def = start(op, KernelDef::Kind::Gemm);
+  ImageParam lhs = def.inputs[0], rhs = def.inputs[1];
+  const int k = static_cast<int>(op.getLhs().getType().getShape().back());
+  RDom r(0, k, "k");
+  Var j = def.vars[0];
+  std::vector<Expr> lhsArgs = asExprs(def.vars);
+  lhsArgs[0] = r;
+  lhsArgs[1] = def.vars[1];
+  Func rhsView("rhs_view"); // rhsView(j, k, batch...)
+  std::vector<Var> viewVars = makeVars(def.vars.size(), "t");
+  std::vector<Expr> rhsArgs = asExprs(viewVars);
+  if (op.getTransposeRhs()) {
+    std::swap(rhsArgs[0], rhsArgs[1]); // rhs is (k, j, ...)
+    rhsView(viewVars) = rhs(rhsArgs);
+    def.transposedRhs = rhsView;
+  } else {
+    rhsView(viewVars) = rhs(rhsArgs); // rhs is already (j, k, ...)
+  }
+  std::vector<Expr> viewArgs = asExprs(def.vars);
+  viewArgs[1] = r;
+  Func acc("acc");
+  acc(def.vars) = 0.0f;
+  acc(def.vars) += lhs(lhsArgs) * rhsView(viewArgs);
+  Func out("matmul");
+  out(def.vars) = acc(def.vars);
+  def.accumulator = acc;
+  def.reduction = r;
+  def.outputs = {out};
+  if (!op.getTransposeRhs())
+    rhsView.compute_inline();
+  return def;
+}
+
+KernelDef softmax(mlir::vit::SoftmaxOp op) {
+  KernelDef def = start(op, KernelDef::Kind::RowReduce);
+  ImageParam in = def.inputs[0];
+  const int width = static_cast<int>(def.extents[0]);
+  std::vector<Var> rowVars(def.vars.begin() + 1, def.vars.end());
+  std::vector<Expr> rowArgs = asExprs(def.vars, 1);
+  RDom r(0, width, "j");
+  std::vector<Expr> atR = rowArgs;
+  atR.insert(atR.begin(), r);
+  Func rowMax("row_max"), exps("exps"), rowSum("row_sum"), out("softmax");
+  rowMax(rowVars) = maximum(in(atR));
+  exps(def.vars) = exp(in(def.vars) - rowMax(rowArgs));
+  rowSum(rowVars) = sum(exps(atR));
+  out(def.vars) = exps(def.vars) / rowSum(rowArgs);
+  def.rowStages = {rowMax, exps, rowSum};
+  def.outputs = {out};
+  return def;
+}
+
+KernelDef layerNorm(mlir::vit::LayerNormOp op) {
+  KernelDef def = start(op, KernelDef::Kind::RowReduce);
+  ImageParam in = def.inputs[0], scale = def.inputs[1], bias = def.inputs[2];
+  const int width = static_cast<int>(def.extents[0]);
+  std::vector<Var> rowVars(def.vars.begin() + 1, def.vars.end());
+  std::vector<Expr> rowArgs = asExprs(def.vars, 1);
+  RDom r(0, width, "d");
+  std::vector<Expr> atR = rowArgs;
+  atR.insert(atR.begin(), r);
+  Func mean("mean"), variance("variance"), out("layer_norm");
+  mean(rowVars) = sum(in(atR)) / float(width);
+  Expr centered = in(atR) - mean(rowArgs);
+  variance(rowVars) = sum(centered * centered) / float(width);
+  Expr inv = 1.0f / sqrt(variance(rowArgs) + op.getEpsilon().convertToFloat());
+  out(def.vars) = (in(def.vars) - mean(rowArgs)) * inv * scale(def.vars[0]) + bias(def.vars[0]);
+  def.rowStages = {mean, variance};
+  def.outputs = {out};
+  return def;
+}
+
+KernelDef tokenMean(mlir::vit::TokenMeanOp op) {
+  KernelDef def = start(op, KernelDef::Kind::Elementwise);
+  ImageParam in = def.inputs[0];
+  const int tokens = op.getInput().getType().getShape()[1];
+  const int skip = static_cast<int>(op.getSkip());
+  RDom r(skip, tokens - skip, "n");
+  Var d = def.vars[0], b = def.vars[1];
+  Func out("token_mean");
+  out(d, b) = sum(in(d, r, b)) / float(tokens - skip);
+  def.outputs = {out};
+  return def;
+}
+
+KernelDef splitQkv(mlir::vit::SplitQkvOp op) {
+  KernelDef def = start(op, KernelDef::Kind::Elementwise);
+  ImageParam in = def.inputs[0];
+  auto shape = op.getQuery().getType().getShape(); // [B, H, N, Dh]
+  const int heads = shape[1], headDim = shape[3];
+  Var e = def.vars[0], n = def.vars[1], h = def.vars[2], b = def.vars[3];
+  for (int part = 0; part < 3; ++part) {
+    Func out(std::string("qkv") + "qkv"[part]);
+    out(e, n, h, b) = in(part * heads * headDim + h * headDim + e, n, b);
+    def.outputs.push_back(out);
+  }
+  return def;
+}
+
+KernelDef elementwise(Operation *op) {
+  KernelDef def = start(op, KernelDef::Kind::Elementwise);
+  const std::vector<Var> &v = def.vars;
+  std::vector<Expr> args = asExprs(v);
+  Func out(op->getName().stripDialect().str());
+  auto in = [&](unsigned i) { return def.inputs[i]; };
+  llvm::TypeSwitch<Operation *>(op)
+      .Case([&](mlir::vit::AddOp) { out(v) = in(0)(args) + in(1)(args); })
+      .Case([&](mlir::vit::ScaleOp s) {
+        out(v) = in(0)(args) * s.getFactor().convertToFloat();
+      })
+      .Case([&](mlir::vit::ReluOp) { out(v) = max(in(0)(args), 0.0f); })
+      .Case([&](mlir::vit::TanhOp) { out(v) = tanh(in(0)(args)); })
+      .Case([&](mlir::vit::GeluOp g) {
+        out(v) = g.getApproximation() == mlir::vit::GeluApproximation::Tanh
+                     ? geluTanh(in(0)(args))
+                     : geluErf(in(0)(args));
+      })
+      .Case([&](mlir::vit::AddPositionEmbeddingOp) {
+        out(v) = in(0)(args) + in(1)(v[0], v[1], 0);
+      })
+      .Case([&](mlir::vit::PrependTokensOp p) {
+        const int count = p.getTokens().getType().getShape()[1];
+        const int tokens = p.getInput().getType().getShape()[1];
+        // Both sides are clamped: select evaluates both, and each must stay
+        // inside its buffer.
+        out(v) = select(v[1] < count, in(1)(v[0], clamp(v[1], 0, count - 1), 0),
+                        in(0)(v[0], clamp(v[1] - count, 0, tokens - 1), v[2]));
+      })
+      .Case([&](mlir::vit::MergeHeadsOp m) {
+        const int headDim = m.getInput().getType().getShape()[3];
+        out(v) = in(0)(v[0] % headDim, v[1], v[0] / headDim, v[2]);
+      })
+      .Case([&](mlir::vit::SelectTokenOp s) {
+        out(v) = in(0)(v[0], static_cast<int>(s.getIndex()), v[1]);
+      });
+  def.outputs = {out};
+  return def;
+}
+
+} // namespace
+
+static KernelDef defineAlgorithm(Operation *op);
+
+/// Declares the static extents of every output buffer, as for the inputs.
+static void constrainOutputs(KernelDef &def, Operation *op) {
+  for (auto [func, result] : llvm::zip(def.outputs, op->getResults())) {
+    auto type = mlir::cast<mlir::RankedTensorType>(result.getType());
+    std::vector<int64_t> extents = halideExtents(type.getShape());
+    OutputImageParam buffer = func.output_buffer();
+    for (size_t d = 0; d < extents.size(); ++d) {
+      if (extents[d] == kBatch)
+        buffer.dim(d).set_min(0);
+      else
+        buffer.dim(d).set_bounds(0, static_cast<int>(extents[d]));
+    }
+  }
+}
+
+KernelDef vitc::defineKernel(Operation *op) {
+  KernelDef def = defineAlgorithm(op);
+  constrainOutputs(def, op);
+  return def;
+}
+
+static KernelDef defineAlgorithm(Operation *op) {
+  return llvm::TypeSwitch<Operation *, KernelDef>(op)
+      .Case([](mlir::vit::LinearOp o) { return linear(o); })
+      .Case([](mlir::vit::PatchProjectionOp o) { return patchProjection(o); })
+      .Case([](mlir::vit::MatmulOp o) { return matmul(o); })
+      .Case([](mlir::vit::SoftmaxOp o) { return softmax(o); })
+      .Case([](mlir::vit::LayerNormOp o) { return layerNorm(o); })
+      .Case([](mlir::vit::TokenMeanOp o) { return tokenMean(o); })
+      .Case([](mlir::vit::SplitQkvOp o) { return splitQkv(o); })
+      .Default([](Operation *o) { return elementwise(o); });
+}

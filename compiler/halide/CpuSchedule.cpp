@@ -1,0 +1,125 @@
+//===- CpuSchedule.cpp - how vit kernels run on a CPU ---------------------===//
+//
+// GEMMs follow Halide's own matrix multiplication schedule: an output tile of
+// 1-3 vectors by 4 rows is accumulated in registers over all of k, the weight
+// columns of the tile stay in cache while every row passes (tile columns are
+// the outer loop), and column blocks are spread over cores together with the
+// batch. Row reductions (softmax, layer norm) run a row per iteration,
+// vectorized along the row; elementwise kernels are vectorized along the
+// innermost dimension and parallel over the rest.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/halide/Kernels.h"
+
+using namespace Halide;
+using namespace vitc;
+
+namespace {
+
+/// Fuses vars[from..] into one loop (vars[from] afterwards names it).
+Var fuseOuter(Func f, const std::vector<Var> &vars, size_t from, const std::string &name) {
+  if (from >= vars.size())
+    return Var();
+  Var fused = vars[from];
+  for (size_t i = from + 1; i < vars.size(); ++i) {
+    Var next(name + std::to_string(i));
+    f.fuse(fused, vars[i], next);
+    fused = next;
+  }
+  return fused;
+}
+
+void scheduleElementwise(KernelDef &def, int vec) {
+  for (Func out : def.outputs) {
+    std::vector<Var> vars;
+    for (const Var &v : out.args())
+      vars.push_back(v);
+    if (def.extents[0] >= vec)
+      out.vectorize(vars[0], vec, TailStrategy::GuardWithIf);
+    if (vars.size() > 1) {
+      Var rows = fuseOuter(out, vars, 1, "rows");
+      out.parallel(rows, 4, TailStrategy::GuardWithIf);
+    }
+  }
+}
+
+void scheduleRowReduce(KernelDef &def, int vec) {
+  Func out = def.outputs[0];
+  Var rows = fuseOuter(out, def.vars, 1, "rows");
+  Var block("row_block");
+  out.split(rows, block, rows, 8, TailStrategy::GuardWithIf).parallel(block);
+  out.vectorize(def.vars[0], vec, TailStrategy::GuardWithIf);
+  for (Func stage : def.rowStages) {
+    stage.compute_at(out, rows);
+    if (stage.args().size() == def.vars.size()) // per-element stage, e.g. exp
+      stage.vectorize(stage.args()[0], vec, TailStrategy::GuardWithIf);
+  }
+}
+
+void scheduleGemm(KernelDef &def, int vec) {
+  Func out = def.outputs[0], acc = def.accumulator;
+  Var x = def.vars[0], y = def.vars[1];
+  // Tiles that do not divide the extent are shifted inwards (the overlap is
+  // recomputed), which keeps every tile full so the accumulator can live in
+  // registers; only extents smaller than a tile (a dynamic batch of rows, a
+  // handful of classes) are guarded.
+  const int64_t width = def.extents[0], rows = def.extents[1];
+  const int tileX = width % (3 * vec) == 0 ? 3 * vec : width >= 2 * vec ? 2 * vec : vec;
+  const bool fullX = width >= tileX;
+  const int tileY = 4;
+  const bool fullY = rows >= tileY;
+  auto tail = [](bool full) {
+    return full ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
+  };
+  Var xo("xo"), xi("xi"), yo("yo"), yi("yi");
+  out.split(x, xo, xi, tileX, tail(fullX)).split(y, yo, yi, tileY, tail(fullY));
+  std::vector<VarOrRVar> order{xi, yi, yo, xo};
+  for (size_t i = 2; i < def.vars.size(); ++i)
+    order.push_back(def.vars[i]);
+  out.reorder(order).vectorize(xi, vec, TailStrategy::GuardWithIf);
+  if (fullX)
+    out.unroll(xi);
+  if (fullY)
+    out.unroll(yi);
+  // Column blocks and the outer (batch, head) dimensions share the cores.
+  std::vector<Var> outer{xo};
+  for (size_t i = 2; i < def.vars.size(); ++i)
+    outer.push_back(def.vars[i]);
+  Var parallelLoop = fuseOuter(out, outer, 0, "blocks");
+  out.parallel(parallelLoop);
+
+  Var ax = acc.args()[0], ay = acc.args()[1];
+  acc.compute_at(out, yo).vectorize(ax, vec, TailStrategy::GuardWithIf);
+  std::vector<VarOrRVar> updateOrder{ax, ay};
+  for (int i = 0; i < def.reduction.dimensions(); ++i)
+    updateOrder.push_back(def.reduction[i]);
+  acc.update().reorder(updateOrder).vectorize(ax, vec, TailStrategy::GuardWithIf);
+  if (fullX) {
+    acc.unroll(ax);
+    acc.update().unroll(ax);
+  }
+  if (fullY) {
+    acc.unroll(ay);
+    acc.update().unroll(ay);
+  }
+  if (def.transposedRhs.defined())
+    def.transposedRhs.compute_at(out, parallelLoop);
+}
+
+} // namespace
+
+void vitc::scheduleCpu(KernelDef &def, const Target &target) {
+  const int vec = target.natural_vector_size(Float(32));
+  switch (def.kind) {
+  case KernelDef::Kind::Elementwise:
+    scheduleElementwise(def, vec);
+    break;
+  case KernelDef::Kind::RowReduce:
+    scheduleRowReduce(def, vec);
+    break;
+  case KernelDef::Kind::Gemm:
+    scheduleGemm(def, vec);
+    break;
+  }
+}

@@ -1,0 +1,50 @@
+//===- Kernels.h - Halide pipelines for vit ops ---------------------------===//
+//
+// Algorithms (Algorithms.cpp) say what each op computes as Halide Funcs;
+// schedules (CpuSchedule.cpp) say how, and never change the math. A kernel
+// is one op with its static shapes: its arguments are the op's operands
+// (activations with a dynamic batch, parameters in their stored layout),
+// then its results.
+//
+// Halide dimension 0 is the innermost: a row-major tensor [B, N, D] is the
+// Halide buffer (d, n, b).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef VITC_COMPILER_HALIDE_KERNELS_H
+#define VITC_COMPILER_HALIDE_KERNELS_H
+
+#include "compiler/halide/Program.h"
+
+#include "Halide.h"
+
+#include <vector>
+
+namespace vitc {
+
+/// What the schedule needs to know about a kernel's algorithm.
+struct KernelDef {
+  enum class Kind {
+    Elementwise, // outputs[0](vars) from inputs at the same or gathered points
+    Gemm,        // outputs[0](x, rows...) = epilogue(accumulator(x, rows...))
+    RowReduce,   // reductions over dimension 0 per row (softmax, layer norm)
+  } kind = Kind::Elementwise;
+  std::vector<Halide::ImageParam> inputs;
+  std::vector<Halide::Func> outputs;
+  std::vector<Halide::Var> vars; // of outputs[0], innermost first
+  std::vector<int64_t> extents;  // of outputs[0] per var; -1: the batch
+  Halide::Func accumulator;      // Gemm: the sum over k
+  Halide::RDom reduction;        // Gemm: the k of the accumulator
+  Halide::Func transposedRhs;    // Gemm with a transposed right side: staged copy
+  std::vector<Halide::Func> rowStages; // RowReduce: per-row reductions
+};
+
+/// The algorithm of one op (a kernel's representative).
+KernelDef defineKernel(mlir::Operation *op);
+
+/// Schedules a kernel for a CPU target.
+void scheduleCpu(KernelDef &def, const Halide::Target &target);
+
+} // namespace vitc
+
+#endif // VITC_COMPILER_HALIDE_KERNELS_H

@@ -1,0 +1,261 @@
+//===- Program.cpp - a vit function as a sequence of kernel calls ---------===//
+//
+// Kernels are deduplicated by a signature made of the op's printed form with
+// SSA names removed: op name, attributes, operand and result types, and
+// which operands are parameters. Value memory is planned by liveness: a slot
+// is reused as soon as the value in it has had its last reader.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/halide/Program.h"
+
+#include "dialect/VitDialect.h"
+#include "mlir/IR/AsmState.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace vitc;
+using llvm::Error;
+using llvm::Expected;
+
+static Error programError(Operation *op, const llvm::Twine &message) {
+  std::string location;
+  llvm::raw_string_ostream os(location);
+  op->getLoc().print(os);
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 "backend: " + message + " (op '" +
+                                     op->getName().getStringRef() + "' at " + location + ")");
+}
+
+int64_t ProgramValue::elements() const {
+  int64_t count = 1;
+  for (int64_t dim : shape)
+    count *= dim;
+  return count;
+}
+
+ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand) {
+  if (isa<vit::LinearOp>(user) && operand == 1)
+    return ParamLayout::Transposed;
+  if (isa<vit::PatchProjectionOp>(user) && operand == 1)
+    return ParamLayout::PatchInputMajor;
+  return ParamLayout::AsIs;
+}
+
+std::vector<int64_t> vitc::storedShape(ArrayRef<int64_t> shape, ParamLayout layout) {
+  switch (layout) {
+  case ParamLayout::AsIs:
+    return shape.vec();
+  case ParamLayout::Transposed:
+    return {shape[1], shape[0]};
+  case ParamLayout::PatchInputMajor:
+    return {shape[1], shape[2], shape[3], shape[0]};
+  }
+  llvm_unreachable("unknown layout");
+}
+
+Tensor vitc::toStoredLayout(const Tensor &tensor, ParamLayout layout) {
+  if (layout == ParamLayout::AsIs)
+    return tensor;
+  Tensor out;
+  out.shape = storedShape(tensor.shape, layout);
+  out.data.resize(tensor.data.size());
+  if (layout == ParamLayout::Transposed) {
+    int64_t rows = tensor.shape[0], cols = tensor.shape[1];
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        out.data[c * rows + r] = tensor.data[r * cols + c];
+    return out;
+  }
+  // [D, C*P*P] -> [C*P*P, D]: the same transpose over the flattened kernel.
+  int64_t rows = tensor.shape[0], cols = tensor.numElements() / rows;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      out.data[c * rows + r] = tensor.data[r * cols + c];
+  return out;
+}
+
+/// The op with SSA names stripped: two ops with equal signatures compute the
+/// same function of their operands and share one compiled kernel.
+static std::string signatureOf(Operation *op, ArrayRef<bool> operandIsParam) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << op->getName() << "(";
+  for (auto [i, operand] : llvm::enumerate(op->getOperands()))
+    os << (i ? ", " : "") << (operandIsParam[i] ? "param " : "") << operand.getType();
+  os << ") -> (";
+  llvm::interleaveComma(op->getResultTypes(), os);
+  os << ")";
+  for (NamedAttribute attr : op->getAttrDictionary())
+    os << " " << attr.getName() << "=" << attr.getValue();
+  return text;
+}
+
+/// FNV-1a, 64 bits: a stable hash whatever the host.
+static uint64_t fnv1a(llvm::StringRef text, uint64_t hash = 0xcbf29ce484222325ull) {
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
+}
+
+Expected<Program> vitc::buildProgram(func::FuncOp forward) {
+  Program program;
+  if (forward.getNumArguments() != 1 || forward.getNumResults() != 1)
+    return programError(forward, "expected @forward to take the images and return the logits");
+  Block &body = forward.getBody().front();
+
+  llvm::DenseMap<Value, int> valueIndex;
+  llvm::DenseMap<Value, int> paramIndex;
+  llvm::StringMap<int> paramByName;
+  auto addValue = [&](Value value, Operation *where) -> Expected<int> {
+    auto type = dyn_cast<RankedTensorType>(value.getType());
+    if (!type || type.getRank() < 1 || !ShapedType::isDynamic(type.getDimSize(0)) ||
+        !type.getElementType().isF32())
+      return programError(where, "values must be f32 tensors with a dynamic leading batch "
+                                 "dimension");
+    ProgramValue info;
+    info.shape = type.getShape().drop_front().vec();
+    if (llvm::any_of(info.shape, ShapedType::isDynamic))
+      return programError(where, "only the batch dimension may be dynamic");
+    program.values.push_back(std::move(info));
+    valueIndex[value] = program.values.size() - 1;
+    return program.values.size() - 1;
+  };
+  Expected<int> input = addValue(forward.getArgument(0), forward);
+  if (!input)
+    return input.takeError();
+  program.inputValue = *input;
+
+  llvm::StringMap<int> kernelBySignature;
+  for (Operation &op : body) {
+    if (auto param = dyn_cast<vit::ParamOp>(op)) {
+      // Parameters become kernel arguments; their stored layout is decided
+      // by the ops that read them.
+      std::optional<ParamLayout> layout;
+      for (OpOperand &use : param->getUses()) {
+        ParamLayout wanted = paramLayoutFor(use.getOwner(), use.getOperandNumber());
+        if (layout && *layout != wanted)
+          return programError(&op, "parameter '" + param.getName() +
+                                       "' is read in two different layouts");
+        layout = wanted;
+      }
+      std::string name = param.getName().str();
+      auto shape = param.getType().getShape();
+      if (auto it = paramByName.find(name); it != paramByName.end()) {
+        if (program.params[it->second].irShape != shape.vec())
+          return programError(&op, "parameter '" + name + "' appears with two shapes");
+        paramIndex[param] = it->second;
+        continue;
+      }
+      ParamLayout stored = layout.value_or(ParamLayout::AsIs);
+      program.params.push_back({name, shape.vec(), storedShape(shape, stored), stored});
+      paramByName[name] = program.params.size() - 1;
+      paramIndex[param] = program.params.size() - 1;
+      continue;
+    }
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      auto it = valueIndex.find(ret.getOperand(0));
+      if (it == valueIndex.end() || it->second == program.inputValue)
+        return programError(&op, "the result must be computed by a kernel");
+      program.outputValue = it->second;
+      continue;
+    }
+    if (!isa<vit::PatchProjectionOp, vit::PrependTokensOp, vit::AddPositionEmbeddingOp,
+             vit::LayerNormOp, vit::LinearOp, vit::MatmulOp, vit::SoftmaxOp, vit::GeluOp,
+             vit::ReluOp, vit::TanhOp, vit::AddOp, vit::ScaleOp, vit::SplitQkvOp,
+             vit::MergeHeadsOp, vit::SelectTokenOp, vit::TokenMeanOp>(op))
+      return programError(&op, "the backend has no kernel for this op");
+
+    ProgramStep step;
+    SmallVector<bool> operandIsParam;
+    for (Value operand : op.getOperands()) {
+      if (auto it = paramIndex.find(operand); it != paramIndex.end()) {
+        step.args.push_back({true, it->second});
+        operandIsParam.push_back(true);
+        continue;
+      }
+      auto it = valueIndex.find(operand);
+      if (it == valueIndex.end())
+        return programError(&op, "operand is neither a parameter nor a computed value");
+      step.args.push_back({false, it->second});
+      operandIsParam.push_back(false);
+    }
+    for (Value result : op.getResults()) {
+      Expected<int> index = addValue(result, &op);
+      if (!index)
+        return index.takeError();
+      step.args.push_back({false, *index});
+    }
+    std::string signature = signatureOf(&op, operandIsParam);
+    auto [it, inserted] = kernelBySignature.try_emplace(signature, program.kernels.size());
+    if (inserted) {
+      std::string opName = op.getName().stripDialect().str();
+      program.kernels.push_back(
+          {llvm::formatv("vitk_{0}_{1}", program.kernels.size(), opName).str(), signature, &op});
+    }
+    step.kernel = it->second;
+    program.steps.push_back(std::move(step));
+  }
+
+  // Liveness: the last step reading each value.
+  std::vector<int> lastUse(program.values.size(), -1);
+  for (auto [s, step] : llvm::enumerate(program.steps))
+    for (const ProgramArg &arg : step.args)
+      if (!arg.isParam)
+        lastUse[arg.index] = s;
+  // Slots: a result takes the smallest free slot that fits, else grows the
+  // largest free one, else opens a new one; inputs free theirs after the step.
+  std::vector<bool> slotFree;
+  for (auto [s, step] : llvm::enumerate(program.steps)) {
+    const ProgramKernel &kernel = program.kernels[step.kernel];
+    unsigned numResults = kernel.op->getNumResults();
+    for (size_t a = step.args.size() - numResults; a < step.args.size(); ++a) {
+      ProgramValue &value = program.values[step.args[a].index];
+      if (step.args[a].index == program.outputValue)
+        continue;
+      int best = -1, largest = -1;
+      for (size_t slot = 0; slot < slotFree.size(); ++slot) {
+        if (!slotFree[slot])
+          continue;
+        int64_t size = program.slotElements[slot];
+        if (size >= value.elements() && (best < 0 || size < program.slotElements[best]))
+          best = slot;
+        if (largest < 0 || size > program.slotElements[largest])
+          largest = slot;
+      }
+      int slot = best >= 0 ? best : largest;
+      if (slot < 0) {
+        slot = slotFree.size();
+        slotFree.push_back(false);
+        program.slotElements.push_back(0);
+      }
+      slotFree[slot] = false;
+      program.slotElements[slot] = std::max(program.slotElements[slot], value.elements());
+      value.slot = slot;
+    }
+    for (size_t a = 0; a < step.args.size() - numResults; ++a) {
+      const ProgramArg &arg = step.args[a];
+      if (!arg.isParam && lastUse[arg.index] == static_cast<int>(s) &&
+          program.values[arg.index].slot >= 0)
+        slotFree[program.values[arg.index].slot] = true;
+    }
+  }
+
+  // The fingerprint covers everything the library and its weights file must
+  // agree on.
+  uint64_t hash = fnv1a("vitc-program-v1");
+  for (const ProgramParam &param : program.params) {
+    hash = fnv1a(param.name, hash);
+    for (int64_t dim : param.storedShape)
+      hash = fnv1a(std::to_string(dim) + ",", hash);
+  }
+  for (const ProgramKernel &kernel : program.kernels)
+    hash = fnv1a(kernel.signature, hash);
+  program.fingerprint = llvm::formatv("{0:x16}", hash).str();
+  return program;
+}

@@ -1,0 +1,85 @@
+//===- Program.h - a vit function as a sequence of kernel calls -----------===//
+//
+// The backend's view of a model: distinct kernels (op + shapes + attributes;
+// identical encoder blocks share them), the parameters in the layout the
+// kernels read, the activation values with the memory slot each lives in,
+// and the steps that call kernels on values and parameters. Built from the
+// IR without Halide; compiled by Emit.cpp, executed by libvitrt.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef VITC_COMPILER_HALIDE_PROGRAM_H
+#define VITC_COMPILER_HALIDE_PROGRAM_H
+
+#include "compiler/frontend/Checkpoint.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace vitc {
+
+/// How a parameter is stored for its kernel, relative to the IR's PyTorch
+/// layout. GEMM kernels vectorize along the output features, so they read
+/// weights with the outputs innermost.
+enum class ParamLayout {
+  AsIs,
+  Transposed,    // linear weight [M, K] stored as [K, M]
+  PatchInputMajor // patch weight [D, C, P, P] stored as [C, P, P, D]
+};
+
+struct ProgramParam {
+  std::string name;
+  std::vector<int64_t> irShape;     // as in the IR (PyTorch layout)
+  std::vector<int64_t> storedShape; // as in the weights file the runtime maps
+  ParamLayout layout = ParamLayout::AsIs;
+};
+
+struct ProgramValue {
+  std::vector<int64_t> shape; // per image: the IR shape without the batch
+  int slot = -1;              // -1: the caller's input or output buffer
+  int64_t elements() const;
+};
+
+struct ProgramArg {
+  bool isParam;
+  int index;
+};
+
+struct ProgramKernel {
+  std::string name;      // the C symbol, e.g. vitk_3_linear
+  std::string signature; // what makes two ops the same kernel
+  mlir::Operation *op;   // the first op compiled as this kernel
+};
+
+struct ProgramStep {
+  int kernel;
+  std::vector<ProgramArg> args; // operands in order, then results
+};
+
+struct Program {
+  std::vector<ProgramParam> params;
+  std::vector<ProgramValue> values;
+  std::vector<int64_t> slotElements; // floats per image in each slot
+  std::vector<ProgramKernel> kernels;
+  std::vector<ProgramStep> steps;
+  int inputValue = 0, outputValue = 0;
+  std::string fingerprint; // hex; changes whenever kernels, params or values do
+};
+
+/// The layout a parameter used as `user`'s operand `operand` is stored in.
+ParamLayout paramLayoutFor(mlir::Operation *user, unsigned operand);
+
+/// Plans `forward` (one argument: the images; one result: the logits).
+llvm::Expected<Program> buildProgram(mlir::func::FuncOp forward);
+
+/// The stored shape of a parameter of IR shape `shape`.
+std::vector<int64_t> storedShape(llvm::ArrayRef<int64_t> shape, ParamLayout layout);
+
+/// Rearranges a PyTorch-layout tensor into the stored layout.
+Tensor toStoredLayout(const Tensor &tensor, ParamLayout layout);
+
+} // namespace vitc
+
+#endif // VITC_COMPILER_HALIDE_PROGRAM_H

@@ -1,0 +1,74 @@
+/*===- vitrt.h - run Vision Transformers compiled by vitc ------------------===*
+ *
+ *   const vitrt_model_desc *desc = vit_b16_model();      // from vit_b16.h
+ *   vitrt_model *model;  vitrt_context *ctx;
+ *   if (vitrt_open(desc, "vit_b16.safetensors", NULL, &model) != VITRT_OK ||
+ *       vitrt_context_create(model, &ctx) != VITRT_OK)
+ *     fprintf(stderr, "%s\n", vitrt_last_error());
+ *   vitrt_run(ctx, images, batch * 3 * 224 * 224, batch, logits, batch * 1000);
+ *   vitrt_context_destroy(ctx);  vitrt_close(model);
+ *
+ * A model (weights, mapped read-only) may be shared by threads; a context
+ * (activation memory) belongs to one thread at a time. Every call returns a
+ * status; on failure vitrt_last_error() says what was wrong, in this thread.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef VITRT_H
+#define VITRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vitrt_model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum vitrt_status {
+  VITRT_OK = 0,
+  VITRT_INVALID_ARGUMENT = 1, /* null pointer, wrong size or batch */
+  VITRT_IO_ERROR = 2,         /* the weights file cannot be read */
+  VITRT_WEIGHTS_MISMATCH = 3, /* the weights file is not this library's */
+  VITRT_OUT_OF_MEMORY = 4,
+  VITRT_KERNEL_FAILED = 5, /* a compiled kernel reported an error */
+} vitrt_status;
+
+typedef struct vitrt_options {
+  int num_threads; /* worker threads for kernels; 0: one per core. Process-wide. */
+} vitrt_options;
+
+typedef struct vitrt_model vitrt_model;
+typedef struct vitrt_context vitrt_context;
+
+typedef struct vitrt_model_info {
+  const char *name;
+  int channels, height, width; /* input: float NCHW [batch, channels, height, width] */
+  int outputs;                 /* output: float [batch, outputs] */
+  float mean[3], std[3];       /* preprocessing: (pixel / 255 - mean[c]) / std[c] */
+} vitrt_model_info;
+
+/* Maps `weights_path` (written by vitc with the library) and checks it
+ * belongs to `desc`. `options` may be NULL. */
+vitrt_status vitrt_open(const vitrt_model_desc *desc, const char *weights_path,
+                        const vitrt_options *options, vitrt_model **model);
+void vitrt_close(vitrt_model *model);
+vitrt_status vitrt_get_info(const vitrt_model *model, vitrt_model_info *info);
+
+vitrt_status vitrt_context_create(vitrt_model *model, vitrt_context **context);
+void vitrt_context_destroy(vitrt_context *context);
+
+/* Classifies `batch` images. `images_count` and `outputs_count` are the
+ * number of floats the two arrays hold; they are checked against the batch. */
+vitrt_status vitrt_run(vitrt_context *context, const float *images, size_t images_count,
+                       int64_t batch, float *outputs, size_t outputs_count);
+
+/* The message of this thread's last failed call ("" if none). */
+const char *vitrt_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VITRT_H */

@@ -1,0 +1,96 @@
+/*===- vitrt_model.h - the contract between compiled models and libvitrt ---===*
+ *
+ * A library that vitc compiles exports one function returning a
+ * vitrt_model_desc: the model's kernels, parameters, values and the sequence
+ * of kernel calls. libvitrt reads it to open weights and run batches. Users
+ * do not need this header; they include vitrt.h.
+ *
+ * Tensor shapes are row-major and exclude the batch dimension for values
+ * (activations); the batch is chosen per run. Kernels are Halide pipelines
+ * called through their `_argv` entry points with halide_buffer_t arguments.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef VITRT_MODEL_H
+#define VITRT_MODEL_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VITRT_ABI_VERSION 1
+#define VITRT_MAX_RANK 4
+
+/* Halide's argv entry point: args[i] points at a halide_buffer_t. */
+typedef int (*vitrt_kernel_fn)(void **args);
+
+/* The Halide runtime linked into the model library, reached through the
+ * description so that libvitrt needs no Halide symbols of its own (a model
+ * can then be a dlopen()ed shared library). */
+typedef void (*vitrt_error_handler)(void *user_context, const char *message);
+typedef vitrt_error_handler (*vitrt_set_error_handler_fn)(vitrt_error_handler handler);
+typedef int (*vitrt_set_num_threads_fn)(int threads);
+
+enum vitrt_arg_kind {
+  VITRT_ARG_PARAM = 0, /* a weight tensor; index into params */
+  VITRT_ARG_VALUE = 1, /* an activation; index into values */
+};
+
+typedef struct vitrt_param_desc {
+  const char *name;
+  int32_t rank;
+  int64_t shape[VITRT_MAX_RANK];
+  uint64_t offset; /* byte offset of its data after the weights file's header */
+} vitrt_param_desc;
+
+typedef struct vitrt_value_desc {
+  int32_t rank; /* without the batch dimension */
+  int64_t shape[VITRT_MAX_RANK];
+  int32_t slot; /* memory slot it lives in; -1: the caller's input or output */
+} vitrt_value_desc;
+
+typedef struct vitrt_arg_desc {
+  int32_t kind; /* enum vitrt_arg_kind */
+  int32_t index;
+} vitrt_arg_desc;
+
+typedef struct vitrt_step_desc {
+  const char *kernel; /* for messages */
+  vitrt_kernel_fn fn;
+  int32_t num_args;
+  const vitrt_arg_desc *args; /* inputs in operand order, then outputs */
+} vitrt_step_desc;
+
+typedef struct vitrt_model_desc {
+  int32_t abi_version; /* VITRT_ABI_VERSION */
+  const char *name;
+  const char *target; /* Halide target string the kernels were compiled for */
+  /* The weights file: its header (8-byte length + JSON) must equal this
+   * exactly; it names every tensor, shape, offset and the fingerprint. */
+  const char *weights_header;
+  uint64_t weights_header_size;
+  uint64_t weights_data_size;
+  const char *fingerprint;
+  /* Input [batch, channels, height, width] and output [batch, outputs]. */
+  int32_t channels, height, width, outputs;
+  float mean[3], std[3]; /* preprocessing: (pixel / 255 - mean) / std */
+  int32_t num_params;
+  const vitrt_param_desc *params;
+  int32_t num_values;
+  const vitrt_value_desc *values;
+  int32_t input_value, output_value;
+  int32_t num_slots;
+  const int64_t *slot_elements; /* floats per image in each slot */
+  int32_t num_steps;
+  const vitrt_step_desc *steps;
+  vitrt_set_error_handler_fn set_error_handler; /* halide_set_error_handler */
+  vitrt_set_num_threads_fn set_num_threads;     /* halide_set_num_threads */
+} vitrt_model_desc;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VITRT_MODEL_H */

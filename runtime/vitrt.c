@@ -1,0 +1,318 @@
+/*===- vitrt.c - the vitc runtime: weights, memory, kernel calls -----------===*
+ *
+ * Depends on libc only: the Halide runtime it drives is the one linked into
+ * each model library, reached through the model description. The weights file is mapped,
+ * never copied; it belongs to the library when its header (names, shapes,
+ * offsets, fingerprint) equals the one the library embeds, byte for byte.
+ * Activations live in per-context slots planned by the compiler, grown when
+ * a larger batch comes.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#define _GNU_SOURCE
+#include "vitrt.h"
+
+#include "HalideRuntime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct vitrt_model {
+  const vitrt_model_desc *desc;
+  void *mapping;
+  size_t mapping_size;
+  halide_buffer_t *params; /* one per desc->params, pointing into the mapping */
+  halide_dimension_t *param_dims;
+};
+
+struct vitrt_context {
+  vitrt_model *model;
+  int64_t capacity; /* images the slots hold */
+  float **slots;
+};
+
+static _Thread_local char last_error[1024];
+
+static vitrt_status fail(vitrt_status status, const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  vsnprintf(last_error, sizeof last_error, format, args);
+  va_end(args);
+  return status;
+}
+
+const char *vitrt_last_error(void) { return last_error; }
+
+/* Kernels report through Halide's error handler; keep the text for the
+ * caller instead of printing it. */
+static _Thread_local char halide_message[512];
+static void capture_halide_error(void *user_context, const char *message) {
+  (void)user_context;
+  snprintf(halide_message, sizeof halide_message, "%s", message);
+}
+
+static void fill_dims(halide_dimension_t *dims, const int64_t *shape, int rank, int64_t batch) {
+  /* Halide dimension 0 is the innermost (last) tensor dimension. */
+  int32_t stride = 1;
+  for (int i = 0; i < rank; ++i) {
+    dims[i].min = 0;
+    dims[i].extent = (int32_t)shape[rank - 1 - i];
+    dims[i].stride = stride;
+    dims[i].flags = 0;
+    stride *= dims[i].extent;
+  }
+  if (batch >= 0) {
+    dims[rank].min = 0;
+    dims[rank].extent = (int32_t)batch;
+    dims[rank].stride = stride;
+    dims[rank].flags = 0;
+  }
+}
+
+static void init_buffer(halide_buffer_t *buffer, halide_dimension_t *dims, int dimensions,
+                        void *host) {
+  memset(buffer, 0, sizeof *buffer);
+  buffer->host = (uint8_t *)host;
+  buffer->type.code = halide_type_float;
+  buffer->type.bits = 32;
+  buffer->type.lanes = 1;
+  buffer->dimensions = dimensions;
+  buffer->dim = dims;
+}
+
+/* Finds the value of "vitc.fingerprint" in a header, for messages. */
+static void find_fingerprint(const char *header, size_t size, char *out, size_t out_size) {
+  static const char key[] = "\"vitc.fingerprint\":\"";
+  snprintf(out, out_size, "none");
+  const char *at = memmem(header, size, key, sizeof key - 1);
+  if (!at)
+    return;
+  at += sizeof key - 1;
+  size_t n = 0;
+  while (at + n < header + size && at[n] != '"' && n + 1 < out_size)
+    ++n;
+  memcpy(out, at, n);
+  out[n] = '\0';
+}
+
+static vitrt_status check_weights(const vitrt_model_desc *desc, const char *path,
+                                  const char *bytes, size_t size) {
+  uint64_t expected = desc->weights_header_size + desc->weights_data_size;
+  if (size < 8)
+    return fail(VITRT_WEIGHTS_MISMATCH, "%s: %zu bytes is too short for a safetensors file",
+                path, size);
+  if (size >= desc->weights_header_size &&
+      memcmp(bytes, desc->weights_header, desc->weights_header_size) == 0) {
+    if (size != expected)
+      return fail(VITRT_WEIGHTS_MISMATCH,
+                  "%s: the file is %zu bytes but model '%s' needs %llu; it is truncated or "
+                  "damaged",
+                  path, size, desc->name, (unsigned long long)expected);
+    return VITRT_OK;
+  }
+  uint64_t header_size = 0;
+  memcpy(&header_size, bytes, 8); /* little-endian hosts only, as Halide's */
+  char found[64];
+  find_fingerprint(bytes + 8, header_size < size - 8 ? header_size : size - 8, found,
+                   sizeof found);
+  return fail(VITRT_WEIGHTS_MISMATCH,
+              "%s: these weights do not belong to model '%s' (weights fingerprint %s, library "
+              "fingerprint %s); write them with the vitc command that built the library",
+              path, desc->name, found, desc->fingerprint);
+}
+
+vitrt_status vitrt_open(const vitrt_model_desc *desc, const char *weights_path,
+                        const vitrt_options *options, vitrt_model **model) {
+  if (!model)
+    return fail(VITRT_INVALID_ARGUMENT, "vitrt_open: model is NULL");
+  *model = NULL;
+  if (!desc || !weights_path)
+    return fail(VITRT_INVALID_ARGUMENT, "vitrt_open: %s is NULL",
+                desc ? "weights_path" : "desc");
+  if (desc->abi_version != VITRT_ABI_VERSION)
+    return fail(VITRT_INVALID_ARGUMENT,
+                "vitrt_open: the library was built for runtime ABI %d, this runtime is %d",
+                desc->abi_version, VITRT_ABI_VERSION);
+  int fd = open(weights_path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return fail(VITRT_IO_ERROR, "%s: cannot open: %s", weights_path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return fail(VITRT_IO_ERROR, "%s: not a regular file", weights_path);
+  }
+  size_t size = (size_t)st.st_size;
+  void *mapping = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+  int mmap_errno = errno;
+  close(fd);
+  if (mapping == MAP_FAILED)
+    return size ? fail(VITRT_IO_ERROR, "%s: cannot map: %s", weights_path,
+                       strerror(mmap_errno))
+                : fail(VITRT_WEIGHTS_MISMATCH, "%s: the file is empty", weights_path);
+  vitrt_status status = check_weights(desc, weights_path, mapping, size);
+  if (status != VITRT_OK) {
+    munmap(mapping, size);
+    return status;
+  }
+
+  vitrt_model *m = calloc(1, sizeof *m);
+  halide_buffer_t *params = calloc(desc->num_params ? desc->num_params : 1, sizeof *params);
+  halide_dimension_t *dims =
+      calloc(desc->num_params ? desc->num_params * VITRT_MAX_RANK : 1, sizeof *dims);
+  if (!m || !params || !dims) {
+    free(m), free(params), free(dims);
+    munmap(mapping, size);
+    return fail(VITRT_OUT_OF_MEMORY, "vitrt_open: out of memory");
+  }
+  const char *data = (const char *)mapping + desc->weights_header_size;
+  for (int i = 0; i < desc->num_params; ++i) {
+    const vitrt_param_desc *p = &desc->params[i];
+    fill_dims(dims + i * VITRT_MAX_RANK, p->shape, p->rank, -1);
+    init_buffer(&params[i], dims + i * VITRT_MAX_RANK, p->rank, (void *)(data + p->offset));
+  }
+  m->desc = desc;
+  m->mapping = mapping;
+  m->mapping_size = size;
+  m->params = params;
+  m->param_dims = dims;
+  desc->set_error_handler(capture_halide_error);
+  if (options && options->num_threads > 0)
+    desc->set_num_threads(options->num_threads);
+  *model = m;
+  return VITRT_OK;
+}
+
+void vitrt_close(vitrt_model *model) {
+  if (!model)
+    return;
+  munmap(model->mapping, model->mapping_size);
+  free(model->params);
+  free(model->param_dims);
+  free(model);
+}
+
+vitrt_status vitrt_get_info(const vitrt_model *model, vitrt_model_info *info) {
+  if (!model || !info)
+    return fail(VITRT_INVALID_ARGUMENT, "vitrt_get_info: %s is NULL", model ? "info" : "model");
+  const vitrt_model_desc *d = model->desc;
+  info->name = d->name;
+  info->channels = d->channels;
+  info->height = d->height;
+  info->width = d->width;
+  info->outputs = d->outputs;
+  memcpy(info->mean, d->mean, sizeof info->mean);
+  memcpy(info->std, d->std, sizeof info->std);
+  return VITRT_OK;
+}
+
+vitrt_status vitrt_context_create(vitrt_model *model, vitrt_context **context) {
+  if (!context)
+    return fail(VITRT_INVALID_ARGUMENT, "vitrt_context_create: context is NULL");
+  *context = NULL;
+  if (!model)
+    return fail(VITRT_INVALID_ARGUMENT, "vitrt_context_create: model is NULL");
+  vitrt_context *c = calloc(1, sizeof *c);
+  float **slots = calloc(model->desc->num_slots ? model->desc->num_slots : 1, sizeof *slots);
+  if (!c || !slots) {
+    free(c), free(slots);
+    return fail(VITRT_OUT_OF_MEMORY, "vitrt_context_create: out of memory");
+  }
+  c->model = model;
+  c->slots = slots;
+  *context = c;
+  return VITRT_OK;
+}
+
+void vitrt_context_destroy(vitrt_context *context) {
+  if (!context)
+    return;
+  for (int i = 0; i < context->model->desc->num_slots; ++i)
+    free(context->slots[i]);
+  free(context->slots);
+  free(context);
+}
+
+static vitrt_status reserve(vitrt_context *c, int64_t batch) {
+  if (batch <= c->capacity)
+    return VITRT_OK;
+  const vitrt_model_desc *d = c->model->desc;
+  for (int i = 0; i < d->num_slots; ++i) {
+    /* 64-byte aligned for vector loads; sizes rounded up to match. */
+    size_t bytes = ((size_t)d->slot_elements[i] * (size_t)batch * sizeof(float) + 63) & ~(size_t)63;
+    free(c->slots[i]);
+    c->slots[i] = aligned_alloc(64, bytes ? bytes : 64);
+    if (!c->slots[i]) {
+      c->capacity = 0;
+      return fail(VITRT_OUT_OF_MEMORY, "vitrt_run: cannot allocate %zu bytes for batch %lld",
+                  bytes, (long long)batch);
+    }
+  }
+  c->capacity = batch;
+  return VITRT_OK;
+}
+
+vitrt_status vitrt_run(vitrt_context *context, const float *images, size_t images_count,
+                       int64_t batch, float *outputs, size_t outputs_count) {
+  if (!context || !images || !outputs)
+    return fail(VITRT_INVALID_ARGUMENT, "vitrt_run: %s is NULL",
+                !context ? "context" : !images ? "images" : "outputs");
+  const vitrt_model_desc *d = context->model->desc;
+  const int64_t per_image = (int64_t)d->channels * d->height * d->width;
+  if (batch < 1 || batch > (int64_t)1 << 24)
+    return fail(VITRT_INVALID_ARGUMENT, "vitrt_run: batch must be between 1 and 2^24, got %lld",
+                (long long)batch);
+  if ((int64_t)images_count != batch * per_image)
+    return fail(VITRT_INVALID_ARGUMENT,
+                "vitrt_run: %lld images of %dx%dx%d need %lld floats, got %zu", (long long)batch,
+                d->channels, d->height, d->width, (long long)(batch * per_image), images_count);
+  if ((int64_t)outputs_count < batch * d->outputs)
+    return fail(VITRT_INVALID_ARGUMENT,
+                "vitrt_run: %lld outputs of %d need %lld floats, got room for %zu",
+                (long long)batch, d->outputs, (long long)(batch * d->outputs), outputs_count);
+  vitrt_status status = reserve(context, batch);
+  if (status != VITRT_OK)
+    return status;
+
+  /* One Halide buffer per value, over the slot (or the caller's array) it
+   * lives in for this batch. */
+  halide_buffer_t *buffers = calloc(d->num_values, sizeof *buffers);
+  halide_dimension_t *dims = calloc((size_t)d->num_values * (VITRT_MAX_RANK + 1), sizeof *dims);
+  if (!buffers || !dims) {
+    free(buffers), free(dims);
+    return fail(VITRT_OUT_OF_MEMORY, "vitrt_run: out of memory");
+  }
+  for (int i = 0; i < d->num_values; ++i) {
+    const vitrt_value_desc *v = &d->values[i];
+    void *host = i == d->input_value    ? (void *)images
+                 : i == d->output_value ? (void *)outputs
+                 : v->slot >= 0         ? (void *)context->slots[v->slot]
+                                        : NULL;
+    halide_dimension_t *vd = dims + (size_t)i * (VITRT_MAX_RANK + 1);
+    fill_dims(vd, v->shape, v->rank, batch);
+    init_buffer(&buffers[i], vd, v->rank + 1, host);
+  }
+  void *args[16];
+  for (int s = 0; s < d->num_steps && status == VITRT_OK; ++s) {
+    const vitrt_step_desc *step = &d->steps[s];
+    for (int a = 0; a < step->num_args && a < 16; ++a) {
+      const vitrt_arg_desc *arg = &step->args[a];
+      args[a] = arg->kind == VITRT_ARG_PARAM ? (void *)&context->model->params[arg->index]
+                                             : (void *)&buffers[arg->index];
+    }
+    halide_message[0] = '\0';
+    int rc = step->num_args <= 16 ? step->fn(args) : -1;
+    if (rc != 0)
+      status = fail(VITRT_KERNEL_FAILED, "vitrt_run: kernel %s (step %d) failed with code %d: %s",
+                    step->kernel, s, rc, halide_message);
+  }
+  free(buffers);
+  free(dims);
+  return status;
+}
