@@ -8,7 +8,7 @@ from lit.llvm import llvm_config
 config.name = "vitc"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit", "fuzz", "data", "reference"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit", "fuzz", "data", "reference", "compare-outputs.cpp"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.vitc_obj_root, "test")
 
@@ -17,6 +17,8 @@ llvm_config.use_default_substitutions()
 tool_dirs = [
     os.path.join(config.vitc_obj_root, "compiler", "tools", "vit-opt"),
     os.path.join(config.vitc_obj_root, "compiler", "tools", "vitc"),
+    os.path.join(config.vitc_obj_root, "runtime"),
+    os.path.join(config.vitc_obj_root, "test", "e2e"),
     config.llvm_tools_dir,
 ]
-llvm_config.add_tool_substitutions(["vit-opt", "vitc", "FileCheck", "not", "count", "split-file"], tool_dirs)
+llvm_config.add_tool_substitutions(["vit-opt", "vitc", "vit-run", "compare-outputs", "FileCheck", "not", "count", "split-file"], tool_dirs)

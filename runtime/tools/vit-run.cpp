@@ -39,6 +39,9 @@ static cl::opt<std::string> labelsPath("labels", cl::desc("Class names, one per 
                                        cl::value_desc("file"));
 static cl::opt<int> threads("num-threads", cl::desc("Worker threads (0: one per core)"),
                             cl::init(0));
+static cl::opt<int64_t> images("images",
+                              cl::desc("Use only the first N images of the input (0: all)"),
+                              cl::init(0));
 static cl::opt<unsigned> repeat("repeat", cl::desc("Run this many times and report the time"),
                                 cl::init(1));
 
@@ -85,6 +88,14 @@ int main(int argc, char **argv) {
     return fail(llvm::formatv("{0}: expected a [batch, {1}, {2}, {3}] array", inputPath,
                               info.channels, info.height, info.width));
   int64_t batch = input->shape[0];
+  if (images < 0 || images > batch)
+    return fail(llvm::formatv("--images: the input holds {0} images, asked for {1}", batch,
+                              images.getValue()));
+  if (images > 0) {
+    batch = images;
+    input->shape[0] = batch;
+    input->data.resize(batch * info.channels * info.height * info.width);
+  }
   Tensor output;
   output.shape = {batch, info.outputs};
   output.data.resize(batch * info.outputs);

@@ -1,0 +1,55 @@
+//===- compare-outputs.cpp - compiled-model outputs against references ----===//
+//
+//   compare-outputs actual.npy expected.npy [tolerance]
+//
+// Passes when the shapes agree, every element is within
+// tolerance * max(1, |expected|) (default 1e-4), and each row's largest
+// output (the top-1 class) is the same. Prints the figures either way.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/frontend/Checkpoint.h"
+
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+int main(int argc, char **argv) {
+  if (argc != 3 && argc != 4) {
+    llvm::errs() << "usage: compare-outputs actual.npy expected.npy [tolerance]\n";
+    return 2;
+  }
+  double tolerance = argc == 4 ? std::atof(argv[3]) : 1e-4;
+  auto actual = vitc::readNpy(argv[1]);
+  auto expected = vitc::readNpy(argv[2]);
+  if (!actual || !expected) {
+    llvm::errs() << (actual ? llvm::toString(expected.takeError())
+                            : llvm::toString(actual.takeError()))
+                 << "\n";
+    return 2;
+  }
+  if (actual->shape != expected->shape || actual->shape.size() != 2) {
+    llvm::errs() << "shapes differ or are not [batch, outputs]\n";
+    return 1;
+  }
+  int64_t rows = actual->shape[0], cols = actual->shape[1];
+  double worst = 0, worstRatio = 0;
+  int64_t topAgree = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *a = actual->data.data() + r * cols, *e = expected->data.data() + r * cols;
+    for (int64_t c = 0; c < cols; ++c) {
+      double diff = std::fabs(double(a[c]) - e[c]);
+      worst = std::max(worst, diff);
+      worstRatio = std::max(worstRatio, diff / std::max(1.0, std::fabs(double(e[c]))));
+    }
+    topAgree += std::max_element(a, a + cols) - a == std::max_element(e, e + cols) - e;
+  }
+  bool pass = worstRatio <= tolerance && topAgree == rows;
+  llvm::outs() << llvm::formatv("{0}: max |diff| {1:e2} (limit {2:e1} x max(1, |ref|)), "
+                                "top-1 agrees {3}/{4}\n",
+                                pass ? "PASS" : "FAIL", worst, tolerance, topAgree, rows);
+  return pass ? 0 : 1;
+}
