@@ -196,7 +196,7 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
     if (inserted) {
       std::string opName = op.getName().stripDialect().str();
       program.kernels.push_back(
-          {llvm::formatv("vitk_{0}_{1}", program.kernels.size(), opName).str(), signature, &op});
+          {llvm::formatv("k{0}_{1}", program.kernels.size(), opName).str(), signature, &op});
     }
     step.kernel = it->second;
     program.steps.push_back(std::move(step));

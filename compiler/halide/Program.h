@@ -48,7 +48,7 @@ struct ProgramArg {
 };
 
 struct ProgramKernel {
-  std::string name;      // the C symbol, e.g. vitk_3_linear
+  std::string name;      // e.g. k3_linear; the C symbol is <model>_k3_linear
   std::string signature; // what makes two ops the same kernel
   mlir::Operation *op;   // the first op compiled as this kernel
 };
