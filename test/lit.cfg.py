@@ -21,4 +21,4 @@ tool_dirs = [
     os.path.join(config.vitc_obj_root, "test", "e2e"),
     config.llvm_tools_dir,
 ]
-llvm_config.add_tool_substitutions(["vit-opt", "vitc", "vit-run", "compare-outputs", "FileCheck", "not", "count", "split-file"], tool_dirs)
+llvm_config.add_tool_substitutions(["vit-opt", "vitc", "vit-run", "compare-outputs", "FileCheck", "not", "count", "split-file", "llvm-nm", "llvm-readelf"], tool_dirs)

@@ -323,7 +323,8 @@ Error vitc::writeNpy(StringRef path, const Tensor &tensor) {
   size_t total = 10 + header.size() + 4 * tensor.data.size();
   auto buffer = llvm::FileOutputBuffer::create(path, total);
   if (!buffer)
-    return npyError(path, "cannot create: " + llvm::toString(buffer.takeError()));
+    return npyError(path,
+                    "cannot create: " + llvm::toString(buffer.takeError()));
   char *out = reinterpret_cast<char *>((*buffer)->getBufferStart());
   memcpy(out, "\x93NUMPY\x01\x00", 8);
   llvm::support::endian::write16le(out + 8, header.size());

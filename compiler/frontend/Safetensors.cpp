@@ -198,9 +198,10 @@ std::string vitc::safetensorsHeader(
     uint64_t bytes = 4;
     for (int64_t dim : shape)
       bytes *= dim;
-    header[name] = json::Object{{"dtype", "F32"},
-                                {"shape", json::Array(shape)},
-                                {"data_offsets", json::Array{offset, offset + bytes}}};
+    header[name] =
+        json::Object{{"dtype", "F32"},
+                     {"shape", json::Array(shape)},
+                     {"data_offsets", json::Array{offset, offset + bytes}}};
     offset += bytes;
   }
   std::string text = llvm::formatv("{0}", json::Value(std::move(header))).str();
@@ -211,7 +212,8 @@ std::string vitc::safetensorsHeader(
 }
 
 Error vitc::writeSafetensors(
-    StringRef path, const std::vector<std::pair<std::string, const Tensor *>> &tensors,
+    StringRef path,
+    const std::vector<std::pair<std::string, const Tensor *>> &tensors,
     const std::map<std::string, std::string> &metadata) {
   std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
   uint64_t dataBytes = 0;

@@ -66,7 +66,8 @@ KernelDef start(Operation *op, KernelDef::Kind kind, unsigned result = 0) {
   def.kind = kind;
   for (unsigned i = 0; i < op->getNumOperands(); ++i)
     def.inputs.push_back(operandParam(op, i));
-  auto type = mlir::cast<mlir::RankedTensorType>(op->getResult(result).getType());
+  auto type =
+      mlir::cast<mlir::RankedTensorType>(op->getResult(result).getType());
   def.extents = halideExtents(type.getShape());
   def.vars = makeVars(def.extents.size());
   return def;
@@ -91,7 +92,7 @@ KernelDef linear(mlir::vit::LinearOp op) {
   inArgs[0] = r;
   Func acc("acc");
   acc(def.vars) = 0.0f;
-  acc(def.vars) += in(inArgs) * weight(m, r);
+  acc(def.vars) += in(inArgs)*weight(m, r);
   Func out("linear");
   Expr value = acc(def.vars);
   if (op.getBias())
@@ -110,7 +111,8 @@ KernelDef patchProjection(mlir::vit::PatchProjectionOp op) {
   ImageParam images = def.inputs[0], weight = def.inputs[1];
   auto imageShape = op.getImages().getType().getShape();
   auto weightShape = op.getWeight().getType().getShape(); // [D, C, Ph, Pw]
-  const int channels = imageShape[1], patchH = weightShape[2], patchW = weightShape[3];
+  const int channels = imageShape[1], patchH = weightShape[2],
+            patchW = weightShape[3];
   const int gridW = imageShape[3] / patchW;
   RDom r(0, patchW, 0, patchH, 0, channels, "patch");
   Var d = def.vars[0], n = def.vars[1], b = def.vars[2];
@@ -197,10 +199,11 @@ KernelDef layerNorm(mlir::vit::LayerNormOp op) {
   atR.insert(atR.begin(), r);
   Func mean("mean"), variance("variance"), out("layer_norm");
   mean(rowVars) = sum(in(atR)) / float(width);
-  Expr centered = in(atR) - mean(rowArgs);
+  Expr centered = in(atR)-mean(rowArgs);
   variance(rowVars) = sum(centered * centered) / float(width);
   Expr inv = 1.0f / sqrt(variance(rowArgs) + op.getEpsilon().convertToFloat());
-  out(def.vars) = (in(def.vars) - mean(rowArgs)) * inv * scale(def.vars[0]) + bias(def.vars[0]);
+  out(def.vars) = (in(def.vars) - mean(rowArgs)) * inv * scale(def.vars[0]) +
+                  bias(def.vars[0]);
   def.rowStages = {mean, variance};
   def.outputs = {out};
   return def;
@@ -242,7 +245,7 @@ KernelDef elementwise(Operation *op) {
   llvm::TypeSwitch<Operation *>(op)
       .Case([&](mlir::vit::AddOp) { out(v) = in(0)(args) + in(1)(args); })
       .Case([&](mlir::vit::ScaleOp s) {
-        out(v) = in(0)(args) * s.getFactor().convertToFloat();
+        out(v) = in(0)(args)*s.getFactor().convertToFloat();
       })
       .Case([&](mlir::vit::ReluOp) { out(v) = max(in(0)(args), 0.0f); })
       .Case([&](mlir::vit::TanhOp) { out(v) = tanh(in(0)(args)); })

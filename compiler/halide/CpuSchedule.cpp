@@ -18,7 +18,8 @@ using namespace vitc;
 namespace {
 
 /// Fuses vars[from..] into one loop (vars[from] afterwards names it).
-Var fuseOuter(Func f, const std::vector<Var> &vars, size_t from, const std::string &name) {
+Var fuseOuter(Func f, const std::vector<Var> &vars, size_t from,
+              const std::string &name) {
   if (from >= vars.size())
     return Var();
   Var fused = vars[from];
@@ -65,7 +66,9 @@ void scheduleGemm(KernelDef &def, int vec) {
   // registers; only extents smaller than a tile (a dynamic batch of rows, a
   // handful of classes) are guarded.
   const int64_t width = def.extents[0], rows = def.extents[1];
-  const int tileX = width % (3 * vec) == 0 ? 3 * vec : width >= 2 * vec ? 2 * vec : vec;
+  const int tileX = width % (3 * vec) == 0 ? 3 * vec
+                    : width >= 2 * vec     ? 2 * vec
+                                           : vec;
   const bool fullX = width >= tileX;
   const int tileY = 4;
   const bool fullY = rows >= tileY;
@@ -94,7 +97,9 @@ void scheduleGemm(KernelDef &def, int vec) {
   std::vector<VarOrRVar> updateOrder{ax, ay};
   for (int i = 0; i < def.reduction.dimensions(); ++i)
     updateOrder.push_back(def.reduction[i]);
-  acc.update().reorder(updateOrder).vectorize(ax, vec, TailStrategy::GuardWithIf);
+  acc.update()
+      .reorder(updateOrder)
+      .vectorize(ax, vec, TailStrategy::GuardWithIf);
   if (fullX) {
     acc.unroll(ax);
     acc.update().unroll(ax);

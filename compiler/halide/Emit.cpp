@@ -4,6 +4,7 @@
 
 #include "compiler/halide/Kernels.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -25,12 +26,75 @@ static Error emitError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
+/// The targets of a (possibly multi-target) target string: the most
+/// specific first, the baseline last, as Halide's runtime dispatch expects.
+static llvm::Expected<std::vector<Halide::Target>>
+parseTargets(StringRef text) {
+  llvm::SmallVector<StringRef> parts;
+  text.split(parts, ',');
+  std::vector<Halide::Target> targets;
+  for (StringRef part : parts) {
+    if (!Halide::Target::validate_target_string(part.str()))
+      return emitError(
+          "--target: '" + part +
+          "' is not a Halide target string (e.g. host, x86-64-linux-avx2, "
+          "arm-64-linux, host-cuda; several, comma-separated, for runtime "
+          "dispatch)");
+    targets.emplace_back(part.str());
+    // Halide's LLVM aborts on some kernels for the bare AVX-512 foundation
+    // set (Xeon Phi); every AVX-512 CPU since Skylake has the BW/DQ/VL parts.
+    if (targets.back().has_feature(Halide::Target::AVX512) &&
+        !targets.back().has_feature(Halide::Target::AVX512_Skylake))
+      return emitError(
+          "--target: '" + part +
+          "' asks for the bare AVX-512 foundation set, which is not supported; "
+          "use avx512_skylake or later (e.g. x86-64-linux-avx512_skylake)");
+  }
+  for (const Halide::Target &t : targets)
+    if (t.arch != targets[0].arch || t.os != targets[0].os ||
+        t.bits != targets[0].bits)
+      return emitError(
+          "--target: the targets of a multi-target library must share "
+          "architecture, OS and bits, got '" +
+          text + "'");
+  return targets;
+}
+
 Error vitc::checkTarget(StringRef target) {
-  if (!Halide::Target::validate_target_string(target.str()))
-    return emitError("--target: '" + target +
-                     "' is not a Halide target string (e.g. host, x86-64-linux-avx2, "
-                     "arm-64-linux, host-cuda)");
-  return Error::success();
+  return parseTargets(target).takeError();
+}
+
+/// The clang triple for a Halide target, for compiling the model description.
+static std::string clangTriple(const Halide::Target &t) {
+  std::string arch;
+  switch (t.arch) {
+  case Halide::Target::X86:
+    arch = t.bits == 64 ? "x86_64" : "i686";
+    break;
+  case Halide::Target::ARM:
+    arch = t.bits == 64 ? "aarch64" : "armv7a";
+    break;
+  case Halide::Target::RISCV:
+    arch = t.bits == 64 ? "riscv64" : "riscv32";
+    break;
+  default:
+    arch = "unknown";
+  }
+  switch (t.os) {
+  case Halide::Target::OSX:
+    return arch + "-apple-darwin";
+  case Halide::Target::Windows:
+    return arch + "-pc-windows-msvc";
+  case Halide::Target::Android:
+    return arch + "-linux-android";
+  default:
+    return arch + "-linux-gnu";
+  }
+}
+
+static bool runsOnHost(const Halide::Target &t) {
+  Halide::Target host = Halide::get_host_target();
+  return t.arch == host.arch && t.os == host.os && t.bits == host.bits;
 }
 
 /// Builds and schedules one kernel's pipeline and its argument list.
@@ -43,7 +107,8 @@ buildPipeline(const ProgramKernel &kernel, const Halide::Target &target) {
 }
 
 /// Runs `body`, turning Halide's exceptions into an llvm::Error.
-template <typename Body> static Error catchHalide(const llvm::Twine &what, Body body) {
+template <typename Body>
+static Error catchHalide(const llvm::Twine &what, Body body) {
   try {
     body();
   } catch (const Halide::Error &error) {
@@ -61,20 +126,23 @@ static std::string identifierOf(StringRef name) {
   return id;
 }
 
-static std::map<std::string, std::string> weightsMetadata(const Program &program,
-                                                          const ModelConfig &config) {
-  return {{"vitc.fingerprint", program.fingerprint}, {"vitc.model", config.name},
+static std::map<std::string, std::string>
+weightsMetadata(const Program &program, const ModelConfig &config) {
+  return {{"vitc.fingerprint", program.fingerprint},
+          {"vitc.model", config.name},
           {"vitc.layout", "kernel"}};
 }
 
-static std::string weightsHeader(const Program &program, const ModelConfig &config) {
+static std::string weightsHeader(const Program &program,
+                                 const ModelConfig &config) {
   std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
   for (const ProgramParam &param : program.params)
     shapes.push_back({param.name, param.storedShape});
   return safetensorsHeader(shapes, weightsMetadata(program, config));
 }
 
-Error vitc::writeKernelWeights(const Program &program, const ModelConfig &config,
+Error vitc::writeKernelWeights(const Program &program,
+                               const ModelConfig &config,
                                const ModelWeights &weights, StringRef path) {
   std::map<std::string, const Tensor *> byName;
   for (const auto &[name, tensor] : weights)
@@ -99,7 +167,8 @@ static std::string floatLiteral(float value) {
 }
 
 /// The C source describing the model to libvitrt.
-static std::string modelDescriptionSource(const Program &program, const ModelConfig &config,
+static std::string modelDescriptionSource(const Program &program,
+                                          const ModelConfig &config,
                                           StringRef symbol, StringRef target) {
   std::string src;
   llvm::raw_string_ostream os(src);
@@ -107,19 +176,24 @@ static std::string modelDescriptionSource(const Program &program, const ModelCon
      << "#include \"vitrt_model.h\"\n\n";
   for (const ProgramKernel &kernel : program.kernels)
     os << "extern int " << symbol << "_" << kernel.name << "_argv(void **);\n";
-  os << "extern vitrt_error_handler halide_set_error_handler(vitrt_error_handler);\n"
+  os << "extern vitrt_error_handler "
+        "halide_set_error_handler(vitrt_error_handler);\n"
      << "extern int halide_set_num_threads(int);\n";
   std::string header = weightsHeader(program, config);
   os << "\nstatic const char weights_header[" << header.size() << "] = {";
   for (size_t i = 0; i < header.size(); ++i)
-    os << (i % 24 ? "" : "\n ") << static_cast<int>(static_cast<unsigned char>(header[i]))
-       << ",";
+    os << (i % 24 ? "" : "\n ")
+       << static_cast<int>(static_cast<unsigned char>(header[i])) << ",";
   os << "};\n\nstatic const vitrt_param_desc params[] = {\n";
   uint64_t offset = 0;
   for (const ProgramParam &param : program.params) {
-    os << llvm::formatv("  {{\"{0}\", {1}, {{{2}}, {3}ull},\n", param.name,
-                        param.storedShape.size(), llvm::join(llvm::map_range(param.storedShape, [](int64_t d) { return std::to_string(d); }), ", "),
-                        offset);
+    os << llvm::formatv(
+        "  {{\"{0}\", {1}, {{{2}}, {3}ull},\n", param.name,
+        param.storedShape.size(),
+        llvm::join(llvm::map_range(param.storedShape,
+                                   [](int64_t d) { return std::to_string(d); }),
+                   ", "),
+        offset);
     uint64_t bytes = 4;
     for (int64_t dim : param.storedShape)
       bytes *= dim;
@@ -127,9 +201,12 @@ static std::string modelDescriptionSource(const Program &program, const ModelCon
   }
   os << "};\n\nstatic const vitrt_value_desc values[] = {\n";
   for (const ProgramValue &value : program.values)
-    os << llvm::formatv("  {{{0}, {{{1}}, {2}},\n", value.shape.size(),
-                        llvm::join(llvm::map_range(value.shape, [](int64_t d) { return std::to_string(d); }), ", "),
-                        value.slot);
+    os << llvm::formatv(
+        "  {{{0}, {{{1}}, {2}},\n", value.shape.size(),
+        llvm::join(llvm::map_range(value.shape,
+                                   [](int64_t d) { return std::to_string(d); }),
+                   ", "),
+        value.slot);
   os << "};\n\nstatic const int64_t slot_elements[] = {";
   for (int64_t elements : program.slotElements)
     os << elements << ", ";
@@ -137,15 +214,15 @@ static std::string modelDescriptionSource(const Program &program, const ModelCon
   for (auto [s, step] : llvm::enumerate(program.steps)) {
     os << "static const vitrt_arg_desc args" << s << "[] = {";
     for (const ProgramArg &arg : step.args)
-      os << "{" << (arg.isParam ? "VITRT_ARG_PARAM" : "VITRT_ARG_VALUE") << ", " << arg.index
-         << "}, ";
+      os << "{" << (arg.isParam ? "VITRT_ARG_PARAM" : "VITRT_ARG_VALUE") << ", "
+         << arg.index << "}, ";
     os << "};\n";
   }
   os << "\nstatic const vitrt_step_desc steps[] = {\n";
   for (auto [s, step] : llvm::enumerate(program.steps)) {
     const ProgramKernel &kernel = program.kernels[step.kernel];
-    os << llvm::formatv("  {{\"{0}\", {1}_{0}_argv, {2}, args{3}},\n", kernel.name, symbol,
-                        step.args.size(), s);
+    os << llvm::formatv("  {{\"{0}\", {1}_{0}_argv, {2}, args{3}},\n",
+                        kernel.name, symbol, step.args.size(), s);
   }
   os << "};\n\n";
   os << "static const vitrt_model_desc model = {\n"
@@ -154,12 +231,15 @@ static std::string modelDescriptionSource(const Program &program, const ModelCon
      << "  \"" << target << "\",\n"
      << "  weights_header, " << header.size() << "ull, " << offset << "ull,\n"
      << "  \"" << program.fingerprint << "\",\n"
-     << llvm::formatv("  {0}, {1}, {2}, {3},\n", config.channels, config.imageHeight,
-                      config.imageWidth, config.outputWidth())
-     << "  {" << floatLiteral(config.inputMean[0]) << ", " << floatLiteral(config.inputMean[1])
-     << ", " << floatLiteral(config.inputMean[2]) << "}, {" << floatLiteral(config.inputStd[0])
-     << ", " << floatLiteral(config.inputStd[1]) << ", " << floatLiteral(config.inputStd[2])
-     << "},\n"
+     << llvm::formatv("  {0}, {1}, {2}, {3},\n", config.channels,
+                      config.imageHeight, config.imageWidth,
+                      config.outputWidth())
+     << "  {" << floatLiteral(config.inputMean[0]) << ", "
+     << floatLiteral(config.inputMean[1]) << ", "
+     << floatLiteral(config.inputMean[2]) << "}, {"
+     << floatLiteral(config.inputStd[0]) << ", "
+     << floatLiteral(config.inputStd[1]) << ", "
+     << floatLiteral(config.inputStd[2]) << "},\n"
      << "  " << program.params.size() << ", params,\n"
      << "  " << program.values.size() << ", values,\n"
      << "  " << program.inputValue << ", " << program.outputValue << ",\n"
@@ -167,13 +247,15 @@ static std::string modelDescriptionSource(const Program &program, const ModelCon
      << "  " << program.steps.size() << ", steps,\n"
      << "  halide_set_error_handler, halide_set_num_threads,\n"
      << "};\n\n"
-     << "const vitrt_model_desc *" << symbol << "_model(void) { return &model; }\n";
+     << "const vitrt_model_desc *" << symbol
+     << "_model(void) { return &model; }\n";
   return src;
 }
 
 static std::string userHeader(const ModelConfig &config, StringRef symbol) {
   std::string guard = llvm::StringRef(symbol).upper() + "_H";
-  return llvm::formatv(R"(/* Generated by vitc for model '{0}'. Link with lib{1}.a and libvitrt.
+  return llvm::formatv(
+             R"(/* Generated by vitc for model '{0}'. Link with lib{1}.a and libvitrt.
  * Input: float NCHW [batch, {2}, {3}, {4}]; output: [batch, {5}]. */
 #ifndef {6}
 #define {6}
@@ -193,8 +275,8 @@ const vitrt_model_desc *{1}_model(void);
 
 #endif
 )",
-                       config.name, symbol, config.channels, config.imageHeight,
-                       config.imageWidth, config.outputWidth(), guard)
+             config.name, symbol, config.channels, config.imageHeight,
+             config.imageWidth, config.outputWidth(), guard)
       .str();
 }
 
@@ -213,41 +295,61 @@ static Error runTool(StringRef program, llvm::ArrayRef<std::string> args) {
   for (const std::string &arg : args)
     argv.push_back(arg);
   std::string message;
-  int rc = llvm::sys::ExecuteAndWait(program, argv, std::nullopt, {}, 0, 0, &message);
+  int rc = llvm::sys::ExecuteAndWait(program, argv, std::nullopt, {}, 0, 0,
+                                     &message);
   if (rc != 0)
     return emitError("'" + llvm::join(argv, " ") + "' failed" +
                      (message.empty() ? "" : ": " + message));
   return Error::success();
 }
 
-static llvm::Expected<std::string> findCompiler(const LibraryOptions &options) {
+/// The C compiler for the model description, and the flags that make it
+/// target `target`: the host's `cc`, or clang with a triple when cross
+/// compiling.
+static llvm::Expected<std::pair<std::string, std::vector<std::string>>>
+findCompiler(const LibraryOptions &options, const Halide::Target &target) {
   std::string name = options.cCompiler;
   if (name.empty())
     if (const char *cc = getenv("CC"))
       name = cc;
+  std::vector<std::string> flags;
+  if (!runsOnHost(target)) {
+    if (name.empty())
+      name = "clang";
+    flags.push_back("--target=" + clangTriple(target));
+  }
   if (name.empty())
     name = "cc";
   if (llvm::sys::path::is_absolute(name))
-    return name;
+    return std::make_pair(name, flags);
   auto found = llvm::sys::findProgramByName(name);
   if (!found)
-    return emitError("cannot find the C compiler '" + name +
-                     "' (set --cc or CC); vitc needs it to compile the model description");
-  return *found;
+    return emitError(
+        "cannot find the C compiler '" + name +
+        "' (set --cc or CC); vitc compiles the model description with it" +
+        (runsOnHost(target) ? "" : ", and needs clang to cross-compile"));
+  return std::make_pair(*found, flags);
 }
 
 Error vitc::emitLibrary(const Program &program, const ModelConfig &config,
-                        const ModelWeights *weights, const LibraryOptions &options) {
-  if (Error err = checkTarget(options.target))
-    return err;
-  Halide::Target target(options.target);
+                        const ModelWeights *weights,
+                        const LibraryOptions &options) {
+  llvm::Expected<std::vector<Halide::Target>> targets =
+      parseTargets(options.target);
+  if (!targets)
+    return targets.takeError();
+  const Halide::Target &target =
+      targets->front(); // schedules use the best one's vectors
   StringRef output = options.output;
   StringRef extension = llvm::sys::path::extension(output);
   bool shared = extension == ".so";
   if (!shared && extension != ".a")
-    return emitError("-o: '" + output + "' must end in .a (static library) or .so (shared)");
-  if (shared && target.os != Halide::get_host_target().os)
-    return emitError("a shared library for another OS needs its linker; emit a .a instead");
+    return emitError("-o: '" + output +
+                     "' must end in .a (static library) or .so (shared)");
+  if (shared && !runsOnHost(target))
+    return emitError(
+        "a shared library for another machine needs its linker; emit a .a "
+        "instead (-o lib<name>.a)");
   StringRef stem = llvm::sys::path::stem(output);
   stem.consume_front("lib");
   std::string symbol = identifierOf(stem);
@@ -256,47 +358,76 @@ Error vitc::emitLibrary(const Program &program, const ModelConfig &config,
     dir = ".";
 
   llvm::SmallString<128> work;
-  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("vitc-" + symbol, work))
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueDirectory("vitc-" + symbol, work))
     return emitError("cannot create a temporary directory: " + ec.message());
+  llvm::scope_exit removeWork([&] { llvm::sys::fs::remove_directories(work); });
   auto path = [&](StringRef name) { return (work + "/" + name).str(); };
 
-  // 1. Kernels: one pipeline each, linked into one object.
+  // 1. Kernels: one pipeline each. One target: all linked into one object.
+  // Several: each kernel is compiled per target with a dispatching wrapper.
+  std::vector<std::string> objects{path("halide_runtime.o"), path("model.o")};
   std::vector<Halide::Module> modules;
   for (auto [i, kernel] : llvm::enumerate(program.kernels)) {
     if (options.progress)
-      llvm::errs() << llvm::formatv("[{0}/{1}] {2}: {3}\n", i + 1, program.kernels.size(),
-                                    kernel.name, kernel.signature);
+      llvm::errs() << llvm::formatv("[{0}/{1}] {2}: {3}\n", i + 1,
+                                    program.kernels.size(), kernel.name,
+                                    kernel.signature);
+    std::string function = symbol + "_" + kernel.name;
     if (Error err = catchHalide(kernel.name, [&] {
           auto [pipeline, args] = buildPipeline(kernel, target);
-          modules.push_back(pipeline.compile_to_module(
-              args, symbol + "_" + kernel.name,
-              target.with_feature(Halide::Target::NoRuntime)));
+          if (targets->size() == 1) {
+            modules.push_back(pipeline.compile_to_module(
+                args, function,
+                target.with_feature(Halide::Target::NoRuntime)));
+            return;
+          }
+          std::vector<Halide::Target> variants;
+          std::vector<std::string> suffixes;
+          for (auto [t, variant] : llvm::enumerate(*targets)) {
+            variants.push_back(variant.with_feature(Halide::Target::NoRuntime));
+            suffixes.push_back("t" + std::to_string(t));
+          }
+          Halide::compile_multitarget(
+              function,
+              {{Halide::OutputFileType::object, path(function + ".o")}},
+              variants, suffixes,
+              [&](const std::string &name, const Halide::Target &variant) {
+                return pipeline.compile_to_module(args, name, variant);
+              });
+          for (const std::string &suffix : suffixes)
+            objects.push_back(path(function + "-" + suffix + ".o"));
+          objects.push_back(path(function + "_wrapper.o"));
         }))
       return err;
   }
   if (options.progress)
     llvm::errs() << "linking " << output << "\n";
-  std::vector<std::string> objects{path("kernels.o"), path("halide_runtime.o"),
-                                   path("model.o")};
   if (Error err = catchHalide("code generation", [&] {
-        Halide::link_modules(symbol + "_kernels", modules)
-            .compile({{Halide::OutputFileType::object, objects[0]}});
-        Halide::compile_standalone_runtime(objects[1], target);
+        if (!modules.empty()) {
+          objects.push_back(path("kernels.o"));
+          Halide::link_modules(symbol + "_kernels", modules)
+              .compile({{Halide::OutputFileType::object, objects.back()}});
+        }
+        Halide::compile_standalone_runtime(objects[0], targets->back());
       }))
     return err;
 
   // 2. The model description, compiled for the target.
   if (Error err = writeFile(path("vitrt_model.h"), kRuntimeAbiHeader))
     return err;
-  if (Error err = writeFile(path("model.c"),
-                            modelDescriptionSource(program, config, symbol, options.target)))
+  if (Error err = writeFile(
+          path("model.c"),
+          modelDescriptionSource(program, config, symbol, options.target)))
     return err;
-  llvm::Expected<std::string> cc = findCompiler(options);
+  auto cc = findCompiler(options, target);
   if (!cc)
     return cc.takeError();
-  std::vector<std::string> ccArgs{"-c", "-O1", "-fPIC", "-ffreestanding", "-I", work.str().str(),
-                                  path("model.c"), "-o", objects[2]};
-  if (Error err = runTool(*cc, ccArgs))
+  std::vector<std::string> ccArgs = cc->second;
+  ccArgs.insert(ccArgs.end(),
+                {"-c", "-O1", "-fPIC", "-ffreestanding", "-I", work.str().str(),
+                 path("model.c"), "-o", objects[1]});
+  if (Error err = runTool(cc->first, ccArgs))
     return err;
 
   // 3. The library, the header and the weights.
@@ -304,31 +435,36 @@ Error vitc::emitLibrary(const Program &program, const ModelConfig &config,
     std::vector<std::string> linkArgs{"-shared", "-o", output.str()};
     linkArgs.insert(linkArgs.end(), objects.begin(), objects.end());
     linkArgs.insert(linkArgs.end(), {"-lpthread", "-ldl", "-lm"});
-    if (Error err = runTool(*cc, linkArgs))
+    if (Error err = runTool(cc->first, linkArgs))
       return err;
   } else if (Error err = catchHalide("archive", [&] {
                llvm::sys::fs::remove(output);
-               Halide::create_static_library(objects, target, output.str());
+               Halide::create_static_library(objects, targets->back(),
+                                             output.str());
              })) {
     return err;
   }
-  if (Error err = writeFile((dir + "/" + symbol + ".h").str(), userHeader(config, symbol)))
+  if (Error err = writeFile((dir + "/" + symbol + ".h").str(),
+                            userHeader(config, symbol)))
     return err;
   if (weights)
-    if (Error err = writeKernelWeights(program, config, *weights,
-                                       (dir + "/" + symbol + ".safetensors").str()))
+    if (Error err =
+            writeKernelWeights(program, config, *weights,
+                               (dir + "/" + symbol + ".safetensors").str()))
       return err;
-  llvm::sys::fs::remove_directories(work);
   return Error::success();
 }
 
-Error vitc::emitHalideStmt(const Program &program, StringRef targetString, bool conceptual,
-                           llvm::raw_ostream &os) {
-  if (Error err = checkTarget(targetString))
-    return err;
-  Halide::Target target(targetString.str());
+Error vitc::emitHalideStmt(const Program &program, StringRef targetString,
+                           bool conceptual, llvm::raw_ostream &os) {
+  llvm::Expected<std::vector<Halide::Target>> targets =
+      parseTargets(targetString);
+  if (!targets)
+    return targets.takeError();
+  const Halide::Target &target = targets->front();
   llvm::SmallString<128> file;
-  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("vitc", "stmt", file))
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("vitc", "stmt", file))
     return emitError("cannot create a temporary file: " + ec.message());
   for (const ProgramKernel &kernel : program.kernels) {
     if (Error err = catchHalide(kernel.name, [&] {

@@ -22,24 +22,27 @@ namespace vitc {
 struct LibraryOptions {
   std::string target = "host"; // Halide target string
   std::string output;          // lib<name>.a or lib<name>.so
-  std::string cCompiler;       // compiles the model description; default $CC or cc
-  bool progress = false;       // report each kernel on stderr
+  std::string cCompiler; // compiles the model description; default $CC or cc
+  bool progress = false; // report each kernel on stderr
 };
 
 /// Writes the library, `<name>.h` and, with weights, `<name>.safetensors`
 /// next to it. `<name>` is the output's file name without `lib` and the
 /// extension; the header declares `const vitrt_model_desc *<name>_model(void)`.
 llvm::Error emitLibrary(const Program &program, const ModelConfig &config,
-                        const ModelWeights *weights, const LibraryOptions &options);
+                        const ModelWeights *weights,
+                        const LibraryOptions &options);
 
 /// Writes the weights file a library compiled from `program` opens.
-llvm::Error writeKernelWeights(const Program &program, const ModelConfig &config,
-                               const ModelWeights &weights, llvm::StringRef path);
+llvm::Error writeKernelWeights(const Program &program,
+                               const ModelConfig &config,
+                               const ModelWeights &weights,
+                               llvm::StringRef path);
 
 /// Prints each kernel's lowered Halide statement (`conceptual`: the loop
 /// nest the schedule makes, before vectorization and bounds lowering).
-llvm::Error emitHalideStmt(const Program &program, llvm::StringRef target, bool conceptual,
-                           llvm::raw_ostream &os);
+llvm::Error emitHalideStmt(const Program &program, llvm::StringRef target,
+                           bool conceptual, llvm::raw_ostream &os);
 
 /// Parses and checks a Halide target string ("host" is the machine itself).
 llvm::Error checkTarget(llvm::StringRef target);

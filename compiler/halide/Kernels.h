@@ -35,7 +35,7 @@ struct KernelDef {
   std::vector<int64_t> extents;  // of outputs[0] per var; -1: the batch
   Halide::Func accumulator;      // Gemm: the sum over k
   Halide::RDom reduction;        // Gemm: the k of the accumulator
-  Halide::Func transposedRhs;    // Gemm with a transposed right side: staged copy
+  Halide::Func transposedRhs; // Gemm with a transposed right side: staged copy
   std::vector<Halide::Func> rowStages; // RowReduce: per-row reductions
 };
 

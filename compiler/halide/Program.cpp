@@ -27,7 +27,8 @@ static Error programError(Operation *op, const llvm::Twine &message) {
   op->getLoc().print(os);
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                  "backend: " + message + " (op '" +
-                                     op->getName().getStringRef() + "' at " + location + ")");
+                                     op->getName().getStringRef() + "' at " +
+                                     location + ")");
 }
 
 int64_t ProgramValue::elements() const {
@@ -45,7 +46,8 @@ ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand) {
   return ParamLayout::AsIs;
 }
 
-std::vector<int64_t> vitc::storedShape(ArrayRef<int64_t> shape, ParamLayout layout) {
+std::vector<int64_t> vitc::storedShape(ArrayRef<int64_t> shape,
+                                       ParamLayout layout) {
   switch (layout) {
   case ParamLayout::AsIs:
     return shape.vec();
@@ -85,7 +87,8 @@ static std::string signatureOf(Operation *op, ArrayRef<bool> operandIsParam) {
   llvm::raw_string_ostream os(text);
   os << op->getName() << "(";
   for (auto [i, operand] : llvm::enumerate(op->getOperands()))
-    os << (i ? ", " : "") << (operandIsParam[i] ? "param " : "") << operand.getType();
+    os << (i ? ", " : "") << (operandIsParam[i] ? "param " : "")
+       << operand.getType();
   os << ") -> (";
   llvm::interleaveComma(op->getResultTypes(), os);
   os << ")";
@@ -95,7 +98,8 @@ static std::string signatureOf(Operation *op, ArrayRef<bool> operandIsParam) {
 }
 
 /// FNV-1a, 64 bits: a stable hash whatever the host.
-static uint64_t fnv1a(llvm::StringRef text, uint64_t hash = 0xcbf29ce484222325ull) {
+static uint64_t fnv1a(llvm::StringRef text,
+                      uint64_t hash = 0xcbf29ce484222325ull) {
   for (unsigned char c : text) {
     hash ^= c;
     hash *= 0x100000001b3ull;
@@ -106,7 +110,8 @@ static uint64_t fnv1a(llvm::StringRef text, uint64_t hash = 0xcbf29ce484222325ul
 Expected<Program> vitc::buildProgram(func::FuncOp forward) {
   Program program;
   if (forward.getNumArguments() != 1 || forward.getNumResults() != 1)
-    return programError(forward, "expected @forward to take the images and return the logits");
+    return programError(
+        forward, "expected @forward to take the images and return the logits");
   Block &body = forward.getBody().front();
 
   llvm::DenseMap<Value, int> valueIndex;
@@ -114,10 +119,12 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
   llvm::StringMap<int> paramByName;
   auto addValue = [&](Value value, Operation *where) -> Expected<int> {
     auto type = dyn_cast<RankedTensorType>(value.getType());
-    if (!type || type.getRank() < 1 || !ShapedType::isDynamic(type.getDimSize(0)) ||
+    if (!type || type.getRank() < 1 ||
+        !ShapedType::isDynamic(type.getDimSize(0)) ||
         !type.getElementType().isF32())
-      return programError(where, "values must be f32 tensors with a dynamic leading batch "
-                                 "dimension");
+      return programError(
+          where, "values must be f32 tensors with a dynamic leading batch "
+                 "dimension");
     ProgramValue info;
     info.shape = type.getShape().drop_front().vec();
     if (llvm::any_of(info.shape, ShapedType::isDynamic))
@@ -138,7 +145,8 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
       // by the ops that read them.
       std::optional<ParamLayout> layout;
       for (OpOperand &use : param->getUses()) {
-        ParamLayout wanted = paramLayoutFor(use.getOwner(), use.getOperandNumber());
+        ParamLayout wanted =
+            paramLayoutFor(use.getOwner(), use.getOperandNumber());
         if (layout && *layout != wanted)
           return programError(&op, "parameter '" + param.getName() +
                                        "' is read in two different layouts");
@@ -148,12 +156,14 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
       auto shape = param.getType().getShape();
       if (auto it = paramByName.find(name); it != paramByName.end()) {
         if (program.params[it->second].irShape != shape.vec())
-          return programError(&op, "parameter '" + name + "' appears with two shapes");
+          return programError(&op, "parameter '" + name +
+                                       "' appears with two shapes");
         paramIndex[param] = it->second;
         continue;
       }
       ParamLayout stored = layout.value_or(ParamLayout::AsIs);
-      program.params.push_back({name, shape.vec(), storedShape(shape, stored), stored});
+      program.params.push_back(
+          {name, shape.vec(), storedShape(shape, stored), stored});
       paramByName[name] = program.params.size() - 1;
       paramIndex[param] = program.params.size() - 1;
       continue;
@@ -165,9 +175,10 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
       program.outputValue = it->second;
       continue;
     }
-    if (!isa<vit::PatchProjectionOp, vit::PrependTokensOp, vit::AddPositionEmbeddingOp,
-             vit::LayerNormOp, vit::LinearOp, vit::MatmulOp, vit::SoftmaxOp, vit::GeluOp,
-             vit::ReluOp, vit::TanhOp, vit::AddOp, vit::ScaleOp, vit::SplitQkvOp,
+    if (!isa<vit::PatchProjectionOp, vit::PrependTokensOp,
+             vit::AddPositionEmbeddingOp, vit::LayerNormOp, vit::LinearOp,
+             vit::MatmulOp, vit::SoftmaxOp, vit::GeluOp, vit::ReluOp,
+             vit::TanhOp, vit::AddOp, vit::ScaleOp, vit::SplitQkvOp,
              vit::MergeHeadsOp, vit::SelectTokenOp, vit::TokenMeanOp>(op))
       return programError(&op, "the backend has no kernel for this op");
 
@@ -181,7 +192,8 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
       }
       auto it = valueIndex.find(operand);
       if (it == valueIndex.end())
-        return programError(&op, "operand is neither a parameter nor a computed value");
+        return programError(
+            &op, "operand is neither a parameter nor a computed value");
       step.args.push_back({false, it->second});
       operandIsParam.push_back(false);
     }
@@ -192,11 +204,13 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
       step.args.push_back({false, *index});
     }
     std::string signature = signatureOf(&op, operandIsParam);
-    auto [it, inserted] = kernelBySignature.try_emplace(signature, program.kernels.size());
+    auto [it, inserted] =
+        kernelBySignature.try_emplace(signature, program.kernels.size());
     if (inserted) {
       std::string opName = op.getName().stripDialect().str();
       program.kernels.push_back(
-          {llvm::formatv("k{0}_{1}", program.kernels.size(), opName).str(), signature, &op});
+          {llvm::formatv("k{0}_{1}", program.kernels.size(), opName).str(),
+           signature, &op});
     }
     step.kernel = it->second;
     program.steps.push_back(std::move(step));
@@ -223,7 +237,8 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
         if (!slotFree[slot])
           continue;
         int64_t size = program.slotElements[slot];
-        if (size >= value.elements() && (best < 0 || size < program.slotElements[best]))
+        if (size >= value.elements() &&
+            (best < 0 || size < program.slotElements[best]))
           best = slot;
         if (largest < 0 || size > program.slotElements[largest])
           largest = slot;
@@ -235,7 +250,8 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
         program.slotElements.push_back(0);
       }
       slotFree[slot] = false;
-      program.slotElements[slot] = std::max(program.slotElements[slot], value.elements());
+      program.slotElements[slot] =
+          std::max(program.slotElements[slot], value.elements());
       value.slot = slot;
     }
     for (size_t a = 0; a < step.args.size() - numResults; ++a) {

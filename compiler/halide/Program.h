@@ -25,7 +25,7 @@ namespace vitc {
 /// weights with the outputs innermost.
 enum class ParamLayout {
   AsIs,
-  Transposed,    // linear weight [M, K] stored as [K, M]
+  Transposed,     // linear weight [M, K] stored as [K, M]
   PatchInputMajor // patch weight [D, C, P, P] stored as [C, P, P, D]
 };
 
@@ -75,7 +75,8 @@ ParamLayout paramLayoutFor(mlir::Operation *user, unsigned operand);
 llvm::Expected<Program> buildProgram(mlir::func::FuncOp forward);
 
 /// The stored shape of a parameter of IR shape `shape`.
-std::vector<int64_t> storedShape(llvm::ArrayRef<int64_t> shape, ParamLayout layout);
+std::vector<int64_t> storedShape(llvm::ArrayRef<int64_t> shape,
+                                 ParamLayout layout);
 
 /// Rearranges a PyTorch-layout tensor into the stored layout.
 Tensor toStoredLayout(const Tensor &tensor, ParamLayout layout);

@@ -25,25 +25,34 @@
 namespace cl = llvm::cl;
 using vitc::Tensor;
 
-static cl::opt<std::string> libraryPath("library",
-                                        cl::desc("Model library compiled by vitc (libNAME.so)"),
-                                        cl::value_desc("file"), cl::Required);
+static cl::opt<std::string>
+    libraryPath("library",
+                cl::desc("Model library compiled by vitc (libNAME.so)"),
+                cl::value_desc("file"), cl::Required);
 static cl::opt<std::string> weightsPath(
-    "weights", cl::desc("Weights file (default: NAME.safetensors beside the library)"),
+    "weights",
+    cl::desc("Weights file (default: NAME.safetensors beside the library)"),
     cl::value_desc("file"));
-static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<input.npy>"), cl::Required);
-static cl::opt<std::string> outputPath("o", cl::desc("Write the outputs as .npy"),
+static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<input.npy>"),
+                                      cl::Required);
+static cl::opt<std::string> outputPath("o",
+                                       cl::desc("Write the outputs as .npy"),
                                        cl::value_desc("file"));
-static cl::opt<unsigned> top("top", cl::desc("Classes to print per image"), cl::init(5));
-static cl::opt<std::string> labelsPath("labels", cl::desc("Class names, one per line"),
+static cl::opt<unsigned> top("top", cl::desc("Classes to print per image"),
+                             cl::init(5));
+static cl::opt<std::string> labelsPath("labels",
+                                       cl::desc("Class names, one per line"),
                                        cl::value_desc("file"));
-static cl::opt<int> threads("num-threads", cl::desc("Worker threads (0: one per core)"),
+static cl::opt<int> threads("num-threads",
+                            cl::desc("Worker threads (0: one per core)"),
                             cl::init(0));
-static cl::opt<int64_t> images("images",
-                              cl::desc("Use only the first N images of the input (0: all)"),
-                              cl::init(0));
-static cl::opt<unsigned> repeat("repeat", cl::desc("Run this many times and report the time"),
-                                cl::init(1));
+static cl::opt<int64_t>
+    images("images",
+           cl::desc("Use only the first N images of the input (0: all)"),
+           cl::init(0));
+static cl::opt<unsigned>
+    repeat("repeat", cl::desc("Run this many times and report the time"),
+           cl::init(1));
 
 static int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "vit-run") << message << "\n";
@@ -52,18 +61,21 @@ static int fail(const llvm::Twine &message) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::ParseCommandLineOptions(argc, argv,
-                              "vit-run: runs a Vision Transformer compiled by vitc\n\n"
-                              "  vit-run --library libvit_b16.so images.npy --top 5\n");
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "vit-run: runs a Vision Transformer compiled by vitc\n\n"
+      "  vit-run --library libvit_b16.so images.npy --top 5\n");
   llvm::StringRef stem = llvm::sys::path::stem(libraryPath);
   stem.consume_front("lib");
   std::string symbol = stem.str() + "_model";
   void *library = dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library)
     return fail(llvm::Twine("cannot load ") + libraryPath + ": " + dlerror());
-  auto describe = reinterpret_cast<const vitrt_model_desc *(*)()>(dlsym(library, symbol.c_str()));
+  auto describe = reinterpret_cast<const vitrt_model_desc *(*)()>(
+      dlsym(library, symbol.c_str()));
   if (!describe)
-    return fail(libraryPath + " has no " + symbol + "(): not a vitc model library of that name");
+    return fail(libraryPath + " has no " + symbol +
+                "(): not a vitc model library of that name");
   std::string weights = weightsPath;
   if (weights.empty()) {
     llvm::SmallString<256> path(llvm::sys::path::parent_path(libraryPath));
@@ -85,12 +97,14 @@ int main(int argc, char **argv) {
     return fail(llvm::toString(input.takeError()));
   if (input->shape.size() != 4 || input->shape[1] != info.channels ||
       input->shape[2] != info.height || input->shape[3] != info.width)
-    return fail(llvm::formatv("{0}: expected a [batch, {1}, {2}, {3}] array", inputPath,
-                              info.channels, info.height, info.width));
+    return fail(llvm::formatv("{0}: expected a [batch, {1}, {2}, {3}] array",
+                              inputPath, info.channels, info.height,
+                              info.width));
   int64_t batch = input->shape[0];
   if (images < 0 || images > batch)
-    return fail(llvm::formatv("--images: the input holds {0} images, asked for {1}", batch,
-                              images.getValue()));
+    return fail(
+        llvm::formatv("--images: the input holds {0} images, asked for {1}",
+                      batch, images.getValue()));
   if (images > 0) {
     batch = images;
     input->shape[0] = batch;
@@ -103,25 +117,28 @@ int main(int argc, char **argv) {
   double best = 1e30, total = 0;
   for (unsigned i = 0; i < std::max(1u, repeat.getValue()); ++i) {
     auto start = std::chrono::steady_clock::now();
-    if (vitrt_run(context, input->data.data(), input->data.size(), batch, output.data.data(),
-                  output.data.size()) != VITRT_OK)
+    if (vitrt_run(context, input->data.data(), input->data.size(), batch,
+                  output.data.data(), output.data.size()) != VITRT_OK)
       return fail(vitrt_last_error());
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+    double ms = std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - start)
                     .count();
     best = std::min(best, ms);
     total += ms;
   }
   if (repeat > 1)
-    llvm::outs() << llvm::formatv("{0}: batch {1}, {2} runs: best {3:f2} ms, mean {4:f2} ms, "
-                                  "{5:f1} images/s\n",
-                                  info.name, batch, repeat.getValue(), best,
-                                  total / repeat, 1000.0 * batch / best);
+    llvm::outs() << llvm::formatv(
+        "{0}: batch {1}, {2} runs: best {3:f2} ms, mean {4:f2} ms, "
+        "{5:f1} images/s\n",
+        info.name, batch, repeat.getValue(), best, total / repeat,
+        1000.0 * batch / best);
 
   std::vector<std::string> labels;
   if (!labelsPath.empty()) {
     auto text = llvm::MemoryBuffer::getFile(labelsPath, /*IsText=*/true);
     if (!text)
-      return fail("cannot read " + labelsPath + ": " + text.getError().message());
+      return fail("cannot read " + labelsPath + ": " +
+                  text.getError().message());
     llvm::SmallVector<llvm::StringRef> lines;
     (*text)->getBuffer().split(lines, '\n');
     for (llvm::StringRef line : lines)
@@ -139,7 +156,8 @@ int main(int argc, char **argv) {
       llvm::outs() << llvm::formatv(" {0}", order[i]);
       if (order[i] < static_cast<int>(labels.size()))
         llvm::outs() << " (" << labels[order[i]] << ")";
-      llvm::outs() << llvm::formatv(" {0:f3}", row[order[i]]) << (i + 1 < k ? "," : "");
+      llvm::outs() << llvm::formatv(" {0:f3}", row[order[i]])
+                   << (i + 1 < k ? "," : "");
     }
     llvm::outs() << "\n";
   }

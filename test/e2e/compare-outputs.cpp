@@ -19,7 +19,8 @@
 
 int main(int argc, char **argv) {
   if (argc != 3 && argc != 4) {
-    llvm::errs() << "usage: compare-outputs actual.npy expected.npy [tolerance]\n";
+    llvm::errs()
+        << "usage: compare-outputs actual.npy expected.npy [tolerance]\n";
     return 2;
   }
   double tolerance = argc == 4 ? std::atof(argv[3]) : 1e-4;
@@ -39,17 +40,21 @@ int main(int argc, char **argv) {
   double worst = 0, worstRatio = 0;
   int64_t topAgree = 0;
   for (int64_t r = 0; r < rows; ++r) {
-    const float *a = actual->data.data() + r * cols, *e = expected->data.data() + r * cols;
+    const float *a = actual->data.data() + r * cols,
+                *e = expected->data.data() + r * cols;
     for (int64_t c = 0; c < cols; ++c) {
       double diff = std::fabs(double(a[c]) - e[c]);
       worst = std::max(worst, diff);
-      worstRatio = std::max(worstRatio, diff / std::max(1.0, std::fabs(double(e[c]))));
+      worstRatio =
+          std::max(worstRatio, diff / std::max(1.0, std::fabs(double(e[c]))));
     }
-    topAgree += std::max_element(a, a + cols) - a == std::max_element(e, e + cols) - e;
+    topAgree +=
+        std::max_element(a, a + cols) - a == std::max_element(e, e + cols) - e;
   }
   bool pass = worstRatio <= tolerance && topAgree == rows;
-  llvm::outs() << llvm::formatv("{0}: max |diff| {1:e2} (limit {2:e1} x max(1, |ref|)), "
-                                "top-1 agrees {3}/{4}\n",
-                                pass ? "PASS" : "FAIL", worst, tolerance, topAgree, rows);
+  llvm::outs() << llvm::formatv(
+      "{0}: max |diff| {1:e2} (limit {2:e1} x max(1, |ref|)), "
+      "top-1 agrees {3}/{4}\n",
+      pass ? "PASS" : "FAIL", worst, tolerance, topAgree, rows);
   return pass ? 0 : 1;
 }

@@ -53,15 +53,18 @@ struct Opened {
 };
 
 void open(const vitrt_model_desc *desc, const char *weights, Opened &out) {
-  ASSERT_EQ(vitrt_open(desc, weights, nullptr, &out.model), VITRT_OK) << vitrt_last_error();
-  ASSERT_EQ(vitrt_context_create(out.model, &out.context), VITRT_OK) << vitrt_last_error();
+  ASSERT_EQ(vitrt_open(desc, weights, nullptr, &out.model), VITRT_OK)
+      << vitrt_last_error();
+  ASSERT_EQ(vitrt_context_create(out.model, &out.context), VITRT_OK)
+      << vitrt_last_error();
 }
 
-std::vector<float> run(vitrt_context *context, const vitc::Tensor &input, int outputs) {
+std::vector<float> run(vitrt_context *context, const vitc::Tensor &input,
+                       int outputs) {
   int64_t batch = input.shape[0];
   std::vector<float> out(batch * outputs);
-  EXPECT_EQ(vitrt_run(context, input.data.data(), input.data.size(), batch, out.data(),
-                      out.size()),
+  EXPECT_EQ(vitrt_run(context, input.data.data(), input.data.size(), batch,
+                      out.data(), out.size()),
             VITRT_OK)
       << vitrt_last_error();
   return out;
@@ -69,7 +72,8 @@ std::vector<float> run(vitrt_context *context, const vitc::Tensor &input, int ou
 
 TEST(Runtime, MatchesPyTorchAndReportsTheModel) {
   Opened m;
-  ASSERT_NO_FATAL_FAILURE(open(tiny_token_model_model(), TINY_TOKEN_WEIGHTS, m));
+  ASSERT_NO_FATAL_FAILURE(
+      open(tiny_token_model_model(), TINY_TOKEN_WEIGHTS, m));
   vitrt_model_info info;
   ASSERT_EQ(vitrt_get_info(m.model, &info), VITRT_OK);
   EXPECT_STREQ(info.name, "tiny_token_model");
@@ -91,21 +95,25 @@ TEST(Runtime, MatchesPyTorchAndReportsTheModel) {
 
 TEST(Runtime, RefusesWeightsOfAnotherModel) {
   vitrt_model *model = reinterpret_cast<vitrt_model *>(1);
-  EXPECT_EQ(vitrt_open(tiny_token_model_model(), TINY_GAP_WEIGHTS, nullptr, &model),
-            VITRT_WEIGHTS_MISMATCH);
+  EXPECT_EQ(
+      vitrt_open(tiny_token_model_model(), TINY_GAP_WEIGHTS, nullptr, &model),
+      VITRT_WEIGHTS_MISMATCH);
   EXPECT_EQ(model, nullptr);
-  EXPECT_THAT(vitrt_last_error(), HasSubstr("these weights do not belong to model "
-                                            "'tiny_token_model' (weights fingerprint"));
+  EXPECT_THAT(vitrt_last_error(),
+              HasSubstr("these weights do not belong to model "
+                        "'tiny_token_model' (weights fingerprint"));
   // A timm checkpoint is not a weights file in kernel layout either.
   EXPECT_EQ(vitrt_open(tiny_token_model_model(),
-                       reference("tiny_token_erf/model.safetensors").c_str(), nullptr, &model),
+                       reference("tiny_token_erf/model.safetensors").c_str(),
+                       nullptr, &model),
             VITRT_WEIGHTS_MISMATCH);
   EXPECT_THAT(vitrt_last_error(), HasSubstr("weights fingerprint none"));
 }
 
 TEST(Runtime, RefusesTruncatedEmptyMissingAndForeignFiles) {
   std::ifstream in(TINY_TOKEN_WEIGHTS, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
   ASSERT_GT(bytes.size(), 1000u);
   std::string dir = ::testing::TempDir();
   auto write = [&](const std::string &name, const std::string &contents) {
@@ -114,22 +122,31 @@ TEST(Runtime, RefusesTruncatedEmptyMissingAndForeignFiles) {
   };
   vitrt_model *model = nullptr;
   const vitrt_model_desc *desc = tiny_token_model_model();
-  EXPECT_EQ(vitrt_open(desc, write("cut.safetensors", bytes.substr(0, bytes.size() - 4)).c_str(),
+  EXPECT_EQ(
+      vitrt_open(
+          desc,
+          write("cut.safetensors", bytes.substr(0, bytes.size() - 4)).c_str(),
+          nullptr, &model),
+      VITRT_WEIGHTS_MISMATCH);
+  EXPECT_THAT(vitrt_last_error(), HasSubstr("it is truncated or damaged"));
+  EXPECT_EQ(vitrt_open(desc,
+                       write("head.safetensors", bytes.substr(0, 100)).c_str(),
                        nullptr, &model),
             VITRT_WEIGHTS_MISMATCH);
-  EXPECT_THAT(vitrt_last_error(), HasSubstr("it is truncated or damaged"));
-  EXPECT_EQ(vitrt_open(desc, write("head.safetensors", bytes.substr(0, 100)).c_str(), nullptr,
-                       &model),
-            VITRT_WEIGHTS_MISMATCH);
-  EXPECT_EQ(vitrt_open(desc, write("empty.safetensors", "").c_str(), nullptr, &model),
-            VITRT_WEIGHTS_MISMATCH);
+  EXPECT_EQ(
+      vitrt_open(desc, write("empty.safetensors", "").c_str(), nullptr, &model),
+      VITRT_WEIGHTS_MISMATCH);
   EXPECT_THAT(vitrt_last_error(), HasSubstr("the file is empty"));
-  EXPECT_EQ(vitrt_open(desc, write("tiny.txt", "hello").c_str(), nullptr, &model),
-            VITRT_WEIGHTS_MISMATCH);
-  EXPECT_THAT(vitrt_last_error(), HasSubstr("too short for a safetensors file"));
-  EXPECT_EQ(vitrt_open(desc, (dir + "missing.safetensors").c_str(), nullptr, &model),
-            VITRT_IO_ERROR);
-  EXPECT_THAT(vitrt_last_error(), HasSubstr("cannot open: No such file or directory"));
+  EXPECT_EQ(
+      vitrt_open(desc, write("tiny.txt", "hello").c_str(), nullptr, &model),
+      VITRT_WEIGHTS_MISMATCH);
+  EXPECT_THAT(vitrt_last_error(),
+              HasSubstr("too short for a safetensors file"));
+  EXPECT_EQ(
+      vitrt_open(desc, (dir + "missing.safetensors").c_str(), nullptr, &model),
+      VITRT_IO_ERROR);
+  EXPECT_THAT(vitrt_last_error(),
+              HasSubstr("cannot open: No such file or directory"));
   EXPECT_EQ(vitrt_open(desc, dir.c_str(), nullptr, &model), VITRT_IO_ERROR);
   EXPECT_THAT(vitrt_last_error(), HasSubstr("not a regular file"));
   EXPECT_EQ(model, nullptr);
@@ -137,10 +154,12 @@ TEST(Runtime, RefusesTruncatedEmptyMissingAndForeignFiles) {
 
 TEST(Runtime, RejectsNullPointersAndWrongSizes) {
   vitrt_model *model = nullptr;
-  EXPECT_EQ(vitrt_open(nullptr, TINY_TOKEN_WEIGHTS, nullptr, &model), VITRT_INVALID_ARGUMENT);
+  EXPECT_EQ(vitrt_open(nullptr, TINY_TOKEN_WEIGHTS, nullptr, &model),
+            VITRT_INVALID_ARGUMENT);
   EXPECT_EQ(vitrt_open(tiny_token_model_model(), nullptr, nullptr, &model),
             VITRT_INVALID_ARGUMENT);
-  EXPECT_EQ(vitrt_open(tiny_token_model_model(), TINY_TOKEN_WEIGHTS, nullptr, nullptr),
+  EXPECT_EQ(vitrt_open(tiny_token_model_model(), TINY_TOKEN_WEIGHTS, nullptr,
+                       nullptr),
             VITRT_INVALID_ARGUMENT);
   EXPECT_EQ(vitrt_context_create(nullptr, nullptr), VITRT_INVALID_ARGUMENT);
   EXPECT_EQ(vitrt_get_info(nullptr, nullptr), VITRT_INVALID_ARGUMENT);
@@ -148,43 +167,56 @@ TEST(Runtime, RejectsNullPointersAndWrongSizes) {
   vitrt_context_destroy(nullptr);
 
   Opened m;
-  ASSERT_NO_FATAL_FAILURE(open(tiny_token_model_model(), TINY_TOKEN_WEIGHTS, m));
+  ASSERT_NO_FATAL_FAILURE(
+      open(tiny_token_model_model(), TINY_TOKEN_WEIGHTS, m));
   std::vector<float> images(2 * 3 * 32 * 32), out(20);
-  EXPECT_EQ(vitrt_run(nullptr, images.data(), images.size(), 2, out.data(), out.size()),
+  EXPECT_EQ(vitrt_run(nullptr, images.data(), images.size(), 2, out.data(),
+                      out.size()),
             VITRT_INVALID_ARGUMENT);
-  EXPECT_EQ(vitrt_run(m.context, nullptr, images.size(), 2, out.data(), out.size()),
-            VITRT_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      vitrt_run(m.context, nullptr, images.size(), 2, out.data(), out.size()),
+      VITRT_INVALID_ARGUMENT);
   EXPECT_THAT(vitrt_last_error(), HasSubstr("images is NULL"));
-  EXPECT_EQ(vitrt_run(m.context, images.data(), images.size() - 1, 2, out.data(), out.size()),
+  EXPECT_EQ(vitrt_run(m.context, images.data(), images.size() - 1, 2,
+                      out.data(), out.size()),
             VITRT_INVALID_ARGUMENT);
-  EXPECT_THAT(vitrt_last_error(), HasSubstr("2 images of 3x32x32 need 6144 floats, got 6143"));
-  EXPECT_EQ(vitrt_run(m.context, images.data(), images.size(), 2, out.data(), 19),
-            VITRT_INVALID_ARGUMENT);
-  EXPECT_THAT(vitrt_last_error(), HasSubstr("2 outputs of 10 need 20 floats, got room for 19"));
+  EXPECT_THAT(vitrt_last_error(),
+              HasSubstr("2 images of 3x32x32 need 6144 floats, got 6143"));
+  EXPECT_EQ(
+      vitrt_run(m.context, images.data(), images.size(), 2, out.data(), 19),
+      VITRT_INVALID_ARGUMENT);
+  EXPECT_THAT(vitrt_last_error(),
+              HasSubstr("2 outputs of 10 need 20 floats, got room for 19"));
   EXPECT_EQ(vitrt_run(m.context, images.data(), 0, 0, out.data(), out.size()),
             VITRT_INVALID_ARGUMENT);
-  EXPECT_THAT(vitrt_last_error(), HasSubstr("batch must be between 1 and 2^24, got 0"));
+  EXPECT_THAT(vitrt_last_error(),
+              HasSubstr("batch must be between 1 and 2^24, got 0"));
 }
 
 TEST(Runtime, ThreadsShareAModelWithSeparateContextsAndModelsRunTogether) {
   Opened token, gap;
-  ASSERT_NO_FATAL_FAILURE(open(tiny_token_model_model(), TINY_TOKEN_WEIGHTS, token));
+  ASSERT_NO_FATAL_FAILURE(
+      open(tiny_token_model_model(), TINY_TOKEN_WEIGHTS, token));
   ASSERT_NO_FATAL_FAILURE(open(tiny_gap_model_model(), TINY_GAP_WEIGHTS, gap));
   vitc::Tensor tokenInput = load(reference("tiny_token_erf/input.npy"));
   vitc::Tensor tokenExpected = load(reference("tiny_token_erf/logits.npy"));
   vitc::Tensor gapInput = load(reference("tiny_gap/input.npy"));
   vitc::Tensor gapExpected = load(reference("tiny_gap/logits.npy"));
   std::vector<float> worst(3, 0.0f);
-  auto loop = [&](vitrt_context *context, const vitc::Tensor &in, const vitc::Tensor &expected,
-                  int slot) {
+  auto loop = [&](vitrt_context *context, const vitc::Tensor &in,
+                  const vitc::Tensor &expected, int slot) {
     for (int i = 0; i < 50; ++i)
-      worst[slot] = std::max(worst[slot], maxDiff(run(context, in, 10), expected.data));
+      worst[slot] =
+          std::max(worst[slot], maxDiff(run(context, in, 10), expected.data));
   };
   vitrt_context *second = nullptr;
   ASSERT_EQ(vitrt_context_create(token.model, &second), VITRT_OK);
-  std::thread a(loop, token.context, std::cref(tokenInput), std::cref(tokenExpected), 0);
-  std::thread b(loop, second, std::cref(tokenInput), std::cref(tokenExpected), 1);
-  std::thread c(loop, gap.context, std::cref(gapInput), std::cref(gapExpected), 2);
+  std::thread a(loop, token.context, std::cref(tokenInput),
+                std::cref(tokenExpected), 0);
+  std::thread b(loop, second, std::cref(tokenInput), std::cref(tokenExpected),
+                1);
+  std::thread c(loop, gap.context, std::cref(gapInput), std::cref(gapExpected),
+                2);
   a.join(), b.join(), c.join();
   vitrt_context_destroy(second);
   for (float w : worst)

@@ -107,20 +107,24 @@ static cl::opt<std::string> saveWeights(
 enum class Emit { Mlir, HalideStmt, Schedule, Lib, None };
 static cl::opt<Emit> emit(
     "emit", cl::desc("What to write"), cl::init(Emit::None),
-    cl::values(clEnumValN(Emit::Mlir, "mlir", "the model in primitive vit dialect ops"),
-               clEnumValN(Emit::HalideStmt, "halide-stmt",
-                          "each kernel's lowered Halide statement"),
-               clEnumValN(Emit::Schedule, "schedule",
-                          "each kernel's loop nest as scheduled (Halide conceptual stmt)"),
-               clEnumValN(Emit::Lib, "lib",
-                          "a library (-o libNAME.a or libNAME.so), NAME.h, and with "
-                          "weights NAME.safetensors beside it"),
-               clEnumValN(Emit::None, "none", "nothing")),
+    cl::values(
+        clEnumValN(Emit::Mlir, "mlir",
+                   "the model in primitive vit dialect ops"),
+        clEnumValN(Emit::HalideStmt, "halide-stmt",
+                   "each kernel's lowered Halide statement"),
+        clEnumValN(
+            Emit::Schedule, "schedule",
+            "each kernel's loop nest as scheduled (Halide conceptual stmt)"),
+        clEnumValN(Emit::Lib, "lib",
+                   "a library (-o libNAME.a or libNAME.so), NAME.h, and with "
+                   "weights NAME.safetensors beside it"),
+        clEnumValN(Emit::None, "none", "nothing")),
     cl::cat(outputCategory));
-static cl::opt<std::string> target("target",
-                                   cl::desc("Halide target: host, x86-64-linux-avx2, "
-                                            "x86-64-linux-avx512, arm-64-linux, ..."),
-                                   cl::init("host"), cl::cat(outputCategory));
+static cl::opt<std::string>
+    target("target",
+           cl::desc("Halide target: host, x86-64-linux-avx2, "
+                    "x86-64-linux-avx512, arm-64-linux, ..."),
+           cl::init("host"), cl::cat(outputCategory));
 static cl::opt<std::string> cCompiler(
     "cc", cl::desc("C compiler for the model description (default: $CC or cc)"),
     cl::value_desc("path"), cl::cat(outputCategory));
@@ -295,8 +299,9 @@ static llvm::Expected<PlannedModel> planModel(mlir::MLIRContext &context,
   PlannedModel planned;
   planned.module = buildModel(context, config);
   if (mlir::failed(mlir::verify(*planned.module)))
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "internal error: the emitted IR does not verify");
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "internal error: the emitted IR does not verify");
   llvm::Expected<Program> program =
       buildProgram(planned.module->lookupSymbol<mlir::func::FuncOp>("forward"));
   if (!program)
@@ -355,7 +360,8 @@ int main(int argc, char **argv) {
     options.cCompiler = cCompiler;
     options.progress = llvm::sys::Process::StandardErrIsDisplayed();
     const ModelWeights *modelWeights = *weights ? &**weights : nullptr;
-    if (llvm::Error err = emitLibrary(planned->program, *config, modelWeights, options))
+    if (llvm::Error err =
+            emitLibrary(planned->program, *config, modelWeights, options))
       return fail(std::move(err));
     return 0;
   }

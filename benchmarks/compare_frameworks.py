@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""vitc against PyTorch eager and ONNX Runtime on the same weights, in one run.
+
+Compiles a zoo model with vitc (seeded random weights, the usual ViT init scales), loads the
+same weights into timm, exports them to ONNX, and for each batch size measures the best and
+median latency of each framework with the same thread count, checking that the logits agree.
+Run by hand (needs torch, timm, onnxruntime, onnx, onnxscript from PyPI), after the build:
+
+    python3 benchmarks/compare_frameworks.py --model vit-b16 --batches 1 8 --threads 2
+
+Prints a Markdown table for docs/BENCHMARKS.md. Nothing here is a test: timings are
+reported, never asserted.
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("VITC_BUILD", os.path.join(ROOT, "build"))
+VITC = os.path.join(BUILD, "compiler", "tools", "vitc", "vitc")
+VIT_RUN = os.path.join(BUILD, "runtime", "vit-run")
+TIMM_NAMES = {
+    "vit-ti16": "vit_tiny_patch16_224", "vit-s16": "vit_small_patch16_224",
+    "vit-b16": "vit_base_patch16_224", "vit-b32": "vit_base_patch32_224",
+    "vit-l16": "vit_large_patch16_224",
+}
+
+
+def timed(fn, repeat):
+    fn()  # warm up
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000.0)
+    return min(times), statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="vit-b16", choices=sorted(TIMM_NAMES))
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--target", default="host")
+    args = parser.parse_args()
+
+    import torch
+    import timm
+    import onnxruntime as ort
+    from safetensors.torch import load_file
+
+    torch.set_num_threads(args.threads)
+    work = tempfile.mkdtemp(prefix="vitc-bench-")
+    lib = os.path.join(work, "libmodel.so")
+    timm_weights = os.path.join(work, "timm.safetensors")
+
+    start = time.perf_counter()
+    subprocess.run([VITC, "--model", args.model, "--random-weights", str(args.seed),
+                    "--save-weights", timm_weights, "--target", args.target,
+                    "--emit=lib", "-o", lib], check=True)
+    compile_s = time.perf_counter() - start
+
+    model = timm.create_model(TIMM_NAMES[args.model], pretrained=False).eval()
+    model.load_state_dict(load_file(timm_weights), strict=True)
+
+    onnx_path = os.path.join(work, "model.onnx")
+    example = torch.zeros(1, 3, 224, 224)
+    torch.onnx.export(model, (example,), onnx_path, input_names=["images"],
+                      output_names=["logits"], dynamic_axes={"images": {0: "batch"}},
+                      dynamo=False)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = args.threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
+
+    rows = []
+    for batch in args.batches:
+        images = np.random.default_rng(batch).uniform(-1, 1, (batch, 3, 224, 224)).astype(np.float32)
+        inputs = os.path.join(work, f"in{batch}.npy")
+        outputs = os.path.join(work, f"out{batch}.npy")
+        np.save(inputs, images)
+        run = subprocess.run(["/usr/bin/time", "-f", "%M", VIT_RUN, "--library", lib, inputs,
+                              "--num-threads", str(args.threads), "--top", "0",
+                              "--repeat", str(args.repeat + 1), "-o", outputs],
+                             check=True, capture_output=True, text=True)
+        line = run.stdout.strip().splitlines()[-1]
+        vitc_best = float(line.split("best ")[1].split(" ms")[0])
+        vitc_median = float(line.split("mean ")[1].split(" ms")[0])
+        peak_kb = int(run.stderr.strip().splitlines()[-1])
+        with torch.no_grad():
+            reference = model(torch.from_numpy(images)).numpy()
+            torch_best, torch_median = timed(lambda: model(torch.from_numpy(images)), args.repeat)
+        ort_best, ort_median = timed(lambda: session.run(None, {"images": images}), args.repeat)
+        ours = np.load(outputs)
+        diff = float(np.abs(ours - reference).max())
+        top1 = float((ours.argmax(1) == reference.argmax(1)).mean())
+        rows.append(dict(batch=batch, vitc=vitc_best, vitc_mean=vitc_median, torch=torch_best,
+                         torch_median=torch_median, ort=ort_best, ort_median=ort_median,
+                         max_diff=diff, top1=top1, peak_mb=peak_kb / 1024))
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    print(f"\n{args.model}, {args.threads} threads, {cpu}; torch {torch.__version__}, "
+          f"onnxruntime {ort.__version__}; vitc compile {compile_s:.1f} s "
+          f"(target {args.target}, incl. random weights)\n")
+    print("| batch | vitc ms (best/mean) | PyTorch ms (best/median) | ORT ms (best/median) "
+          "| vitc/PyTorch | vitc/ORT | images/s vitc | max abs diff vs PyTorch | top-1 agree "
+          "| vit-run peak RSS |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['batch']} | {r['vitc']:.1f} / {r['vitc_mean']:.1f} | "
+              f"{r['torch']:.1f} / {r['torch_median']:.1f} | {r['ort']:.1f} / {r['ort_median']:.1f} | "
+              f"{r['vitc'] / r['torch']:.2f} | {r['vitc'] / r['ort']:.2f} | "
+              f"{1000 * r['batch'] / r['vitc']:.1f} | {r['max_diff']:.2e} | {r['top1']:.2f} | "
+              f"{r['peak_mb']:.0f} MB |")
+    print("\n(ratio < 1: vitc is faster)")
+    json.dump(rows, open(os.path.join(work, "results.json"), "w"), indent=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
