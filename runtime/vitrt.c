@@ -209,6 +209,7 @@ vitrt_status vitrt_get_info(const vitrt_model *model, vitrt_model_info *info) {
   info->outputs = d->outputs;
   memcpy(info->mean, d->mean, sizeof info->mean);
   memcpy(info->std, d->std, sizeof info->std);
+  info->crop_fraction = d->crop_fraction;
   return VITRT_OK;
 }
 

@@ -7,7 +7,10 @@ apt_packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools # IR, passes, tablegen, lit, FileCheck
   libfmt-dev ninja-build ccache                          # formatting, build
   libgtest-dev                                           # unit tests
-  libzip-dev                                             # .npz checkpoints
+  libzip-dev zlib1g-dev                                  # .npz checkpoints, gzip
+  clang                                                  # cross-compiling model libraries
+  libpng-dev libjpeg62-turbo-dev                         # images for vit-run
+  dataset-fashion-mnist                                  # the main job's test images
   pocl-opencl-icd ocl-icd-opencl-dev                     # OpenCL on the CPU
 )
 missing=()

@@ -241,6 +241,7 @@ static Expected<ModelConfig> parseTimm(ConfigReader &r) {
 static Expected<ModelConfig> parseHuggingFace(ConfigReader &r) {
   ModelConfig c;
   c.name = "hf-config";
+  c.cropFraction = 0; // ViTImageProcessor resizes to the input size
   c.layerNormEps = 1e-12f;
   c.numClasses = 2; // PretrainedConfig's default num_labels
   VITC_TRY(r.integer("hidden_size", c.width));

@@ -179,6 +179,7 @@ static ModelConfig fromEntry(const ZooEntry &entry, int64_t imageSize) {
   if (llvm::StringRef(entry.name).starts_with("deit")) {
     c.inputMean = {0.485f, 0.456f, 0.406f};
     c.inputStd = {0.229f, 0.224f, 0.225f};
+    c.cropFraction = 0.875f;
   }
   if (entry.gap) {
     // The official GAP models: no class token, final norm, then the mean.
@@ -201,6 +202,8 @@ llvm::Expected<ModelConfig> vitc::lookupZooModel(StringRef name) {
       if (base == entry.timmName) {
         ModelConfig c = fromEntry(entry, imageSize);
         c.name = name.str();
+        if (imageSize >= 384 && !entry.distilled && c.cropFraction == 0.9f)
+          c.cropFraction = 1.0f; // timm's 384 fine-tunes evaluate uncropped
         return c;
       }
   return configError(

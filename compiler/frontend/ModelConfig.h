@@ -48,6 +48,9 @@ struct ModelConfig {
   // ViT (Inception style), ImageNet statistics for DeiT.
   std::array<float, 3> inputMean{0.5f, 0.5f, 0.5f};
   std::array<float, 3> inputStd{0.5f, 0.5f, 0.5f};
+  // Image resizing: 0 squashes the whole image to the input size (official
+  // ViT, Hugging Face); otherwise timm's eval crop of this fraction.
+  float cropFraction = 0.9f;
 
   int64_t gridHeight() const { return imageHeight / patchSize; }
   int64_t gridWidth() const { return imageWidth / patchSize; }

@@ -162,7 +162,7 @@ Error vitc::writeKernelWeights(const Program &program,
 
 static std::string floatLiteral(float value) {
   char text[32];
-  snprintf(text, sizeof text, "%.9gf", value);
+  snprintf(text, sizeof text, "%.9ef", value); // exponent form: always a float literal
   return text;
 }
 
@@ -240,6 +240,7 @@ static std::string modelDescriptionSource(const Program &program,
      << floatLiteral(config.inputStd[0]) << ", "
      << floatLiteral(config.inputStd[1]) << ", "
      << floatLiteral(config.inputStd[2]) << "},\n"
+     << "  " << floatLiteral(config.cropFraction) << ",\n"
      << "  " << program.params.size() << ", params,\n"
      << "  " << program.values.size() << ", values,\n"
      << "  " << program.inputValue << ", " << program.outputValue << ",\n"

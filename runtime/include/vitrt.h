@@ -47,6 +47,8 @@ typedef struct vitrt_model_info {
   int channels, height, width; /* input: float NCHW [batch, channels, height, width] */
   int outputs;                 /* output: float [batch, outputs] */
   float mean[3], std[3];       /* preprocessing: (pixel / 255 - mean[c]) / std[c] */
+  float crop_fraction;         /* 0: resize the whole image to height x width; else scale
+                                  the shorter side to size / crop_fraction, crop the centre */
 } vitrt_model_info;
 
 /* Maps `weights_path` (written by vitc with the library) and checks it

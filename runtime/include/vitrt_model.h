@@ -76,6 +76,7 @@ typedef struct vitrt_model_desc {
   /* Input [batch, channels, height, width] and output [batch, outputs]. */
   int32_t channels, height, width, outputs;
   float mean[3], std[3]; /* preprocessing: (pixel / 255 - mean) / std */
+  float crop_fraction;   /* 0: resize to height x width; else centre crop of this fraction */
   int32_t num_params;
   const vitrt_param_desc *params;
   int32_t num_values;

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ImageInput.h"
 #include "compiler/frontend/Checkpoint.h"
 #include "vitrt.h"
 
@@ -33,8 +34,9 @@ static cl::opt<std::string> weightsPath(
     "weights",
     cl::desc("Weights file (default: NAME.safetensors beside the library)"),
     cl::value_desc("file"));
-static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<input.npy>"),
-                                      cl::Required);
+static cl::list<std::string> inputPaths(cl::Positional,
+                                        cl::desc("<images.npy | image.png|jpg ...>"),
+                                        cl::OneOrMore);
 static cl::opt<std::string> outputPath("o",
                                        cl::desc("Write the outputs as .npy"),
                                        cl::value_desc("file"));
@@ -64,11 +66,17 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "vit-run: runs a Vision Transformer compiled by vitc\n\n"
-      "  vit-run --library libvit_b16.so images.npy --top 5\n");
+      "  vit-run --library libvit_b16.so images.npy --top 5\n"
+                              "  vit-run --library libvit_b16.so cat.jpg dog.png --labels "
+                              "imagenet.txt\n");
   llvm::StringRef stem = llvm::sys::path::stem(libraryPath);
   stem.consume_front("lib");
   std::string symbol = stem.str() + "_model";
-  void *library = dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // dlopen() searches the library path for bare names; a file name here
+  // means the file.
+  std::string libraryFile =
+      llvm::StringRef(libraryPath).contains('/') ? libraryPath : "./" + libraryPath;
+  void *library = dlopen(libraryFile.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library)
     return fail(llvm::Twine("cannot load ") + libraryPath + ": " + dlerror());
   auto describe = reinterpret_cast<const vitrt_model_desc *(*)()>(
@@ -92,14 +100,32 @@ int main(int argc, char **argv) {
   vitrt_model_info info;
   vitrt_get_info(model, &info);
 
-  llvm::Expected<Tensor> input = vitc::readNpy(inputPath);
-  if (!input)
-    return fail(llvm::toString(input.takeError()));
+  // One .npy batch, or image files preprocessed as the model expects.
+  Tensor loaded;
+  llvm::StringRef first = inputPaths.front();
+  if (first.ends_with(".npy")) {
+    if (inputPaths.size() != 1)
+      return fail("give one .npy batch, or image files");
+    llvm::Expected<Tensor> array = vitc::readNpy(first);
+    if (!array)
+      return fail(llvm::toString(array.takeError()));
+    loaded = std::move(*array);
+  } else {
+    vitc::Preprocessing pre{info.channels, info.height, info.width, {}, {}, info.crop_fraction};
+    std::copy(info.mean, info.mean + 3, pre.mean);
+    std::copy(info.std, info.std + 3, pre.std);
+    for (const std::string &path : inputPaths)
+      if (llvm::Error err = vitc::appendImage(path, pre, loaded.data))
+        return fail(llvm::toString(std::move(err)));
+    loaded.shape = {int64_t(inputPaths.size()), int64_t(info.channels), int64_t(info.height),
+                    int64_t(info.width)};
+  }
+  Tensor *input = &loaded;
+  const std::string inputPath = first.str();
   if (input->shape.size() != 4 || input->shape[1] != info.channels ||
       input->shape[2] != info.height || input->shape[3] != info.width)
-    return fail(llvm::formatv("{0}: expected a [batch, {1}, {2}, {3}] array",
-                              inputPath, info.channels, info.height,
-                              info.width));
+    return fail(llvm::formatv("{0}: expected a [batch, {1}, {2}, {3}] array", inputPath,
+                              info.channels, info.height, info.width));
   int64_t batch = input->shape[0];
   if (images < 0 || images > batch)
     return fail(
@@ -151,7 +177,10 @@ int main(int argc, char **argv) {
     unsigned k = std::min<unsigned>(top, info.outputs);
     std::partial_sort(order.begin(), order.begin() + k, order.end(),
                       [&](int x, int y) { return row[x] > row[y]; });
-    llvm::outs() << "image " << b << ":";
+    llvm::outs() << (b < int64_t(inputPaths.size()) && inputPaths.size() > 1
+                         ? inputPaths[b]
+                         : "image " + std::to_string(b))
+                 << ":";
     for (unsigned i = 0; i < k; ++i) {
       llvm::outs() << llvm::formatv(" {0}", order[i]);
       if (order[i] < static_cast<int>(labels.size()))

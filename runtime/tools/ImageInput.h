@@ -1,0 +1,34 @@
+//===- ImageInput.h - PNG/JPEG files to model input tensors ---------------===//
+//
+// Decodes an image (libpng, libjpeg), resizes it the way the model family
+// expects and normalises it into NCHW floats: (pixel / 255 - mean) / std.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef VITC_RUNTIME_TOOLS_IMAGEINPUT_H
+#define VITC_RUNTIME_TOOLS_IMAGEINPUT_H
+
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vitc {
+
+struct Preprocessing {
+  int channels, height, width;
+  float mean[3], std[3];
+  /// 0: resize the whole image to height x width (official ViT, Hugging
+  /// Face). Otherwise timm's eval transform: scale the shorter side to
+  /// size / cropFraction, then cut the centre height x width.
+  float cropFraction = 0;
+};
+
+/// Appends channels x height x width floats for the image at `path`.
+llvm::Error appendImage(const std::string &path, const Preprocessing &pre,
+                        std::vector<float> &out);
+
+} // namespace vitc
+
+#endif // VITC_RUNTIME_TOOLS_IMAGEINPUT_H
