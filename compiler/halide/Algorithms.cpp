@@ -32,12 +32,12 @@ std::vector<int64_t> halideExtents(llvm::ArrayRef<int64_t> shape) {
 
 /// The ImageParam for operand `i`, in its stored layout, with static extents
 /// declared.
-ImageParam operandParam(Operation *op, unsigned i) {
+ImageParam operandParam(Operation *op, unsigned i, int lanes) {
   mlir::Value value = op->getOperand(i);
   auto type = mlir::cast<mlir::RankedTensorType>(value.getType());
   std::vector<int64_t> shape = type.getShape().vec();
   if (mlir::isa_and_present<mlir::vit::ParamOp>(value.getDefiningOp()))
-    shape = storedShape(shape, paramLayoutFor(op, i));
+    shape = storedShape(shape, paramLayoutFor(op, i, lanes));
   std::vector<int64_t> extents = halideExtents(shape);
   ImageParam param(Float(32), extents.size(), "in" + std::to_string(i));
   for (size_t d = 0; d < extents.size(); ++d) {
@@ -61,13 +61,13 @@ std::vector<Expr> asExprs(const std::vector<Var> &vars, size_t from = 0) {
 }
 
 /// Starts a KernelDef whose output has result `r`'s shape.
-KernelDef start(Operation *op, KernelDef::Kind kind, unsigned result = 0) {
+KernelDef start(Operation *op, KernelDef::Kind kind, int lanes) {
   KernelDef def;
   def.kind = kind;
   for (unsigned i = 0; i < op->getNumOperands(); ++i)
-    def.inputs.push_back(operandParam(op, i));
+    def.inputs.push_back(operandParam(op, i, lanes));
   auto type =
-      mlir::cast<mlir::RankedTensorType>(op->getResult(result).getType());
+      mlir::cast<mlir::RankedTensorType>(op->getResult(0).getType());
   def.extents = halideExtents(type.getShape());
   def.vars = makeVars(def.extents.size());
   return def;
@@ -80,10 +80,16 @@ Expr geluTanh(Expr x) {
   return 0.5f * x * (1.0f + tanh(k * (x + 0.044715f * x * x * x)));
 }
 
+/// Element (column m, row k) of a GEMM weight stored in panels: Halide
+/// dimensions (column in panel, k, panel).
+Expr panel(const ImageParam &weight, Expr m, Expr k, int block) {
+  return weight(m % block, k, m / block);
+}
+
 /// out(m, rows...) = bias(m) + sum_k lhs(k, rows...) * weight(m, k), with the
 /// weight stored [K, M] (m innermost).
-KernelDef linear(mlir::vit::LinearOp op) {
-  KernelDef def = start(op, KernelDef::Kind::Gemm);
+KernelDef linear(mlir::vit::LinearOp op, int lanes) {
+  KernelDef def = start(op, KernelDef::Kind::Gemm, lanes);
   ImageParam in = def.inputs[0], weight = def.inputs[1];
   const int k = static_cast<int>(op.getInput().getType().getShape().back());
   RDom r(0, k, "k");
@@ -92,7 +98,8 @@ KernelDef linear(mlir::vit::LinearOp op) {
   inArgs[0] = r;
   Func acc("acc");
   acc(def.vars) = 0.0f;
-  acc(def.vars) += in(inArgs)*weight(m, r);
+  const int block = static_cast<int>(paramLayoutFor(op, 1, lanes).block);
+  acc(def.vars) += in(inArgs) * panel(weight, m, r, block);
   Func out("linear");
   Expr value = acc(def.vars);
   if (op.getBias())
@@ -106,8 +113,8 @@ KernelDef linear(mlir::vit::LinearOp op) {
 
 /// Patch projection as a GEMM over (x, y, c) of each patch, the weight
 /// stored [C, P, P, D] (d innermost).
-KernelDef patchProjection(mlir::vit::PatchProjectionOp op) {
-  KernelDef def = start(op, KernelDef::Kind::Gemm);
+KernelDef patchProjection(mlir::vit::PatchProjectionOp op, int lanes) {
+  KernelDef def = start(op, KernelDef::Kind::Gemm, lanes);
   ImageParam images = def.inputs[0], weight = def.inputs[1];
   auto imageShape = op.getImages().getType().getShape();
   auto weightShape = op.getWeight().getType().getShape(); // [D, C, Ph, Pw]
@@ -120,7 +127,8 @@ KernelDef patchProjection(mlir::vit::PatchProjectionOp op) {
   Func acc("acc");
   acc(d, n, b) = 0.0f;
   acc(d, n, b) += images(col * patchW + r.x, row * patchH + r.y, r.z, b) *
-                  weight(d, r.x, r.y, r.z);
+                  panel(weight, d, (r.z * patchH + r.y) * patchW + r.x,
+                        static_cast<int>(paramLayoutFor(op, 1, lanes).block));
   Func out("patch_projection");
   Expr value = acc(d, n, b);
   if (op.getBias())
@@ -135,8 +143,8 @@ KernelDef patchProjection(mlir::vit::PatchProjectionOp op) {
 /// Batched matmul: out(j, i, batch...) = sum_k lhs(k, i, ...) * rhs(.., ..).
 /// A transposed right side is staged as rhsT(j, k, ...) so the inner loop
 /// reads it contiguously.
-KernelDef matmul(mlir::vit::MatmulOp op) {
-  KernelDef def = start(op, KernelDef::Kind::Gemm);
+KernelDef matmul(mlir::vit::MatmulOp op, int lanes) {
+  KernelDef def = start(op, KernelDef::Kind::Gemm, lanes);
   ImageParam lhs = def.inputs[0], rhs = def.inputs[1];
   const int k = static_cast<int>(op.getLhs().getType().getShape().back());
   RDom r(0, k, "k");
@@ -169,8 +177,8 @@ KernelDef matmul(mlir::vit::MatmulOp op) {
   return def;
 }
 
-KernelDef softmax(mlir::vit::SoftmaxOp op) {
-  KernelDef def = start(op, KernelDef::Kind::RowReduce);
+KernelDef softmax(mlir::vit::SoftmaxOp op, int lanes) {
+  KernelDef def = start(op, KernelDef::Kind::RowReduce, lanes);
   ImageParam in = def.inputs[0];
   const int width = static_cast<int>(def.extents[0]);
   std::vector<Var> rowVars(def.vars.begin() + 1, def.vars.end());
@@ -188,8 +196,8 @@ KernelDef softmax(mlir::vit::SoftmaxOp op) {
   return def;
 }
 
-KernelDef layerNorm(mlir::vit::LayerNormOp op) {
-  KernelDef def = start(op, KernelDef::Kind::RowReduce);
+KernelDef layerNorm(mlir::vit::LayerNormOp op, int lanes) {
+  KernelDef def = start(op, KernelDef::Kind::RowReduce, lanes);
   ImageParam in = def.inputs[0], scale = def.inputs[1], bias = def.inputs[2];
   const int width = static_cast<int>(def.extents[0]);
   std::vector<Var> rowVars(def.vars.begin() + 1, def.vars.end());
@@ -209,8 +217,8 @@ KernelDef layerNorm(mlir::vit::LayerNormOp op) {
   return def;
 }
 
-KernelDef tokenMean(mlir::vit::TokenMeanOp op) {
-  KernelDef def = start(op, KernelDef::Kind::Elementwise);
+KernelDef tokenMean(mlir::vit::TokenMeanOp op, int lanes) {
+  KernelDef def = start(op, KernelDef::Kind::Elementwise, lanes);
   ImageParam in = def.inputs[0];
   const int tokens = op.getInput().getType().getShape()[1];
   const int skip = static_cast<int>(op.getSkip());
@@ -222,8 +230,8 @@ KernelDef tokenMean(mlir::vit::TokenMeanOp op) {
   return def;
 }
 
-KernelDef splitQkv(mlir::vit::SplitQkvOp op) {
-  KernelDef def = start(op, KernelDef::Kind::Elementwise);
+KernelDef splitQkv(mlir::vit::SplitQkvOp op, int lanes) {
+  KernelDef def = start(op, KernelDef::Kind::Elementwise, lanes);
   ImageParam in = def.inputs[0];
   auto shape = op.getQuery().getType().getShape(); // [B, H, N, Dh]
   const int heads = shape[1], headDim = shape[3];
@@ -236,8 +244,8 @@ KernelDef splitQkv(mlir::vit::SplitQkvOp op) {
   return def;
 }
 
-KernelDef elementwise(Operation *op) {
-  KernelDef def = start(op, KernelDef::Kind::Elementwise);
+KernelDef elementwise(Operation *op, int lanes) {
+  KernelDef def = start(op, KernelDef::Kind::Elementwise, lanes);
   const std::vector<Var> &v = def.vars;
   std::vector<Expr> args = asExprs(v);
   Func out(op->getName().stripDialect().str());
@@ -278,7 +286,7 @@ KernelDef elementwise(Operation *op) {
 
 } // namespace
 
-static KernelDef defineAlgorithm(Operation *op);
+static KernelDef defineAlgorithm(Operation *op, int lanes);
 
 /// Declares the static extents of every output buffer, as for the inputs.
 static void constrainOutputs(KernelDef &def, Operation *op) {
@@ -295,20 +303,20 @@ static void constrainOutputs(KernelDef &def, Operation *op) {
   }
 }
 
-KernelDef vitc::defineKernel(Operation *op) {
-  KernelDef def = defineAlgorithm(op);
+KernelDef vitc::defineKernel(Operation *op, int lanes) {
+  KernelDef def = defineAlgorithm(op, lanes);
   constrainOutputs(def, op);
   return def;
 }
 
-static KernelDef defineAlgorithm(Operation *op) {
+static KernelDef defineAlgorithm(Operation *op, int lanes) {
   return llvm::TypeSwitch<Operation *, KernelDef>(op)
-      .Case([](mlir::vit::LinearOp o) { return linear(o); })
-      .Case([](mlir::vit::PatchProjectionOp o) { return patchProjection(o); })
-      .Case([](mlir::vit::MatmulOp o) { return matmul(o); })
-      .Case([](mlir::vit::SoftmaxOp o) { return softmax(o); })
-      .Case([](mlir::vit::LayerNormOp o) { return layerNorm(o); })
-      .Case([](mlir::vit::TokenMeanOp o) { return tokenMean(o); })
-      .Case([](mlir::vit::SplitQkvOp o) { return splitQkv(o); })
-      .Default([](Operation *o) { return elementwise(o); });
+      .Case([&](mlir::vit::LinearOp o) { return linear(o, lanes); })
+      .Case([&](mlir::vit::PatchProjectionOp o) { return patchProjection(o, lanes); })
+      .Case([&](mlir::vit::MatmulOp o) { return matmul(o, lanes); })
+      .Case([&](mlir::vit::SoftmaxOp o) { return softmax(o, lanes); })
+      .Case([&](mlir::vit::LayerNormOp o) { return layerNorm(o, lanes); })
+      .Case([&](mlir::vit::TokenMeanOp o) { return tokenMean(o, lanes); })
+      .Case([&](mlir::vit::SplitQkvOp o) { return splitQkv(o, lanes); })
+      .Default([&](Operation *o) { return elementwise(o, lanes); });
 }

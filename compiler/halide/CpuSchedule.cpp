@@ -66,9 +66,8 @@ void scheduleGemm(KernelDef &def, int vec) {
   // registers; only extents smaller than a tile (a dynamic batch of rows, a
   // handful of classes) are guarded.
   const int64_t width = def.extents[0], rows = def.extents[1];
-  const int tileX = width % (3 * vec) == 0 ? 3 * vec
-                    : width >= 2 * vec     ? 2 * vec
-                                           : vec;
+  // The tile width is also the width of the weight panels (Program.cpp).
+  const int tileX = static_cast<int>(gemmTileWidth(width, vec));
   const bool fullX = width >= tileX;
   const int tileY = 4;
   const bool fullY = rows >= tileY;

@@ -64,6 +64,13 @@ Error vitc::checkTarget(StringRef target) {
   return parseTargets(target).takeError();
 }
 
+llvm::Expected<int> vitc::vectorLanes(StringRef target) {
+  llvm::Expected<std::vector<Halide::Target>> targets = parseTargets(target);
+  if (!targets)
+    return targets.takeError();
+  return targets->front().natural_vector_size(Halide::Float(32));
+}
+
 /// The clang triple for a Halide target, for compiling the model description.
 static std::string clangTriple(const Halide::Target &t) {
   std::string arch;
@@ -100,7 +107,7 @@ static bool runsOnHost(const Halide::Target &t) {
 /// Builds and schedules one kernel's pipeline and its argument list.
 static std::pair<Halide::Pipeline, std::vector<Halide::Argument>>
 buildPipeline(const ProgramKernel &kernel, const Halide::Target &target) {
-  KernelDef def = defineKernel(kernel.op);
+  KernelDef def = defineKernel(kernel.op, target.natural_vector_size(Halide::Float(32)));
   scheduleCpu(def, target);
   std::vector<Halide::Argument> args(def.inputs.begin(), def.inputs.end());
   return {Halide::Pipeline(def.outputs), args};

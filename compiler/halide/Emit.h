@@ -47,6 +47,10 @@ llvm::Error emitHalideStmt(const Program &program, llvm::StringRef target,
 /// Parses and checks a Halide target string ("host" is the machine itself).
 llvm::Error checkTarget(llvm::StringRef target);
 
+/// The f32 vector width kernels for `target` are scheduled with (for
+/// several targets, the first), which also decides weight layouts.
+llvm::Expected<int> vectorLanes(llvm::StringRef target);
+
 } // namespace vitc
 
 #endif // VITC_COMPILER_HALIDE_EMIT_H

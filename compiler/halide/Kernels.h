@@ -39,8 +39,9 @@ struct KernelDef {
   std::vector<Halide::Func> rowStages; // RowReduce: per-row reductions
 };
 
-/// The algorithm of one op (a kernel's representative).
-KernelDef defineKernel(mlir::Operation *op);
+/// The algorithm of one op (a kernel's representative), reading parameters
+/// in the layout chosen for `lanes`-wide vectors.
+KernelDef defineKernel(mlir::Operation *op, int lanes);
 
 /// Schedules a kernel for a CPU target.
 void scheduleCpu(KernelDef &def, const Halide::Target &target);

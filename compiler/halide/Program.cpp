@@ -38,45 +38,42 @@ int64_t ProgramValue::elements() const {
   return count;
 }
 
-ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand) {
-  if (isa<vit::LinearOp>(user) && operand == 1)
-    return ParamLayout::Transposed;
-  if (isa<vit::PatchProjectionOp>(user) && operand == 1)
-    return ParamLayout::PatchInputMajor;
-  return ParamLayout::AsIs;
+int64_t vitc::gemmTileWidth(int64_t m, int lanes) {
+  if (m % (3 * lanes) == 0)
+    return 3 * lanes;
+  return m >= 2 * lanes ? 2 * lanes : lanes;
+}
+
+ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand, int lanes) {
+  if (operand != 1 || !isa<vit::LinearOp, vit::PatchProjectionOp>(user))
+    return {};
+  int64_t m = cast<RankedTensorType>(user->getOperand(1).getType()).getDimSize(0);
+  int64_t tile = gemmTileWidth(m, lanes);
+  // Panels as wide as the tile when the tiles divide m; else one panel.
+  return {true, m % tile == 0 ? tile : m};
 }
 
 std::vector<int64_t> vitc::storedShape(ArrayRef<int64_t> shape,
                                        ParamLayout layout) {
-  switch (layout) {
-  case ParamLayout::AsIs:
+  if (!layout.gemm)
     return shape.vec();
-  case ParamLayout::Transposed:
-    return {shape[1], shape[0]};
-  case ParamLayout::PatchInputMajor:
-    return {shape[1], shape[2], shape[3], shape[0]};
-  }
-  llvm_unreachable("unknown layout");
+  int64_t m = shape[0], k = 1;
+  for (int64_t dim : shape.drop_front())
+    k *= dim;
+  return {m / layout.block, k, layout.block};
 }
 
 Tensor vitc::toStoredLayout(const Tensor &tensor, ParamLayout layout) {
-  if (layout == ParamLayout::AsIs)
+  if (!layout.gemm)
     return tensor;
   Tensor out;
   out.shape = storedShape(tensor.shape, layout);
   out.data.resize(tensor.data.size());
-  if (layout == ParamLayout::Transposed) {
-    int64_t rows = tensor.shape[0], cols = tensor.shape[1];
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c)
-        out.data[c * rows + r] = tensor.data[r * cols + c];
-    return out;
-  }
-  // [D, C*P*P] -> [C*P*P, D]: the same transpose over the flattened kernel.
-  int64_t rows = tensor.shape[0], cols = tensor.numElements() / rows;
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      out.data[c * rows + r] = tensor.data[r * cols + c];
+  // in[mo * block + mi][k] -> out[mo][k][mi]
+  const int64_t m = tensor.shape[0], k = tensor.numElements() / m, block = layout.block;
+  for (int64_t row = 0; row < m; ++row)
+    for (int64_t col = 0; col < k; ++col)
+      out.data[((row / block) * k + col) * block + row % block] = tensor.data[row * k + col];
   return out;
 }
 
@@ -107,7 +104,7 @@ static uint64_t fnv1a(llvm::StringRef text,
   return hash;
 }
 
-Expected<Program> vitc::buildProgram(func::FuncOp forward) {
+Expected<Program> vitc::buildProgram(func::FuncOp forward, int lanes) {
   Program program;
   if (forward.getNumArguments() != 1 || forward.getNumResults() != 1)
     return programError(
@@ -146,7 +143,7 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
       std::optional<ParamLayout> layout;
       for (OpOperand &use : param->getUses()) {
         ParamLayout wanted =
-            paramLayoutFor(use.getOwner(), use.getOperandNumber());
+            paramLayoutFor(use.getOwner(), use.getOperandNumber(), lanes);
         if (layout && *layout != wanted)
           return programError(&op, "parameter '" + param.getName() +
                                        "' is read in two different layouts");
@@ -161,7 +158,7 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
         paramIndex[param] = it->second;
         continue;
       }
-      ParamLayout stored = layout.value_or(ParamLayout::AsIs);
+      ParamLayout stored = layout.value_or(ParamLayout{});
       program.params.push_back(
           {name, shape.vec(), storedShape(shape, stored), stored});
       paramByName[name] = program.params.size() - 1;
@@ -264,7 +261,7 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
 
   // The fingerprint covers everything the library and its weights file must
   // agree on.
-  uint64_t hash = fnv1a("vitc-program-v1");
+  uint64_t hash = fnv1a("vitc-program-v2");
   for (const ProgramParam &param : program.params) {
     hash = fnv1a(param.name, hash);
     for (int64_t dim : param.storedShape)

@@ -21,19 +21,29 @@
 namespace vitc {
 
 /// How a parameter is stored for its kernel, relative to the IR's PyTorch
-/// layout. GEMM kernels vectorize along the output features, so they read
-/// weights with the outputs innermost.
-enum class ParamLayout {
-  AsIs,
-  Transposed,     // linear weight [M, K] stored as [K, M]
-  PatchInputMajor // patch weight [D, C, P, P] stored as [C, P, P, D]
+/// layout. A GEMM weight ([M, K] linear, [D, C, P, P] patch projection) is
+/// stored as [M / block, K, block]: each block of `block` output columns is
+/// one contiguous [K, block] panel, so the kernel streams it sequentially
+/// while it accumulates a register tile of that width.
+struct ParamLayout {
+  bool gemm = false;
+  int64_t block = 0; // output columns per panel; divides M
+
+  bool operator==(const ParamLayout &other) const {
+    return gemm == other.gemm && block == other.block;
+  }
+  bool operator!=(const ParamLayout &other) const { return !(*this == other); }
 };
+
+/// The register-tile width (output columns) of a GEMM with `m` columns on
+/// `lanes`-wide vectors: 3 vectors when they divide m, else 2, else 1.
+int64_t gemmTileWidth(int64_t m, int lanes);
 
 struct ProgramParam {
   std::string name;
   std::vector<int64_t> irShape;     // as in the IR (PyTorch layout)
   std::vector<int64_t> storedShape; // as in the weights file the runtime maps
-  ParamLayout layout = ParamLayout::AsIs;
+  ParamLayout layout;
 };
 
 struct ProgramValue {
@@ -68,11 +78,13 @@ struct Program {
   std::string fingerprint; // hex; changes whenever kernels, params or values do
 };
 
-/// The layout a parameter used as `user`'s operand `operand` is stored in.
-ParamLayout paramLayoutFor(mlir::Operation *user, unsigned operand);
+/// The layout a parameter used as `user`'s operand `operand` is stored in,
+/// for kernels vectorized `lanes` wide.
+ParamLayout paramLayoutFor(mlir::Operation *user, unsigned operand, int lanes);
 
-/// Plans `forward` (one argument: the images; one result: the logits).
-llvm::Expected<Program> buildProgram(mlir::func::FuncOp forward);
+/// Plans `forward` (one argument: the images; one result: the logits) for
+/// kernels vectorized `lanes` floats wide.
+llvm::Expected<Program> buildProgram(mlir::func::FuncOp forward, int lanes);
 
 /// The stored shape of a parameter of IR shape `shape`.
 std::vector<int64_t> storedShape(llvm::ArrayRef<int64_t> shape,

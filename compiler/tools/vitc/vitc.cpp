@@ -302,8 +302,11 @@ static llvm::Expected<PlannedModel> planModel(mlir::MLIRContext &context,
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         "internal error: the emitted IR does not verify");
-  llvm::Expected<Program> program =
-      buildProgram(planned.module->lookupSymbol<mlir::func::FuncOp>("forward"));
+  llvm::Expected<int> lanes = vectorLanes(target);
+  if (!lanes)
+    return lanes.takeError();
+  llvm::Expected<Program> program = buildProgram(
+      planned.module->lookupSymbol<mlir::func::FuncOp>("forward"), *lanes);
   if (!program)
     return program.takeError();
   planned.program = std::move(*program);
