@@ -210,6 +210,7 @@ vitrt_status vitrt_get_info(const vitrt_model *model, vitrt_model_info *info) {
   memcpy(info->mean, d->mean, sizeof info->mean);
   memcpy(info->std, d->std, sizeof info->std);
   info->crop_fraction = d->crop_fraction;
+  info->features = d->features_value >= 0 ? (int)d->values[d->features_value].shape[0] : 0;
   return VITRT_OK;
 }
 
@@ -261,6 +262,13 @@ static vitrt_status reserve(vitrt_context *c, int64_t batch) {
 
 vitrt_status vitrt_run(vitrt_context *context, const float *images, size_t images_count,
                        int64_t batch, float *outputs, size_t outputs_count) {
+  return vitrt_run_features(context, images, images_count, batch, outputs, outputs_count,
+                            NULL, 0);
+}
+
+vitrt_status vitrt_run_features(vitrt_context *context, const float *images,
+                                size_t images_count, int64_t batch, float *outputs,
+                                size_t outputs_count, float *features, size_t features_count) {
   if (!context || !images || !outputs)
     return fail(VITRT_INVALID_ARGUMENT, "vitrt_run: %s is NULL",
                 !context ? "context" : !images ? "images" : "outputs");
@@ -277,6 +285,19 @@ vitrt_status vitrt_run(vitrt_context *context, const float *images, size_t image
     return fail(VITRT_INVALID_ARGUMENT,
                 "vitrt_run: %lld outputs of %d need %lld floats, got room for %zu",
                 (long long)batch, d->outputs, (long long)(batch * d->outputs), outputs_count);
+  int64_t feature_width = 0;
+  if (features) {
+    if (d->features_value < 0)
+      return fail(VITRT_INVALID_ARGUMENT, "vitrt_run_features: model '%s' has no features",
+                  d->name);
+    feature_width = d->values[d->features_value].shape[0];
+    if ((int64_t)features_count < batch * feature_width)
+      return fail(VITRT_INVALID_ARGUMENT,
+                  "vitrt_run_features: %lld feature vectors of %lld need %lld floats, got room "
+                  "for %zu",
+                  (long long)batch, (long long)feature_width,
+                  (long long)(batch * feature_width), features_count);
+  }
   vitrt_status status = reserve(context, batch);
   if (status != VITRT_OK)
     return status;
@@ -313,6 +334,9 @@ vitrt_status vitrt_run(vitrt_context *context, const float *images, size_t image
       status = fail(VITRT_KERNEL_FAILED, "vitrt_run: kernel %s (step %d) failed with code %d: %s",
                     step->kernel, s, rc, halide_message);
   }
+  if (status == VITRT_OK && features)
+    memcpy(features, buffers[d->features_value].host,
+           (size_t)(batch * feature_width) * sizeof(float));
   free(buffers);
   free(dims);
   return status;

@@ -167,6 +167,8 @@ Value ModelBuilder::head(Value x) {
     pooled = linear(pooled, "pre_logits.fc", where);
     pooled = vit::TanhOp::create(b, where, typeOf(pooled), pooled);
   }
+  // What the classifier reads: the runtime can return it as features.
+  pooled.getDefiningOp()->setAttr("vit.features", b.getUnitAttr());
   if (!config.numClasses)
     return pooled;
   Value logits = linear(pooled, "head", loc("head"));

@@ -66,8 +66,7 @@ KernelDef start(Operation *op, KernelDef::Kind kind, int lanes) {
   def.kind = kind;
   for (unsigned i = 0; i < op->getNumOperands(); ++i)
     def.inputs.push_back(operandParam(op, i, lanes));
-  auto type =
-      mlir::cast<mlir::RankedTensorType>(op->getResult(0).getType());
+  auto type = mlir::cast<mlir::RankedTensorType>(op->getResult(0).getType());
   def.extents = halideExtents(type.getShape());
   def.vars = makeVars(def.extents.size());
   return def;
@@ -99,7 +98,7 @@ KernelDef linear(mlir::vit::LinearOp op, int lanes) {
   Func acc("acc");
   acc(def.vars) = 0.0f;
   const int block = static_cast<int>(paramLayoutFor(op, 1, lanes).block);
-  acc(def.vars) += in(inArgs) * panel(weight, m, r, block);
+  acc(def.vars) += in(inArgs)*panel(weight, m, r, block);
   Func out("linear");
   Expr value = acc(def.vars);
   if (op.getBias())
@@ -312,7 +311,9 @@ KernelDef vitc::defineKernel(Operation *op, int lanes) {
 static KernelDef defineAlgorithm(Operation *op, int lanes) {
   return llvm::TypeSwitch<Operation *, KernelDef>(op)
       .Case([&](mlir::vit::LinearOp o) { return linear(o, lanes); })
-      .Case([&](mlir::vit::PatchProjectionOp o) { return patchProjection(o, lanes); })
+      .Case([&](mlir::vit::PatchProjectionOp o) {
+        return patchProjection(o, lanes);
+      })
       .Case([&](mlir::vit::MatmulOp o) { return matmul(o, lanes); })
       .Case([&](mlir::vit::SoftmaxOp o) { return softmax(o, lanes); })
       .Case([&](mlir::vit::LayerNormOp o) { return layerNorm(o, lanes); })

@@ -107,7 +107,8 @@ static bool runsOnHost(const Halide::Target &t) {
 /// Builds and schedules one kernel's pipeline and its argument list.
 static std::pair<Halide::Pipeline, std::vector<Halide::Argument>>
 buildPipeline(const ProgramKernel &kernel, const Halide::Target &target) {
-  KernelDef def = defineKernel(kernel.op, target.natural_vector_size(Halide::Float(32)));
+  KernelDef def =
+      defineKernel(kernel.op, target.natural_vector_size(Halide::Float(32)));
   scheduleCpu(def, target);
   std::vector<Halide::Argument> args(def.inputs.begin(), def.inputs.end());
   return {Halide::Pipeline(def.outputs), args};
@@ -169,7 +170,8 @@ Error vitc::writeKernelWeights(const Program &program,
 
 static std::string floatLiteral(float value) {
   char text[32];
-  snprintf(text, sizeof text, "%.9ef", value); // exponent form: always a float literal
+  snprintf(text, sizeof text, "%.9ef",
+           value); // exponent form: always a float literal
   return text;
 }
 
@@ -251,6 +253,7 @@ static std::string modelDescriptionSource(const Program &program,
      << "  " << program.params.size() << ", params,\n"
      << "  " << program.values.size() << ", values,\n"
      << "  " << program.inputValue << ", " << program.outputValue << ",\n"
+     << "  " << program.featuresValue << ",\n"
      << "  " << program.slotElements.size() << ", slot_elements,\n"
      << "  " << program.steps.size() << ", steps,\n"
      << "  halide_set_error_handler, halide_set_num_threads,\n"

@@ -47,7 +47,8 @@ int64_t vitc::gemmTileWidth(int64_t m, int lanes) {
 ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand, int lanes) {
   if (operand != 1 || !isa<vit::LinearOp, vit::PatchProjectionOp>(user))
     return {};
-  int64_t m = cast<RankedTensorType>(user->getOperand(1).getType()).getDimSize(0);
+  int64_t m =
+      cast<RankedTensorType>(user->getOperand(1).getType()).getDimSize(0);
   int64_t tile = gemmTileWidth(m, lanes);
   // Panels as wide as the tile when the tiles divide m; else one panel.
   return {true, m % tile == 0 ? tile : m};
@@ -70,10 +71,12 @@ Tensor vitc::toStoredLayout(const Tensor &tensor, ParamLayout layout) {
   out.shape = storedShape(tensor.shape, layout);
   out.data.resize(tensor.data.size());
   // in[mo * block + mi][k] -> out[mo][k][mi]
-  const int64_t m = tensor.shape[0], k = tensor.numElements() / m, block = layout.block;
+  const int64_t m = tensor.shape[0], k = tensor.numElements() / m,
+                block = layout.block;
   for (int64_t row = 0; row < m; ++row)
     for (int64_t col = 0; col < k; ++col)
-      out.data[((row / block) * k + col) * block + row % block] = tensor.data[row * k + col];
+      out.data[((row / block) * k + col) * block + row % block] =
+          tensor.data[row * k + col];
   return out;
 }
 
@@ -199,6 +202,8 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward, int lanes) {
       if (!index)
         return index.takeError();
       step.args.push_back({false, *index});
+      if (op.hasAttr("vit.features"))
+        program.featuresValue = *index;
     }
     std::string signature = signatureOf(&op, operandIsParam);
     auto [it, inserted] =
@@ -213,12 +218,15 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward, int lanes) {
     program.steps.push_back(std::move(step));
   }
 
-  // Liveness: the last step reading each value.
+  // Liveness: the last step reading each value. The features stay until the
+  // run ends, for the runtime to copy out.
   std::vector<int> lastUse(program.values.size(), -1);
   for (auto [s, step] : llvm::enumerate(program.steps))
     for (const ProgramArg &arg : step.args)
       if (!arg.isParam)
         lastUse[arg.index] = s;
+  if (program.featuresValue >= 0)
+    lastUse[program.featuresValue] = program.steps.size();
   // Slots: a result takes the smallest free slot that fits, else grows the
   // largest free one, else opens a new one; inputs free theirs after the step.
   std::vector<bool> slotFree;

@@ -46,6 +46,7 @@ typedef struct vitrt_model_info {
   const char *name;
   int channels, height, width; /* input: float NCHW [batch, channels, height, width] */
   int outputs;                 /* output: float [batch, outputs] */
+  int features;                /* pre-logits features: float [batch, features]; 0: none */
   float mean[3], std[3];       /* preprocessing: (pixel / 255 - mean[c]) / std[c] */
   float crop_fraction;         /* 0: resize the whole image to height x width; else scale
                                   the shorter side to size / crop_fraction, crop the centre */
@@ -65,6 +66,13 @@ void vitrt_context_destroy(vitrt_context *context);
  * number of floats the two arrays hold; they are checked against the batch. */
 vitrt_status vitrt_run(vitrt_context *context, const float *images, size_t images_count,
                        int64_t batch, float *outputs, size_t outputs_count);
+
+/* vitrt_run that also returns what the classifier reads (the pooled,
+ * normalised, optionally pre-logits features), `batch x info.features`
+ * floats, into `features`. */
+vitrt_status vitrt_run_features(vitrt_context *context, const float *images,
+                                size_t images_count, int64_t batch, float *outputs,
+                                size_t outputs_count, float *features, size_t features_count);
 
 /* The message of this thread's last failed call ("" if none). */
 const char *vitrt_last_error(void);

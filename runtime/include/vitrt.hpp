@@ -33,7 +33,8 @@ inline void check(vitrt_status status) {
 
 class Model {
 public:
-  Model(const vitrt_model_desc *desc, const char *weightsPath, int numThreads = 0) {
+  Model(const vitrt_model_desc *desc, const char *weightsPath,
+        int numThreads = 0) {
     vitrt_options options{numThreads};
     check(vitrt_open(desc, weightsPath, &options, &model_));
     check(vitrt_get_info(model_, &info_));
@@ -50,7 +51,9 @@ public:
   ~Model() { vitrt_close(model_); }
 
   const vitrt_model_info &info() const { return info_; }
-  size_t imageSize() const { return size_t(info_.channels) * info_.height * info_.width; }
+  size_t imageSize() const {
+    return size_t(info_.channels) * info_.height * info_.width;
+  }
   vitrt_model *get() const { return model_; }
 
 private:
@@ -64,7 +67,8 @@ public:
     check(vitrt_context_create(model.get(), &context_));
   }
   Context(Context &&other) noexcept
-      : model_(other.model_), context_(std::exchange(other.context_, nullptr)) {}
+      : model_(other.model_), context_(std::exchange(other.context_, nullptr)) {
+  }
   Context(const Context &) = delete;
   Context &operator=(const Context &) = delete;
   ~Context() { vitrt_context_destroy(context_); }
@@ -72,8 +76,8 @@ public:
   /// Runs `batch` NCHW images; returns batch x outputs floats.
   std::vector<float> run(const std::vector<float> &images, int64_t batch) {
     std::vector<float> outputs(size_t(batch) * model_->info().outputs);
-    check(vitrt_run(context_, images.data(), images.size(), batch, outputs.data(),
-                    outputs.size()));
+    check(vitrt_run(context_, images.data(), images.size(), batch,
+                    outputs.data(), outputs.size()));
     return outputs;
   }
 

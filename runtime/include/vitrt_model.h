@@ -82,6 +82,7 @@ typedef struct vitrt_model_desc {
   int32_t num_values;
   const vitrt_value_desc *values;
   int32_t input_value, output_value;
+  int32_t features_value; /* what the classifier reads, kept to the end; -1: none */
   int32_t num_slots;
   const int64_t *slot_elements; /* floats per image in each slot */
   int32_t num_steps;

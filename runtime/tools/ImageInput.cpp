@@ -21,7 +21,8 @@ using namespace vitc;
 using llvm::Error;
 
 static Error imageError(const std::string &path, const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), path + ": " + message);
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 path + ": " + message);
 }
 
 namespace {
@@ -50,7 +51,8 @@ void jpegMessage(j_common_ptr info, int level) {
     jpegFail(info);
 }
 
-llvm::Expected<Image> decodeJpeg(const std::string &path, FILE *file, bool gray) {
+llvm::Expected<Image> decodeJpeg(const std::string &path, FILE *file,
+                                 bool gray) {
   jpeg_decompress_struct info;
   JpegErrors errors;
   info.err = jpeg_std_error(&errors.manager);
@@ -59,7 +61,8 @@ llvm::Expected<Image> decodeJpeg(const std::string &path, FILE *file, bool gray)
   Image image;
   if (setjmp(errors.jump)) {
     jpeg_destroy_decompress(&info);
-    return imageError(path, std::string("not a readable JPEG: ") + errors.message);
+    return imageError(path,
+                      std::string("not a readable JPEG: ") + errors.message);
   }
   jpeg_create_decompress(&info);
   jpeg_stdio_src(&info, file);
@@ -71,7 +74,8 @@ llvm::Expected<Image> decodeJpeg(const std::string &path, FILE *file, bool gray)
   image.channels = info.output_components;
   image.pixels.resize(size_t(image.width) * image.height * image.channels);
   while (info.output_scanline < info.output_height) {
-    JSAMPROW row = image.pixels.data() + size_t(info.output_scanline) * image.width * image.channels;
+    JSAMPROW row = image.pixels.data() +
+                   size_t(info.output_scanline) * image.width * image.channels;
     jpeg_read_scanlines(&info, &row, 1);
   }
   jpeg_finish_decompress(&info);
@@ -100,7 +104,8 @@ llvm::Expected<Image> decodePng(const std::string &path, bool gray) {
 
 /// Taps of a triangle filter from `in` samples to `out` over the source
 /// window [offset, offset + span).
-std::vector<std::vector<std::pair<int, float>>> taps(int in, int out, double offset, double span) {
+std::vector<std::vector<std::pair<int, float>>>
+taps(int in, int out, double offset, double span) {
   std::vector<std::vector<std::pair<int, float>>> result(out);
   double scale = span / out;
   double support = std::max(scale, 1.0);
@@ -133,11 +138,13 @@ Error vitc::appendImage(const std::string &path, const Preprocessing &pre,
   size_t got = std::fread(magic, 1, 4, file);
   std::rewind(file);
   bool gray = pre.channels == 1;
-  llvm::Expected<Image> decoded = imageError(path, "unknown image format (expected PNG or JPEG)");
+  llvm::Expected<Image> decoded =
+      imageError(path, "unknown image format (expected PNG or JPEG)");
   if (got >= 3 && magic[0] == 0xff && magic[1] == 0xd8 && magic[2] == 0xff) {
     llvm::consumeError(decoded.takeError());
     decoded = decodeJpeg(path, file, gray);
-  } else if (got == 4 && magic[0] == 0x89 && magic[1] == 'P' && magic[2] == 'N' && magic[3] == 'G') {
+  } else if (got == 4 && magic[0] == 0x89 && magic[1] == 'P' &&
+             magic[2] == 'N' && magic[3] == 'G') {
     llvm::consumeError(decoded.takeError());
     decoded = decodePng(path, gray);
   }
@@ -145,8 +152,9 @@ Error vitc::appendImage(const std::string &path, const Preprocessing &pre,
   if (!decoded)
     return decoded.takeError();
   if (pre.channels != 1 && pre.channels != 3)
-    return imageError(path, llvm::formatv("the model takes {0} channels; images give 1 or 3",
-                                          pre.channels));
+    return imageError(
+        path, llvm::formatv("the model takes {0} channels; images give 1 or 3",
+                            pre.channels));
   const Image &image = *decoded;
   if (image.width < 1 || image.height < 1)
     return imageError(path, "the image is empty");
@@ -155,8 +163,9 @@ Error vitc::appendImage(const std::string &path, const Preprocessing &pre,
   // shorter side to size / cropFraction.
   double x0 = 0, y0 = 0, spanX = image.width, spanY = image.height;
   if (pre.cropFraction > 0) {
-    double scale = std::min(double(image.width) / (pre.width / pre.cropFraction),
-                            double(image.height) / (pre.height / pre.cropFraction));
+    double scale =
+        std::min(double(image.width) / (pre.width / pre.cropFraction),
+                 double(image.height) / (pre.height / pre.cropFraction));
     spanX = pre.width * scale;
     spanY = pre.height * scale;
     x0 = (image.width - spanX) / 2;
@@ -172,7 +181,10 @@ Error vitc::appendImage(const std::string &path, const Preprocessing &pre,
         double sum = 0;
         for (auto [sy, wy] : rows[y])
           for (auto [sx, wx] : columns[x])
-            sum += wy * wx * image.pixels[(size_t(sy) * image.width + sx) * image.channels + c];
+            sum +=
+                wy * wx *
+                image.pixels[(size_t(sy) * image.width + sx) * image.channels +
+                             c];
         out[base + (size_t(c) * pre.height + y) * pre.width + x] =
             float((sum / 255.0 - pre.mean[c]) / pre.std[c]);
       }

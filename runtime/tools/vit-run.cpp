@@ -34,12 +34,17 @@ static cl::opt<std::string> weightsPath(
     "weights",
     cl::desc("Weights file (default: NAME.safetensors beside the library)"),
     cl::value_desc("file"));
-static cl::list<std::string> inputPaths(cl::Positional,
-                                        cl::desc("<images.npy | image.png|jpg ...>"),
-                                        cl::OneOrMore);
+static cl::list<std::string>
+    inputPaths(cl::Positional, cl::desc("<images.npy | image.png|jpg ...>"),
+               cl::OneOrMore);
 static cl::opt<std::string> outputPath("o",
                                        cl::desc("Write the outputs as .npy"),
                                        cl::value_desc("file"));
+static cl::opt<std::string> featuresPath(
+    "features",
+    cl::desc(
+        "Also write what the classifier reads (pre-logits features) as .npy"),
+    cl::value_desc("file"));
 static cl::opt<unsigned> top("top", cl::desc("Classes to print per image"),
                              cl::init(5));
 static cl::opt<std::string> labelsPath("labels",
@@ -67,15 +72,16 @@ int main(int argc, char **argv) {
       argc, argv,
       "vit-run: runs a Vision Transformer compiled by vitc\n\n"
       "  vit-run --library libvit_b16.so images.npy --top 5\n"
-                              "  vit-run --library libvit_b16.so cat.jpg dog.png --labels "
-                              "imagenet.txt\n");
+      "  vit-run --library libvit_b16.so cat.jpg dog.png --labels "
+      "imagenet.txt\n");
   llvm::StringRef stem = llvm::sys::path::stem(libraryPath);
   stem.consume_front("lib");
   std::string symbol = stem.str() + "_model";
   // dlopen() searches the library path for bare names; a file name here
   // means the file.
-  std::string libraryFile =
-      llvm::StringRef(libraryPath).contains('/') ? libraryPath : "./" + libraryPath;
+  std::string libraryFile = llvm::StringRef(libraryPath).contains('/')
+                                ? libraryPath
+                                : "./" + libraryPath;
   void *library = dlopen(libraryFile.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library)
     return fail(llvm::Twine("cannot load ") + libraryPath + ": " + dlerror());
@@ -111,21 +117,23 @@ int main(int argc, char **argv) {
       return fail(llvm::toString(array.takeError()));
     loaded = std::move(*array);
   } else {
-    vitc::Preprocessing pre{info.channels, info.height, info.width, {}, {}, info.crop_fraction};
+    vitc::Preprocessing pre{info.channels,     info.height, info.width, {}, {},
+                            info.crop_fraction};
     std::copy(info.mean, info.mean + 3, pre.mean);
     std::copy(info.std, info.std + 3, pre.std);
     for (const std::string &path : inputPaths)
       if (llvm::Error err = vitc::appendImage(path, pre, loaded.data))
         return fail(llvm::toString(std::move(err)));
-    loaded.shape = {int64_t(inputPaths.size()), int64_t(info.channels), int64_t(info.height),
-                    int64_t(info.width)};
+    loaded.shape = {int64_t(inputPaths.size()), int64_t(info.channels),
+                    int64_t(info.height), int64_t(info.width)};
   }
   Tensor *input = &loaded;
   const std::string inputPath = first.str();
   if (input->shape.size() != 4 || input->shape[1] != info.channels ||
       input->shape[2] != info.height || input->shape[3] != info.width)
-    return fail(llvm::formatv("{0}: expected a [batch, {1}, {2}, {3}] array", inputPath,
-                              info.channels, info.height, info.width));
+    return fail(llvm::formatv("{0}: expected a [batch, {1}, {2}, {3}] array",
+                              inputPath, info.channels, info.height,
+                              info.width));
   int64_t batch = input->shape[0];
   if (images < 0 || images > batch)
     return fail(
@@ -140,11 +148,21 @@ int main(int argc, char **argv) {
   output.shape = {batch, info.outputs};
   output.data.resize(batch * info.outputs);
 
+  Tensor features;
+  if (!featuresPath.empty()) {
+    if (info.features == 0)
+      return fail(llvm::Twine(info.name) + " has no features to write");
+    features.shape = {batch, info.features};
+    features.data.resize(batch * info.features);
+  }
   double best = 1e30, total = 0;
   for (unsigned i = 0; i < std::max(1u, repeat.getValue()); ++i) {
     auto start = std::chrono::steady_clock::now();
-    if (vitrt_run(context, input->data.data(), input->data.size(), batch,
-                  output.data.data(), output.data.size()) != VITRT_OK)
+    if (vitrt_run_features(context, input->data.data(), input->data.size(),
+                           batch, output.data.data(), output.data.size(),
+                           features.data.empty() ? nullptr
+                                                 : features.data.data(),
+                           features.data.size()) != VITRT_OK)
       return fail(vitrt_last_error());
     double ms = std::chrono::duration<double, std::milli>(
                     std::chrono::steady_clock::now() - start)
@@ -192,6 +210,9 @@ int main(int argc, char **argv) {
   }
   if (!outputPath.empty())
     if (llvm::Error err = vitc::writeNpy(outputPath, output))
+      return fail(llvm::toString(std::move(err)));
+  if (!featuresPath.empty())
+    if (llvm::Error err = vitc::writeNpy(featuresPath, features))
       return fail(llvm::toString(std::move(err)));
   vitrt_context_destroy(context);
   vitrt_close(model);

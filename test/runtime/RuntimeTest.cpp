@@ -93,6 +93,46 @@ TEST(Runtime, MatchesPyTorchAndReportsTheModel) {
   EXPECT_LE(maxDiff(run(m.context, first, 10), expectedFirst.data), 1e-4f);
 }
 
+TEST(Runtime, FeaturesAreWhatTheHeadReads) {
+  Opened m;
+  ASSERT_NO_FATAL_FAILURE(
+      open(tiny_token_model_model(), TINY_TOKEN_WEIGHTS, m));
+  vitrt_model_info info;
+  ASSERT_EQ(vitrt_get_info(m.model, &info), VITRT_OK);
+  ASSERT_EQ(info.features, 32);
+  vitc::Tensor input = load(reference("tiny_token_erf/input.npy"));
+  std::vector<float> logits(20), features(64);
+  ASSERT_EQ(vitrt_run_features(m.context, input.data.data(), input.data.size(),
+                               2, logits.data(), logits.size(), features.data(),
+                               features.size()),
+            VITRT_OK)
+      << vitrt_last_error();
+  // The timm checkpoint's head applied to the features gives the logits.
+  auto checkpoint =
+      vitc::readCheckpoint(reference("tiny_token_erf/model.safetensors"));
+  ASSERT_TRUE(bool(checkpoint));
+  const vitc::Tensor *weight = checkpoint->find("head.weight");
+  const vitc::Tensor *bias = checkpoint->find("head.bias");
+  ASSERT_TRUE(weight && bias);
+  std::vector<float> fromFeatures(20);
+  for (int b = 0; b < 2; ++b)
+    for (int c = 0; c < 10; ++c) {
+      double sum = bias->data[c];
+      for (int d = 0; d < 32; ++d)
+        sum += double(features[b * 32 + d]) * weight->data[c * 32 + d];
+      fromFeatures[b * 10 + c] = float(sum);
+    }
+  EXPECT_LE(maxDiff(fromFeatures, logits), 1e-5f);
+  EXPECT_LE(maxDiff(logits, load(reference("tiny_token_erf/logits.npy")).data),
+            1e-4f);
+  EXPECT_EQ(vitrt_run_features(m.context, input.data.data(), input.data.size(),
+                               2, logits.data(), logits.size(), features.data(),
+                               63),
+            VITRT_INVALID_ARGUMENT);
+  EXPECT_THAT(vitrt_last_error(),
+              HasSubstr("2 feature vectors of 32 need 64 floats"));
+}
+
 TEST(Runtime, RefusesWeightsOfAnotherModel) {
   vitrt_model *model = reinterpret_cast<vitrt_model *>(1);
   EXPECT_EQ(
