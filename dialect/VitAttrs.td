@@ -19,6 +19,15 @@ def Vit_GeluApproximation : I32EnumAttr<"GeluApproximation",
   let cppNamespace = "::mlir::vit";
 }
 
+def Vit_MlpGeluErf : I32EnumAttrCase<"GeluErf", 0, "gelu_erf">;
+def Vit_MlpGeluTanh : I32EnumAttrCase<"GeluTanh", 1, "gelu_tanh">;
+def Vit_MlpRelu : I32EnumAttrCase<"Relu", 2, "relu">;
+def Vit_MlpActivation : I32EnumAttr<"MlpActivation",
+    "the activation between the two layers of an MLP",
+    [Vit_MlpGeluErf, Vit_MlpGeluTanh, Vit_MlpRelu]> {
+  let cppNamespace = "::mlir::vit";
+}
+
 class Vit_Attr<string name, string attrMnemonic, list<Trait> traits = []>
     : AttrDef<Vit_Dialect, name, traits> {
   let mnemonic = attrMnemonic;

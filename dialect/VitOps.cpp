@@ -186,5 +186,62 @@ LogicalResult TokenMeanOp::verify() {
                               getSkipAttr().getInt());
 }
 
+/// The layer norm both fused blocks start with: scale and bias [D], a
+/// positive epsilon.
+static LogicalResult verifyPreNorm(Operation *op, Value scale, Value bias,
+                                   int64_t width, APFloat epsilon) {
+  if (failed(checkShape(op, "norm_scale", scale.getType(), {width})) ||
+      failed(checkShape(op, "norm_bias", bias.getType(), {width})))
+    return failure();
+  if (!(epsilon.convertToFloat() > 0.0f))
+    return op->emitOpError()
+           << "epsilon must be positive, got " << epsilon.convertToFloat();
+  return success();
+}
+
+LogicalResult FusedMlpOp::verify() {
+  if (failed(checkRank(*this, "input", getInput().getType(), 2,
+                       /*orMore=*/true)))
+    return failure();
+  ArrayRef<int64_t> input = shapeOf(getInput());
+  int64_t width = input.back();
+  if (failed(verifyPreNorm(*this, getNormScale(), getNormBias(), width,
+                           getEpsilon())) ||
+      failed(checkRank(*this, "fc1_weight", getFc1Weight().getType(), 2)))
+    return failure();
+  int64_t hidden = shapeOf(getFc1Weight())[0];
+  if (failed(checkShape(*this, "fc1_weight", getFc1Weight().getType(),
+                        {hidden, width})) ||
+      failed(checkShape(*this, "fc1_bias", getFc1Bias().getType(), {hidden})) ||
+      failed(checkShape(*this, "fc2_weight", getFc2Weight().getType(),
+                        {width, hidden})) ||
+      failed(checkShape(*this, "fc2_bias", getFc2Bias().getType(), {width})))
+    return failure();
+  return checkShape(*this, "result", getType(), input);
+}
+
+LogicalResult FusedAttentionOp::verify() {
+  if (failed(checkRank(*this, "input", getInput().getType(), 3)))
+    return failure();
+  ArrayRef<int64_t> input = shapeOf(getInput());
+  int64_t width = input[2];
+  int64_t heads = getHeadsAttr().getInt();
+  if (heads < 1 || (isKnown(width) && width % heads != 0))
+    return emitOpError() << "heads " << heads << " do not divide the width "
+                         << width;
+  if (failed(verifyPreNorm(*this, getNormScale(), getNormBias(), width,
+                           getEpsilon())) ||
+      failed(checkShape(*this, "qkv_weight", getQkvWeight().getType(),
+                        {mulDims(3, width), width})) ||
+      (getQkvBias() &&
+       failed(checkShape(*this, "qkv_bias", getQkvBias().getType(),
+                         {mulDims(3, width)}))) ||
+      failed(checkShape(*this, "proj_weight", getProjWeight().getType(),
+                        {width, width})) ||
+      failed(checkShape(*this, "proj_bias", getProjBias().getType(), {width})))
+    return failure();
+  return checkShape(*this, "result", getType(), input);
+}
+
 #define GET_OP_CLASSES
 #include "dialect/VitOps.cpp.inc"

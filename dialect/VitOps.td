@@ -13,5 +13,6 @@ include "VitAttrs.td"
 include "VitEmbeddingOps.td"
 include "VitMathOps.td"
 include "VitTokenOps.td"
+include "VitFusedOps.td"
 
 #endif // VIT_OPS_TD

@@ -12,6 +12,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <functional>
 
 using namespace Halide;
 using namespace vitc;
@@ -20,6 +21,20 @@ using mlir::Operation;
 namespace {
 
 constexpr int64_t kBatch = -1;
+
+/// The algorithm of one primitive op: a single stage (or, for split_qkv,
+/// one stage per output over the same dimensions).
+struct OpDef {
+  KernelStage::Kind kind = KernelStage::Kind::Elementwise;
+  std::vector<ImageParam> inputs;
+  std::vector<Func> outputs;
+  std::vector<Var> vars;
+  std::vector<int64_t> extents;
+  Func accumulator;
+  RDom reduction;
+  Func transposedRhs;
+  std::vector<Func> rowStages;
+};
 
 /// Row-major IR shape -> Halide extents (innermost first), batch as -1.
 std::vector<int64_t> halideExtents(llvm::ArrayRef<int64_t> shape) {
@@ -60,9 +75,10 @@ std::vector<Expr> asExprs(const std::vector<Var> &vars, size_t from = 0) {
   return std::vector<Expr>(vars.begin() + from, vars.end());
 }
 
-/// Starts a KernelDef whose output has result `r`'s shape.
-KernelDef start(Operation *op, KernelDef::Kind kind, int lanes) {
-  KernelDef def;
+/// Starts the definition of a primitive op: its inputs, and vars and extents
+/// of its (first) result.
+OpDef start(Operation *op, KernelStage::Kind kind, int lanes) {
+  OpDef def;
   def.kind = kind;
   for (unsigned i = 0; i < op->getNumOperands(); ++i)
     def.inputs.push_back(operandParam(op, i, lanes));
@@ -87,8 +103,8 @@ Expr panel(const ImageParam &weight, Expr m, Expr k, int block) {
 
 /// out(m, rows...) = bias(m) + sum_k lhs(k, rows...) * weight(m, k), with the
 /// weight stored [K, M] (m innermost).
-KernelDef linear(mlir::vit::LinearOp op, int lanes) {
-  KernelDef def = start(op, KernelDef::Kind::Gemm, lanes);
+OpDef linear(mlir::vit::LinearOp op, int lanes) {
+  OpDef def = start(op, KernelStage::Kind::Gemm, lanes);
   ImageParam in = def.inputs[0], weight = def.inputs[1];
   const int k = static_cast<int>(op.getInput().getType().getShape().back());
   RDom r(0, k, "k");
@@ -112,8 +128,8 @@ KernelDef linear(mlir::vit::LinearOp op, int lanes) {
 
 /// Patch projection as a GEMM over (x, y, c) of each patch, the weight
 /// stored [C, P, P, D] (d innermost).
-KernelDef patchProjection(mlir::vit::PatchProjectionOp op, int lanes) {
-  KernelDef def = start(op, KernelDef::Kind::Gemm, lanes);
+OpDef patchProjection(mlir::vit::PatchProjectionOp op, int lanes) {
+  OpDef def = start(op, KernelStage::Kind::Gemm, lanes);
   ImageParam images = def.inputs[0], weight = def.inputs[1];
   auto imageShape = op.getImages().getType().getShape();
   auto weightShape = op.getWeight().getType().getShape(); // [D, C, Ph, Pw]
@@ -142,8 +158,8 @@ KernelDef patchProjection(mlir::vit::PatchProjectionOp op, int lanes) {
 /// Batched matmul: out(j, i, batch...) = sum_k lhs(k, i, ...) * rhs(.., ..).
 /// A transposed right side is staged as rhsT(j, k, ...) so the inner loop
 /// reads it contiguously.
-KernelDef matmul(mlir::vit::MatmulOp op, int lanes) {
-  KernelDef def = start(op, KernelDef::Kind::Gemm, lanes);
+OpDef matmul(mlir::vit::MatmulOp op, int lanes) {
+  OpDef def = start(op, KernelStage::Kind::Gemm, lanes);
   ImageParam lhs = def.inputs[0], rhs = def.inputs[1];
   const int k = static_cast<int>(op.getLhs().getType().getShape().back());
   RDom r(0, k, "k");
@@ -176,8 +192,8 @@ KernelDef matmul(mlir::vit::MatmulOp op, int lanes) {
   return def;
 }
 
-KernelDef softmax(mlir::vit::SoftmaxOp op, int lanes) {
-  KernelDef def = start(op, KernelDef::Kind::RowReduce, lanes);
+OpDef softmax(mlir::vit::SoftmaxOp op, int lanes) {
+  OpDef def = start(op, KernelStage::Kind::RowReduce, lanes);
   ImageParam in = def.inputs[0];
   const int width = static_cast<int>(def.extents[0]);
   std::vector<Var> rowVars(def.vars.begin() + 1, def.vars.end());
@@ -195,8 +211,8 @@ KernelDef softmax(mlir::vit::SoftmaxOp op, int lanes) {
   return def;
 }
 
-KernelDef layerNorm(mlir::vit::LayerNormOp op, int lanes) {
-  KernelDef def = start(op, KernelDef::Kind::RowReduce, lanes);
+OpDef layerNorm(mlir::vit::LayerNormOp op, int lanes) {
+  OpDef def = start(op, KernelStage::Kind::RowReduce, lanes);
   ImageParam in = def.inputs[0], scale = def.inputs[1], bias = def.inputs[2];
   const int width = static_cast<int>(def.extents[0]);
   std::vector<Var> rowVars(def.vars.begin() + 1, def.vars.end());
@@ -216,8 +232,8 @@ KernelDef layerNorm(mlir::vit::LayerNormOp op, int lanes) {
   return def;
 }
 
-KernelDef tokenMean(mlir::vit::TokenMeanOp op, int lanes) {
-  KernelDef def = start(op, KernelDef::Kind::Elementwise, lanes);
+OpDef tokenMean(mlir::vit::TokenMeanOp op, int lanes) {
+  OpDef def = start(op, KernelStage::Kind::Elementwise, lanes);
   ImageParam in = def.inputs[0];
   const int tokens = op.getInput().getType().getShape()[1];
   const int skip = static_cast<int>(op.getSkip());
@@ -229,8 +245,8 @@ KernelDef tokenMean(mlir::vit::TokenMeanOp op, int lanes) {
   return def;
 }
 
-KernelDef splitQkv(mlir::vit::SplitQkvOp op, int lanes) {
-  KernelDef def = start(op, KernelDef::Kind::Elementwise, lanes);
+OpDef splitQkv(mlir::vit::SplitQkvOp op, int lanes) {
+  OpDef def = start(op, KernelStage::Kind::Elementwise, lanes);
   ImageParam in = def.inputs[0];
   auto shape = op.getQuery().getType().getShape(); // [B, H, N, Dh]
   const int heads = shape[1], headDim = shape[3];
@@ -243,8 +259,8 @@ KernelDef splitQkv(mlir::vit::SplitQkvOp op, int lanes) {
   return def;
 }
 
-KernelDef elementwise(Operation *op, int lanes) {
-  KernelDef def = start(op, KernelDef::Kind::Elementwise, lanes);
+OpDef elementwise(Operation *op, int lanes) {
+  OpDef def = start(op, KernelStage::Kind::Elementwise, lanes);
   const std::vector<Var> &v = def.vars;
   std::vector<Expr> args = asExprs(v);
   Func out(op->getName().stripDialect().str());
@@ -283,12 +299,237 @@ KernelDef elementwise(Operation *op, int lanes) {
   return def;
 }
 
+/// Layer norm of `x` over dimension 0 as a stage: the normalised values.
+KernelStage layerNormStage(Func x, ImageParam scale, ImageParam bias,
+                           float epsilon, const std::vector<int64_t> &extents,
+                           const char *name) {
+  KernelStage stage;
+  stage.kind = KernelStage::Kind::RowReduce;
+  stage.extents = extents;
+  stage.vars = makeVars(extents.size(), (std::string(name) + "_v").c_str());
+  const int width = static_cast<int>(extents[0]);
+  std::vector<Var> rowVars(stage.vars.begin() + 1, stage.vars.end());
+  std::vector<Expr> rowArgs = asExprs(stage.vars, 1);
+  RDom r(0, width, std::string(name) + "_d");
+  std::vector<Expr> atR = rowArgs;
+  atR.insert(atR.begin(), r);
+  Func mean(std::string(name) + "_mean"),
+      variance(std::string(name) + "_variance");
+  mean(rowVars) = sum(x(atR)) / float(width);
+  Expr centered = x(atR) - mean(rowArgs);
+  variance(rowVars) = sum(centered * centered) / float(width);
+  Func normed(name);
+  normed(stage.vars) = (x(stage.vars) - mean(rowArgs)) /
+                           sqrt(variance(rowArgs) + epsilon) *
+                           scale(stage.vars[0]) +
+                       bias(stage.vars[0]);
+  stage.func = normed;
+  stage.rowStages = {mean, variance};
+  return stage;
+}
+
+/// A GEMM stage: epilogue(sum_k lhs(k, rows...) * weight(x, k)) over a weight
+/// stored in panels, with the epilogue given the sum and x.
+KernelStage
+gemmStage(Func lhs, ImageParam weight, int block, int k,
+          const std::vector<int64_t> &extents, const std::string &name,
+          const std::function<Expr(Expr sum, const std::vector<Var> &vars)>
+              &epilogue) {
+  KernelStage stage;
+  stage.kind = KernelStage::Kind::Gemm;
+  stage.extents = extents;
+  stage.vars = makeVars(extents.size(), (name + "_v").c_str());
+  RDom r(0, k, name + "_k");
+  std::vector<Expr> lhsArgs = asExprs(stage.vars);
+  lhsArgs[0] = r;
+  Func acc(name + "_acc");
+  acc(stage.vars) = 0.0f;
+  acc(stage.vars) += lhs(lhsArgs) * panel(weight, stage.vars[0], r, block);
+  Func out(name);
+  out(stage.vars) = epilogue(acc(stage.vars), stage.vars);
+  stage.func = out;
+  stage.accumulator = acc;
+  stage.reduction = r;
+  return stage;
+}
+
+Expr activate(Expr x, mlir::vit::MlpActivation activation) {
+  switch (activation) {
+  case mlir::vit::MlpActivation::GeluErf:
+    return geluErf(x);
+  case mlir::vit::MlpActivation::GeluTanh:
+    return geluTanh(x);
+  case mlir::vit::MlpActivation::Relu:
+    return max(x, 0.0f);
+  }
+  return x;
+}
+
+/// The input ImageParams of a fused op, in operand order.
+std::vector<ImageParam> fusedInputs(Operation *op, int lanes) {
+  std::vector<ImageParam> inputs;
+  for (unsigned i = 0; i < op->getNumOperands(); ++i)
+    inputs.push_back(operandParam(op, i, lanes));
+  return inputs;
+}
+
+/// x + fc2(act(fc1(layer_norm(x)))): layer norm, then fc1 with bias and
+/// activation in its epilogue, then fc2 with bias and the residual in its.
+KernelDef fusedMlp(mlir::vit::FusedMlpOp op, int lanes) {
+  KernelDef def;
+  def.inputs = fusedInputs(op, lanes);
+  ImageParam x = def.inputs[0];
+  std::vector<int64_t> extents =
+      halideExtents(op.getInput().getType().getShape());
+  const int width = static_cast<int>(extents[0]);
+  const int hidden =
+      static_cast<int>(op.getFc1Weight().getType().getShape()[0]);
+  Func input("input");
+  std::vector<Var> vars = makeVars(extents.size(), "in_v");
+  input(vars) = x(vars);
+  input.compute_inline();
+  KernelStage norm =
+      layerNormStage(input, def.inputs[1], def.inputs[2],
+                     op.getEpsilon().convertToFloat(), extents, "normed");
+  std::vector<int64_t> hiddenExtents = extents;
+  hiddenExtents[0] = hidden;
+  ImageParam b1 = def.inputs[4], b2 = def.inputs[6];
+  auto activation = op.getActivation();
+  KernelStage fc1 =
+      gemmStage(norm.func, def.inputs[3],
+                static_cast<int>(paramLayoutFor(op, 3, lanes).block), width,
+                hiddenExtents, "fc1", [&](Expr sum, const std::vector<Var> &v) {
+                  return activate(sum + b1(v[0]), activation);
+                });
+  KernelStage fc2 =
+      gemmStage(fc1.func, def.inputs[5],
+                static_cast<int>(paramLayoutFor(op, 5, lanes).block), hidden,
+                extents, "fused_mlp", [&](Expr sum, const std::vector<Var> &v) {
+                  return x(v) + sum + b2(v[0]);
+                });
+  def.stages = {norm, fc1, fc2};
+  def.outputs = {fc2.func};
+  return def;
+}
+
+/// x + proj(attention(layer_norm(x))): layer norm; the QKV projection; per
+/// head q·kᵀ/sqrt(Dh), softmax and ·v; the output projection with its bias
+/// and the residual in the epilogue.
+KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
+  KernelDef def;
+  def.inputs = fusedInputs(op, lanes);
+  const bool qkvBias = bool(op.getQkvBias());
+  ImageParam x = def.inputs[0], qkvWeight = def.inputs[3];
+  ImageParam projWeight = def.inputs[qkvBias ? 5 : 4],
+             projBias = def.inputs[qkvBias ? 6 : 5];
+  auto shape = op.getInput().getType().getShape(); // [B, N, D]
+  std::vector<int64_t> extents = halideExtents(shape);
+  const int width = static_cast<int>(shape[2]),
+            tokens = static_cast<int>(shape[1]);
+  const int heads = static_cast<int>(op.getHeads()), headDim = width / heads;
+  auto blockOf = [&](mlir::Value weight) {
+    for (unsigned i = 0; i < op->getNumOperands(); ++i)
+      if (op->getOperand(i) == weight)
+        return static_cast<int>(paramLayoutFor(op, i, lanes).block);
+    return 0;
+  };
+
+  Func input("input");
+  std::vector<Var> vars = makeVars(3, "in_v");
+  input(vars) = x(vars);
+  input.compute_inline();
+  KernelStage norm =
+      layerNormStage(input, def.inputs[1], def.inputs[2],
+                     op.getEpsilon().convertToFloat(), extents, "normed");
+  std::vector<int64_t> qkvExtents = extents;
+  qkvExtents[0] = 3 * width;
+  KernelStage qkv =
+      gemmStage(norm.func, qkvWeight, blockOf(op.getQkvWeight()), width,
+                qkvExtents, "qkv", [&](Expr sum, const std::vector<Var> &v) {
+                  return qkvBias ? sum + def.inputs[4](v[0]) : sum;
+                });
+
+  // Per head: scores(j, i, h, b) = q(., i)·k(., j) / sqrt(Dh).
+  std::vector<int64_t> scoreExtents{tokens, tokens, heads, -1};
+  KernelStage scores;
+  scores.kind = KernelStage::Kind::Gemm;
+  scores.extents = scoreExtents;
+  scores.vars = makeVars(4, "s_v");
+  {
+    Var j = scores.vars[0], i = scores.vars[1], h = scores.vars[2],
+        b = scores.vars[3];
+    RDom r(0, headDim, "s_e");
+    Func keys(
+        "keys_t"); // keys_t(j, e, h, b): keys staged with the token innermost
+    Var tj("tj"), te("te"), th("th"), tb("tb");
+    keys(tj, te, th, tb) = qkv.func(width + th * headDim + te, tj, tb);
+    Func acc("scores_acc");
+    acc(j, i, h, b) = 0.0f;
+    acc(j, i, h, b) += qkv.func(h * headDim + r, i, b) * keys(j, r, h, b);
+    Func out("scores");
+    out(j, i, h, b) = acc(j, i, h, b) * (1.0f / std::sqrt(float(headDim)));
+    scores.func = out;
+    scores.accumulator = acc;
+    scores.reduction = r;
+    scores.transposedRhs = keys;
+  }
+  KernelStage probs;
+  probs.kind = KernelStage::Kind::RowReduce;
+  probs.extents = scoreExtents;
+  probs.vars = makeVars(4, "p_v");
+  {
+    std::vector<Var> rowVars(probs.vars.begin() + 1, probs.vars.end());
+    std::vector<Expr> rowArgs = asExprs(probs.vars, 1);
+    RDom r(0, tokens, "p_j");
+    std::vector<Expr> atR = rowArgs;
+    atR.insert(atR.begin(), r);
+    Func rowMax("row_max"), exps("exps"), rowSum("row_sum"), out("probs");
+    rowMax(rowVars) = maximum(scores.func(atR));
+    exps(probs.vars) = exp(scores.func(probs.vars) - rowMax(rowArgs));
+    rowSum(rowVars) = sum(exps(atR));
+    out(probs.vars) = exps(probs.vars) / rowSum(rowArgs);
+    probs.func = out;
+    probs.rowStages = {rowMax, exps, rowSum};
+  }
+  // context(e, i, h, b) = sum_j probs(j, i, h, b) * v(e, j, h, b), written
+  // with the heads merged: merged(c, n, b) = context(c % Dh, n, c / Dh, b).
+  KernelStage context;
+  context.kind = KernelStage::Kind::Gemm;
+  context.extents = {headDim, tokens, heads, -1};
+  context.vars = makeVars(4, "c_v");
+  {
+    Var e = context.vars[0], i = context.vars[1], h = context.vars[2],
+        b = context.vars[3];
+    RDom r(0, tokens, "c_j");
+    Func acc("context_acc");
+    acc(e, i, h, b) = 0.0f;
+    acc(e, i, h, b) +=
+        probs.func(r, i, h, b) * qkv.func(2 * width + h * headDim + e, r, b);
+    Func out("context");
+    out(e, i, h, b) = acc(e, i, h, b);
+    context.func = out;
+    context.accumulator = acc;
+    context.reduction = r;
+  }
+  Func merged("merged");
+  Var mc("mc"), mn("mn"), mb("mb");
+  merged(mc, mn, mb) = context.func(mc % headDim, mn, mc / headDim, mb);
+  merged.compute_inline();
+  KernelStage proj =
+      gemmStage(merged, projWeight, blockOf(op.getProjWeight()), width, extents,
+                "fused_attention", [&](Expr sum, const std::vector<Var> &v) {
+                  return x(v) + sum + projBias(v[0]);
+                });
+  def.stages = {norm, qkv, scores, probs, context, proj};
+  def.outputs = {proj.func};
+  return def;
+}
 } // namespace
 
-static KernelDef defineAlgorithm(Operation *op, int lanes);
+static OpDef defineAlgorithm(Operation *op, int lanes);
 
 /// Declares the static extents of every output buffer, as for the inputs.
-static void constrainOutputs(KernelDef &def, Operation *op) {
+static void constrainOutputs(const KernelDef &def, Operation *op) {
   for (auto [func, result] : llvm::zip(def.outputs, op->getResults())) {
     auto type = mlir::cast<mlir::RankedTensorType>(result.getType());
     std::vector<int64_t> extents = halideExtents(type.getShape());
@@ -303,13 +544,26 @@ static void constrainOutputs(KernelDef &def, Operation *op) {
 }
 
 KernelDef vitc::defineKernel(Operation *op, int lanes) {
-  KernelDef def = defineAlgorithm(op, lanes);
+  KernelDef def;
+  if (auto mlp = mlir::dyn_cast<mlir::vit::FusedMlpOp>(op))
+    def = fusedMlp(mlp, lanes);
+  else if (auto attention = mlir::dyn_cast<mlir::vit::FusedAttentionOp>(op))
+    def = fusedAttention(attention, lanes);
+  else {
+    OpDef single = defineAlgorithm(op, lanes);
+    def.inputs = single.inputs;
+    def.outputs = single.outputs;
+    for (const Func &out : single.outputs)
+      def.stages.push_back({single.kind, out, single.vars, single.extents,
+                            single.accumulator, single.reduction,
+                            single.transposedRhs, single.rowStages});
+  }
   constrainOutputs(def, op);
   return def;
 }
 
-static KernelDef defineAlgorithm(Operation *op, int lanes) {
-  return llvm::TypeSwitch<Operation *, KernelDef>(op)
+static OpDef defineAlgorithm(Operation *op, int lanes) {
+  return llvm::TypeSwitch<Operation *, OpDef>(op)
       .Case([&](mlir::vit::LinearOp o) { return linear(o, lanes); })
       .Case([&](mlir::vit::PatchProjectionOp o) {
         return patchProjection(o, lanes);

@@ -31,12 +31,12 @@ Var fuseOuter(Func f, const std::vector<Var> &vars, size_t from,
   return fused;
 }
 
-void scheduleElementwise(KernelDef &def, int vec) {
-  for (Func out : def.outputs) {
+void scheduleElementwise(KernelStage &stage, int vec) {
+  for (Func out : {stage.func}) {
     std::vector<Var> vars;
     for (const Var &v : out.args())
       vars.push_back(v);
-    if (def.extents[0] >= vec)
+    if (stage.extents[0] >= vec)
       out.vectorize(vars[0], vec, TailStrategy::GuardWithIf);
     if (vars.size() > 1) {
       Var rows = fuseOuter(out, vars, 1, "rows");
@@ -45,8 +45,8 @@ void scheduleElementwise(KernelDef &def, int vec) {
   }
 }
 
-void scheduleRowReduce(KernelDef &def, int vec) {
-  Func out = def.outputs[0];
+void scheduleRowReduce(KernelStage &def, int vec) {
+  Func out = def.func;
   Var rows = fuseOuter(out, def.vars, 1, "rows");
   Var block("row_block");
   out.split(rows, block, rows, 8, TailStrategy::GuardWithIf).parallel(block);
@@ -58,8 +58,8 @@ void scheduleRowReduce(KernelDef &def, int vec) {
   }
 }
 
-void scheduleGemm(KernelDef &def, int vec) {
-  Func out = def.outputs[0], acc = def.accumulator;
+void scheduleGemm(KernelStage &def, int vec) {
+  Func out = def.func, acc = def.accumulator;
   Var x = def.vars[0], y = def.vars[1];
   // Tiles that do not divide the extent are shifted inwards (the overlap is
   // recomputed), which keeps every tile full so the accumulator can live in
@@ -115,15 +115,22 @@ void scheduleGemm(KernelDef &def, int vec) {
 
 void vitc::scheduleCpu(KernelDef &def, const Target &target) {
   const int vec = target.natural_vector_size(Float(32));
-  switch (def.kind) {
-  case KernelDef::Kind::Elementwise:
-    scheduleElementwise(def, vec);
-    break;
-  case KernelDef::Kind::RowReduce:
-    scheduleRowReduce(def, vec);
-    break;
-  case KernelDef::Kind::Gemm:
-    scheduleGemm(def, vec);
-    break;
+  for (KernelStage &stage : def.stages) {
+    bool isOutput = false;
+    for (const Func &out : def.outputs)
+      isOutput |= out.name() == stage.func.name();
+    if (!isOutput)
+      stage.func.compute_root();
+    switch (stage.kind) {
+    case KernelStage::Kind::Elementwise:
+      scheduleElementwise(stage, vec);
+      break;
+    case KernelStage::Kind::RowReduce:
+      scheduleRowReduce(stage, vec);
+      break;
+    case KernelStage::Kind::Gemm:
+      scheduleGemm(stage, vec);
+      break;
+    }
   }
 }

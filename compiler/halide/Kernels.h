@@ -22,21 +22,29 @@
 
 namespace vitc {
 
-/// What the schedule needs to know about a kernel's algorithm.
-struct KernelDef {
+/// One stage of a kernel's algorithm, and what its schedule needs to know.
+struct KernelStage {
   enum class Kind {
-    Elementwise, // outputs[0](vars) from inputs at the same or gathered points
-    Gemm,        // outputs[0](x, rows...) = epilogue(accumulator(x, rows...))
+    Elementwise, // func(vars) from its inputs at the same or gathered points
+    Gemm,        // func(x, rows...) = epilogue(accumulator(x, rows...))
     RowReduce,   // reductions over dimension 0 per row (softmax, layer norm)
   } kind = Kind::Elementwise;
-  std::vector<Halide::ImageParam> inputs;
-  std::vector<Halide::Func> outputs;
-  std::vector<Halide::Var> vars; // of outputs[0], innermost first
-  std::vector<int64_t> extents;  // of outputs[0] per var; -1: the batch
+  Halide::Func func;
+  std::vector<Halide::Var> vars; // of func, innermost first
+  std::vector<int64_t> extents;  // per var; -1: the batch
   Halide::Func accumulator;      // Gemm: the sum over k
   Halide::RDom reduction;        // Gemm: the k of the accumulator
   Halide::Func transposedRhs; // Gemm with a transposed right side: staged copy
   std::vector<Halide::Func> rowStages; // RowReduce: per-row reductions
+};
+
+/// A kernel's algorithm: its inputs, its stages in producer order, and the
+/// outputs (the funcs of the last stages). Stages that are not outputs are
+/// computed whole before their consumers (compute_root) for now.
+struct KernelDef {
+  std::vector<Halide::ImageParam> inputs;
+  std::vector<Halide::Func> outputs;
+  std::vector<KernelStage> stages;
 };
 
 /// The algorithm of one op (a kernel's representative), reading parameters

@@ -13,6 +13,7 @@
 #include "mlir/IR/AsmState.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -44,11 +45,26 @@ int64_t vitc::gemmTileWidth(int64_t m, int lanes) {
   return m >= 2 * lanes ? 2 * lanes : lanes;
 }
 
+/// Whether operand `operand` of `user` is the weight of one of its GEMMs.
+static bool isGemmWeight(Operation *user, unsigned operand) {
+  Value value = user->getOperand(operand);
+  return llvm::TypeSwitch<Operation *, bool>(user)
+      .Case<vit::LinearOp, vit::PatchProjectionOp>(
+          [&](auto op) { return value == op.getWeight(); })
+      .Case([&](vit::FusedMlpOp op) {
+        return value == op.getFc1Weight() || value == op.getFc2Weight();
+      })
+      .Case([&](vit::FusedAttentionOp op) {
+        return value == op.getQkvWeight() || value == op.getProjWeight();
+      })
+      .Default(false);
+}
+
 ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand, int lanes) {
-  if (operand != 1 || !isa<vit::LinearOp, vit::PatchProjectionOp>(user))
+  if (!isGemmWeight(user, operand))
     return {};
   int64_t m =
-      cast<RankedTensorType>(user->getOperand(1).getType()).getDimSize(0);
+      cast<RankedTensorType>(user->getOperand(operand).getType()).getDimSize(0);
   int64_t tile = gemmTileWidth(m, lanes);
   // Panels as wide as the tile when the tiles divide m; else one panel.
   return {true, m % tile == 0 ? tile : m};
@@ -179,7 +195,8 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward, int lanes) {
              vit::AddPositionEmbeddingOp, vit::LayerNormOp, vit::LinearOp,
              vit::MatmulOp, vit::SoftmaxOp, vit::GeluOp, vit::ReluOp,
              vit::TanhOp, vit::AddOp, vit::ScaleOp, vit::SplitQkvOp,
-             vit::MergeHeadsOp, vit::SelectTokenOp, vit::TokenMeanOp>(op))
+             vit::MergeHeadsOp, vit::SelectTokenOp, vit::TokenMeanOp,
+             vit::FusedMlpOp, vit::FusedAttentionOp>(op))
       return programError(&op, "the backend has no kernel for this op");
 
     ProgramStep step;

@@ -75,7 +75,7 @@ struct Program {
   std::vector<ProgramKernel> kernels;
   std::vector<ProgramStep> steps;
   int inputValue = 0, outputValue = 0;
-  int featuresValue = -1; // what the classifier reads (op marked vit.features)
+  int featuresValue = -1;  // what the classifier reads (op marked vit.features)
   std::string fingerprint; // hex; changes whenever kernels, params or values do
 };
 

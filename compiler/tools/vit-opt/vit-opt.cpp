@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/transforms/Passes.h"
 #include "dialect/VitDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -16,6 +17,7 @@
 int main(int argc, char **argv) {
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
+  mlir::vit::registerAllVitcPasses();
 
   mlir::DialectRegistry registry;
   registry.insert<mlir::vit::VitDialect, mlir::func::FuncDialect>();

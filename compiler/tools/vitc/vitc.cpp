@@ -12,6 +12,7 @@
 #include "compiler/frontend/Weights.h"
 #include "compiler/halide/Emit.h"
 #include "compiler/halide/Program.h"
+#include "compiler/transforms/Passes.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -104,12 +105,15 @@ static cl::opt<std::string> saveWeights(
     cl::desc("Write the model's weights (timm names, f32) as safetensors"),
     cl::value_desc("file"), cl::cat(weightsCategory));
 
-enum class Emit { Mlir, HalideStmt, Schedule, Lib, None };
+enum class Emit { Mlir, FusedMlir, HalideStmt, Schedule, Lib, None };
 static cl::opt<Emit> emit(
     "emit", cl::desc("What to write"), cl::init(Emit::None),
     cl::values(
         clEnumValN(Emit::Mlir, "mlir",
                    "the model in primitive vit dialect ops"),
+        clEnumValN(Emit::FusedMlir, "fused-mlir",
+                   "the IR after the default pipeline: the kernels the backend "
+                   "compiles"),
         clEnumValN(Emit::HalideStmt, "halide-stmt",
                    "each kernel's lowered Halide statement"),
         clEnumValN(
@@ -120,6 +124,10 @@ static cl::opt<Emit> emit(
                    "weights NAME.safetensors beside it"),
         clEnumValN(Emit::None, "none", "nothing")),
     cl::cat(outputCategory));
+static cl::opt<bool>
+    fusion("fusion",
+           cl::desc("Run the fusion passes before the backend (default on)"),
+           cl::init(true), cl::cat(outputCategory));
 static cl::opt<std::string>
     target("target",
            cl::desc("Halide target: host, x86-64-linux-avx2, "
@@ -288,6 +296,17 @@ static void writeParams(const ModelConfig &c, llvm::raw_ostream &os) {
     os << llvm::formatv("  {0,-14} {1,15}\n", group, withCommas(count));
 }
 
+/// Runs the default pipeline (the fusion passes) on `module`.
+static llvm::Error runDefaultPipeline(mlir::ModuleOp module) {
+  mlir::PassManager pm(module.getContext());
+  mlir::vit::buildDefaultPipeline(pm);
+  if (mlir::failed(pm.run(module)))
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "internal error: the default pipeline failed");
+  return llvm::Error::success();
+}
+
 /// The model's IR and its plan as kernel calls (which points into the IR).
 struct PlannedModel {
   mlir::OwningOpRef<mlir::ModuleOp> module;
@@ -302,6 +321,9 @@ static llvm::Expected<PlannedModel> planModel(mlir::MLIRContext &context,
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         "internal error: the emitted IR does not verify");
+  if (fusion)
+    if (llvm::Error err = runDefaultPipeline(*planned.module))
+      return err;
   llvm::Expected<int> lanes = vectorLanes(target);
   if (!lanes)
     return lanes.takeError();
@@ -384,11 +406,14 @@ int main(int argc, char **argv) {
                                          emit == Emit::Schedule, output->os()))
       return fail(std::move(err));
   }
-  if (emit == Emit::Mlir) {
+  if (emit == Emit::Mlir || emit == Emit::FusedMlir) {
     mlir::MLIRContext context;
     mlir::OwningOpRef<mlir::ModuleOp> module = buildModel(context, *config);
     if (mlir::failed(mlir::verify(*module)))
       return fail("internal error: the emitted IR does not verify");
+    if (emit == Emit::FusedMlir)
+      if (llvm::Error err = runDefaultPipeline(*module))
+        return fail(std::move(err));
     module->print(output->os(),
                   mlir::OpPrintingFlags().enableDebugInfo(printLocations));
   }
