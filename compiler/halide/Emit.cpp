@@ -168,6 +168,63 @@ Error vitc::writeKernelWeights(const Program &program,
   return writeSafetensors(path, tensors, weightsMetadata(program, config));
 }
 
+// Kernels allocate the same scratch buffers (hidden activations, attention
+// scores) on every call. Halide's default halide_malloc returns them to the
+// OS each time, and the fresh pages then fault in again: measured as ~15% of
+// ViT-B/16 at batch 1. This replacement (weak, like Halide's own, and linked
+// first so it wins) keeps up to 64 freed blocks for reuse by the same size.
+static const char kScratchAllocator[] = R"c(
+extern void *malloc(unsigned long);
+extern void free(void *);
+#define VITC_CACHE_SLOTS 64
+static struct { unsigned long size; void *block; } vitc_cache[VITC_CACHE_SLOTS];
+static volatile char vitc_cache_lock;
+static void vitc_lock(void) { while (__atomic_test_and_set(&vitc_cache_lock, __ATOMIC_ACQUIRE)) {} }
+static void vitc_unlock(void) { __atomic_clear(&vitc_cache_lock, __ATOMIC_RELEASE); }
+
+__attribute__((weak)) void *halide_malloc(void *user_context, unsigned long size) {
+  (void)user_context;
+  void *block = 0;
+  vitc_lock();
+  for (int i = 0; i < VITC_CACHE_SLOTS; ++i)
+    if (vitc_cache[i].block && vitc_cache[i].size == size) {
+      block = vitc_cache[i].block;
+      vitc_cache[i].block = 0;
+      break;
+    }
+  vitc_unlock();
+  if (!block) {
+    /* 128-byte alignment, with the block's start and size just before it. */
+    char *raw = (char *)malloc(size + 128 + 2 * sizeof(void *));
+    if (!raw)
+      return 0;
+    char *aligned = (char *)(((unsigned long)raw + 2 * sizeof(void *) + 127) & ~127ul);
+    ((void **)aligned)[-1] = raw;
+    ((unsigned long *)aligned)[-2] = size;
+    block = aligned;
+  }
+  return block;
+}
+
+__attribute__((weak)) void halide_free(void *user_context, void *block) {
+  (void)user_context;
+  if (!block)
+    return;
+  unsigned long size = ((unsigned long *)block)[-2];
+  vitc_lock();
+  for (int i = 0; i < VITC_CACHE_SLOTS; ++i)
+    if (!vitc_cache[i].block) {
+      vitc_cache[i].size = size;
+      vitc_cache[i].block = block;
+      block = 0;
+      break;
+    }
+  vitc_unlock();
+  if (block)
+    free(((void **)block)[-1]);
+}
+)c";
+
 static std::string floatLiteral(float value) {
   char text[32];
   snprintf(text, sizeof text, "%.9ef",
@@ -188,6 +245,7 @@ static std::string modelDescriptionSource(const Program &program,
   os << "extern vitrt_error_handler "
         "halide_set_error_handler(vitrt_error_handler);\n"
      << "extern int halide_set_num_threads(int);\n";
+  os << kScratchAllocator;
   std::string header = weightsHeader(program, config);
   os << "\nstatic const char weights_header[" << header.size() << "] = {";
   for (size_t i = 0; i < header.size(); ++i)
@@ -377,7 +435,9 @@ Error vitc::emitLibrary(const Program &program, const ModelConfig &config,
 
   // 1. Kernels: one pipeline each. One target: all linked into one object.
   // Several: each kernel is compiled per target with a dispatching wrapper.
-  std::vector<std::string> objects{path("halide_runtime.o"), path("model.o")};
+  // model.o first: its weak halide_malloc/halide_free must be the first
+  // definition the linker sees (see kScratchAllocator).
+  std::vector<std::string> objects{path("model.o"), path("halide_runtime.o")};
   std::vector<Halide::Module> modules;
   for (auto [i, kernel] : llvm::enumerate(program.kernels)) {
     if (options.progress)
@@ -420,7 +480,7 @@ Error vitc::emitLibrary(const Program &program, const ModelConfig &config,
           Halide::link_modules(symbol + "_kernels", modules)
               .compile({{Halide::OutputFileType::object, objects.back()}});
         }
-        Halide::compile_standalone_runtime(objects[0], targets->back());
+        Halide::compile_standalone_runtime(objects[1], targets->back());
       }))
     return err;
 
@@ -437,7 +497,7 @@ Error vitc::emitLibrary(const Program &program, const ModelConfig &config,
   std::vector<std::string> ccArgs = cc->second;
   ccArgs.insert(ccArgs.end(),
                 {"-c", "-O1", "-fPIC", "-ffreestanding", "-I", work.str().str(),
-                 path("model.c"), "-o", objects[1]});
+                 path("model.c"), "-o", objects[0]});
   if (Error err = runTool(cc->first, ccArgs))
     return err;
 
