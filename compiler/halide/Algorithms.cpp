@@ -101,31 +101,6 @@ Expr panel(const ImageParam &weight, Expr m, Expr k, int block) {
   return weight(m % block, k, m / block);
 }
 
-/// out(m, rows...) = bias(m) + sum_k lhs(k, rows...) * weight(m, k), with the
-/// weight stored [K, M] (m innermost).
-OpDef linear(mlir::vit::LinearOp op, int lanes) {
-  OpDef def = start(op, KernelStage::Kind::Gemm, lanes);
-  ImageParam in = def.inputs[0], weight = def.inputs[1];
-  const int k = static_cast<int>(op.getInput().getType().getShape().back());
-  RDom r(0, k, "k");
-  Var m = def.vars[0];
-  std::vector<Expr> inArgs = asExprs(def.vars);
-  inArgs[0] = r;
-  Func acc("acc");
-  acc(def.vars) = 0.0f;
-  const int block = static_cast<int>(paramLayoutFor(op, 1, lanes).block);
-  acc(def.vars) += in(inArgs)*panel(weight, m, r, block);
-  Func out("linear");
-  Expr value = acc(def.vars);
-  if (op.getBias())
-    value += def.inputs[2](m);
-  out(def.vars) = value;
-  def.accumulator = acc;
-  def.reduction = r;
-  def.outputs = {out};
-  return def;
-}
-
 /// Patch projection as a GEMM over (x, y, c) of each patch, the weight
 /// stored [C, P, P, D] (d innermost).
 OpDef patchProjection(mlir::vit::PatchProjectionOp op, int lanes) {
@@ -207,27 +182,6 @@ OpDef softmax(mlir::vit::SoftmaxOp op, int lanes) {
   rowSum(rowVars) = sum(exps(atR));
   out(def.vars) = exps(def.vars) / rowSum(rowArgs);
   def.rowStages = {rowMax, exps, rowSum};
-  def.outputs = {out};
-  return def;
-}
-
-OpDef layerNorm(mlir::vit::LayerNormOp op, int lanes) {
-  OpDef def = start(op, KernelStage::Kind::RowReduce, lanes);
-  ImageParam in = def.inputs[0], scale = def.inputs[1], bias = def.inputs[2];
-  const int width = static_cast<int>(def.extents[0]);
-  std::vector<Var> rowVars(def.vars.begin() + 1, def.vars.end());
-  std::vector<Expr> rowArgs = asExprs(def.vars, 1);
-  RDom r(0, width, "d");
-  std::vector<Expr> atR = rowArgs;
-  atR.insert(atR.begin(), r);
-  Func mean("mean"), variance("variance"), out("layer_norm");
-  mean(rowVars) = sum(in(atR)) / float(width);
-  Expr centered = in(atR)-mean(rowArgs);
-  variance(rowVars) = sum(centered * centered) / float(width);
-  Expr inv = 1.0f / sqrt(variance(rowArgs) + op.getEpsilon().convertToFloat());
-  out(def.vars) = (in(def.vars) - mean(rowArgs)) * inv * scale(def.vars[0]) +
-                  bias(def.vars[0]);
-  def.rowStages = {mean, variance};
   def.outputs = {out};
   return def;
 }
@@ -373,6 +327,46 @@ std::vector<ImageParam> fusedInputs(Operation *op, int lanes) {
   return inputs;
 }
 
+/// The op's first operand as a Func (inlined), so stages can read it.
+Func inputFunc(const ImageParam &param, size_t rank) {
+  Func input("input");
+  std::vector<Var> vars = makeVars(rank, "in_v");
+  input(vars) = param(vars);
+  input.compute_inline();
+  return input;
+}
+
+/// out(m, rows...) = bias(m) + sum_k input(k, rows...) * weight(m, k).
+KernelDef linearKernel(mlir::vit::LinearOp op, int lanes) {
+  KernelDef def;
+  def.inputs = fusedInputs(op, lanes);
+  auto inputShape = op.getInput().getType().getShape();
+  std::vector<int64_t> extents = halideExtents(op.getType().getShape());
+  ImageParam bias = op.getBias() ? def.inputs[2] : ImageParam();
+  KernelStage stage =
+      gemmStage(inputFunc(def.inputs[0], inputShape.size()), def.inputs[1],
+                static_cast<int>(paramLayoutFor(op, 1, lanes).block),
+                static_cast<int>(inputShape.back()), extents, "linear",
+                [&](Expr sum, const std::vector<Var> &v) {
+                  return bias.defined() ? sum + bias(v[0]) : sum;
+                });
+  def.stages = {stage};
+  def.outputs = {stage.func};
+  return def;
+}
+
+KernelDef layerNormKernel(mlir::vit::LayerNormOp op, int lanes) {
+  KernelDef def;
+  def.inputs = fusedInputs(op, lanes);
+  std::vector<int64_t> extents = halideExtents(op.getType().getShape());
+  KernelStage stage = layerNormStage(
+      inputFunc(def.inputs[0], extents.size()), def.inputs[1], def.inputs[2],
+      op.getEpsilon().convertToFloat(), extents, "layer_norm");
+  def.stages = {stage};
+  def.outputs = {stage.func};
+  return def;
+}
+
 /// x + fc2(act(fc1(layer_norm(x)))): layer norm, then fc1 with bias and
 /// activation in its epilogue, then fc2 with bias and the residual in its.
 KernelDef fusedMlp(mlir::vit::FusedMlpOp op, int lanes) {
@@ -384,12 +378,8 @@ KernelDef fusedMlp(mlir::vit::FusedMlpOp op, int lanes) {
   const int width = static_cast<int>(extents[0]);
   const int hidden =
       static_cast<int>(op.getFc1Weight().getType().getShape()[0]);
-  Func input("input");
-  std::vector<Var> vars = makeVars(extents.size(), "in_v");
-  input(vars) = x(vars);
-  input.compute_inline();
   KernelStage norm =
-      layerNormStage(input, def.inputs[1], def.inputs[2],
+      layerNormStage(inputFunc(x, extents.size()), def.inputs[1], def.inputs[2],
                      op.getEpsilon().convertToFloat(), extents, "normed");
   std::vector<int64_t> hiddenExtents = extents;
   hiddenExtents[0] = hidden;
@@ -434,12 +424,8 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
     return 0;
   };
 
-  Func input("input");
-  std::vector<Var> vars = makeVars(3, "in_v");
-  input(vars) = x(vars);
-  input.compute_inline();
   KernelStage norm =
-      layerNormStage(input, def.inputs[1], def.inputs[2],
+      layerNormStage(inputFunc(x, 3), def.inputs[1], def.inputs[2],
                      op.getEpsilon().convertToFloat(), extents, "normed");
   std::vector<int64_t> qkvExtents = extents;
   qkvExtents[0] = 3 * width;
@@ -545,7 +531,11 @@ static void constrainOutputs(const KernelDef &def, Operation *op) {
 
 KernelDef vitc::defineKernel(Operation *op, int lanes) {
   KernelDef def;
-  if (auto mlp = mlir::dyn_cast<mlir::vit::FusedMlpOp>(op))
+  if (auto linear = mlir::dyn_cast<mlir::vit::LinearOp>(op))
+    def = linearKernel(linear, lanes);
+  else if (auto norm = mlir::dyn_cast<mlir::vit::LayerNormOp>(op))
+    def = layerNormKernel(norm, lanes);
+  else if (auto mlp = mlir::dyn_cast<mlir::vit::FusedMlpOp>(op))
     def = fusedMlp(mlp, lanes);
   else if (auto attention = mlir::dyn_cast<mlir::vit::FusedAttentionOp>(op))
     def = fusedAttention(attention, lanes);
@@ -564,13 +554,11 @@ KernelDef vitc::defineKernel(Operation *op, int lanes) {
 
 static OpDef defineAlgorithm(Operation *op, int lanes) {
   return llvm::TypeSwitch<Operation *, OpDef>(op)
-      .Case([&](mlir::vit::LinearOp o) { return linear(o, lanes); })
       .Case([&](mlir::vit::PatchProjectionOp o) {
         return patchProjection(o, lanes);
       })
       .Case([&](mlir::vit::MatmulOp o) { return matmul(o, lanes); })
       .Case([&](mlir::vit::SoftmaxOp o) { return softmax(o, lanes); })
-      .Case([&](mlir::vit::LayerNormOp o) { return layerNorm(o, lanes); })
       .Case([&](mlir::vit::TokenMeanOp o) { return tokenMean(o, lanes); })
       .Case([&](mlir::vit::SplitQkvOp o) { return splitQkv(o, lanes); })
       .Default([&](Operation *o) { return elementwise(o, lanes); });
