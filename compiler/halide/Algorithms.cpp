@@ -506,6 +506,10 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
                 "fused_attention", [&](Expr sum, const std::vector<Var> &v) {
                   return x(v) + sum + projBias(v[0]);
                 });
+  // Scores and probabilities are computed per (head, batch) inside the
+  // context's parallel loop: a [N, N] tile per head, never [B, H, N, N].
+  context.parallelOuterOnly = true;
+  scores.nestIn = probs.nestIn = 4; // the index of `context` below
   def.stages = {norm, qkv, scores, probs, context, proj};
   def.outputs = {proj.func};
   return def;
@@ -543,10 +547,18 @@ KernelDef vitc::defineKernel(Operation *op, int lanes) {
     OpDef single = defineAlgorithm(op, lanes);
     def.inputs = single.inputs;
     def.outputs = single.outputs;
-    for (const Func &out : single.outputs)
-      def.stages.push_back({single.kind, out, single.vars, single.extents,
-                            single.accumulator, single.reduction,
-                            single.transposedRhs, single.rowStages});
+    for (const Func &out : single.outputs) {
+      KernelStage stage;
+      stage.kind = single.kind;
+      stage.func = out;
+      stage.vars = single.vars;
+      stage.extents = single.extents;
+      stage.accumulator = single.accumulator;
+      stage.reduction = single.reduction;
+      stage.transposedRhs = single.transposedRhs;
+      stage.rowStages = single.rowStages;
+      def.stages.push_back(stage);
+    }
   }
   constrainOutputs(def, op);
   return def;

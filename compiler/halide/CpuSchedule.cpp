@@ -45,11 +45,13 @@ void scheduleElementwise(KernelStage &stage, int vec) {
   }
 }
 
-void scheduleRowReduce(KernelStage &def, int vec) {
+void scheduleRowReduce(KernelStage &def, int vec, bool nested) {
   Func out = def.func;
   Var rows = fuseOuter(out, def.vars, 1, "rows");
-  Var block("row_block");
-  out.split(rows, block, rows, 8, TailStrategy::GuardWithIf).parallel(block);
+  if (!nested) {
+    Var block("row_block");
+    out.split(rows, block, rows, 8, TailStrategy::GuardWithIf).parallel(block);
+  }
   out.vectorize(def.vars[0], vec, TailStrategy::GuardWithIf);
   for (Func stage : def.rowStages) {
     stage.compute_at(out, rows);
@@ -58,7 +60,7 @@ void scheduleRowReduce(KernelStage &def, int vec) {
   }
 }
 
-void scheduleGemm(KernelStage &def, int vec) {
+void scheduleGemm(KernelStage &def, int vec, bool nested) {
   Func out = def.func, acc = def.accumulator;
   Var x = def.vars[0], y = def.vars[1];
   // Tiles that do not divide the extent are shifted inwards (the overlap is
@@ -82,12 +84,18 @@ void scheduleGemm(KernelStage &def, int vec) {
   out.reorder(order).vectorize(xi, vec, TailStrategy::GuardWithIf);
   // The epilogue (bias, activation, residual) is not unrolled: an unrolled
   // 24x4 tile of GELUs spills registers (measured 5x slower than a loop).
-  // Column blocks and the outer (batch, head) dimensions share the cores.
-  std::vector<Var> outer{xo};
+  // Column blocks and the outer (batch, head) dimensions share the cores
+  // (only the outer ones with parallelOuterOnly; none when nested in an
+  // already parallel loop).
+  std::vector<Var> outer;
+  if (!def.parallelOuterOnly)
+    outer.push_back(xo);
   for (size_t i = 2; i < def.vars.size(); ++i)
     outer.push_back(def.vars[i]);
-  Var parallelLoop = fuseOuter(out, outer, 0, "blocks");
-  out.parallel(parallelLoop);
+  Var parallelLoop = outer.empty() ? xo : fuseOuter(out, outer, 0, "blocks");
+  if (!nested)
+    out.parallel(parallelLoop);
+  def.parallelLoop = parallelLoop;
 
   Var ax = acc.args()[0], ay = acc.args()[1];
   acc.compute_at(out, yo).vectorize(ax, vec, TailStrategy::GuardWithIf);
@@ -113,22 +121,32 @@ void scheduleGemm(KernelStage &def, int vec) {
 
 void vitc::scheduleCpu(KernelDef &def, const Target &target) {
   const int vec = target.natural_vector_size(Float(32));
-  for (KernelStage &stage : def.stages) {
-    bool isOutput = false;
-    for (const Func &out : def.outputs)
-      isOutput |= out.name() == stage.func.name();
-    if (!isOutput)
-      stage.func.compute_root();
-    switch (stage.kind) {
-    case KernelStage::Kind::Elementwise:
-      scheduleElementwise(stage, vec);
-      break;
-    case KernelStage::Kind::RowReduce:
-      scheduleRowReduce(stage, vec);
-      break;
-    case KernelStage::Kind::Gemm:
-      scheduleGemm(stage, vec);
-      break;
+  // Outer stages first, so that nested stages find their parent's loop.
+  for (bool nestedPass : {false, true}) {
+    for (KernelStage &stage : def.stages) {
+      bool nested = stage.nestIn >= 0;
+      if (nested != nestedPass)
+        continue;
+      bool isOutput = false;
+      for (const Func &out : def.outputs)
+        isOutput |= out.name() == stage.func.name();
+      if (nested) {
+        const KernelStage &parent = def.stages[stage.nestIn];
+        stage.func.compute_at(parent.func, parent.parallelLoop);
+      } else if (!isOutput) {
+        stage.func.compute_root();
+      }
+      switch (stage.kind) {
+      case KernelStage::Kind::Elementwise:
+        scheduleElementwise(stage, vec);
+        break;
+      case KernelStage::Kind::RowReduce:
+        scheduleRowReduce(stage, vec, nested);
+        break;
+      case KernelStage::Kind::Gemm:
+        scheduleGemm(stage, vec, nested);
+        break;
+      }
     }
   }
 }

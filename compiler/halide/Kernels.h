@@ -36,6 +36,13 @@ struct KernelStage {
   Halide::RDom reduction;        // Gemm: the k of the accumulator
   Halide::Func transposedRhs; // Gemm with a transposed right side: staged copy
   std::vector<Halide::Func> rowStages; // RowReduce: per-row reductions
+  // Nesting: a stage with `parallelOuterOnly` spreads only its dimensions
+  // from 2 on (e.g. heads and batch) over the cores; stages with `nestIn` set
+  // (an index into KernelDef::stages) are computed per iteration of that
+  // stage's parallel loop instead of whole (the attention scores per head).
+  bool parallelOuterOnly = false;
+  int nestIn = -1;
+  Halide::Var parallelLoop; // set by the schedule
 };
 
 /// A kernel's algorithm: its inputs, its stages in producer order, and the
