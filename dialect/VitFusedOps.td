@@ -53,7 +53,7 @@ def Vit_FusedAttentionOp : Vit_Op<"fused_attention", [Pure]> {
 
     Example:
     ```mlir
-    %y = vit.fused_attention %x, %g, %b, %wqkv, %bqkv, %wo, %bo heads = 12 eps = 1.000000e-06
+    %y = vit.fused_attention %x, %g, %b, %wqkv qkv_bias %bqkv, %wo, %bo heads = 12 eps = 1.000000e-06
         : (tensor<?x197x768xf32>, tensor<768xf32>, tensor<768xf32>, tensor<2304x768xf32>,
            tensor<2304xf32>, tensor<768x768xf32>, tensor<768xf32>) -> tensor<?x197x768xf32>
     ```
@@ -64,7 +64,7 @@ def Vit_FusedAttentionOp : Vit_Op<"fused_attention", [Pure]> {
                        I64Attr:$heads, F32Attr:$epsilon);
   let results = (outs Vit_Tensor:$result);
   let assemblyFormat = [{
-    $input `,` $norm_scale `,` $norm_bias `,` $qkv_weight (`,` $qkv_bias^)? `,` $proj_weight
+    $input `,` $norm_scale `,` $norm_bias `,` $qkv_weight (`qkv_bias` $qkv_bias^)? `,` $proj_weight
     `,` $proj_bias `heads` `=` $heads `eps` `=` $epsilon attr-dict `:`
     functional-type(operands, results)
   }];

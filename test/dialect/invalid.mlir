@@ -424,3 +424,43 @@ module attributes {vit.target = #vit.target<target = "host", vector_bits = 256, 
 
 // expected-error @+1 {{target string must not be empty}}
 module attributes {vit.target = #vit.target<target = "", vector_bits = 256, cores = 2>} {}
+
+// -----
+
+func.func @fused_attention_heads(%x: tensor<?x5x8xf32>, %g: tensor<8xf32>, %wqkv: tensor<24x8xf32>, %wo: tensor<8x8xf32>) {
+  // expected-error @+1 {{'vit.fused_attention' op heads 3 do not divide the width 8}}
+  %a = vit.fused_attention %x, %g, %g, %wqkv, %wo, %g heads = 3 eps = 1.0e-6 : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<24x8xf32>, tensor<8x8xf32>, tensor<8xf32>) -> tensor<?x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_qkv(%x: tensor<?x5x8xf32>, %g: tensor<8xf32>, %wqkv: tensor<16x8xf32>, %wo: tensor<8x8xf32>) {
+  // expected-error @+1 {{'vit.fused_attention' op qkv_weight has shape 16x8 but expected 24x8}}
+  %a = vit.fused_attention %x, %g, %g, %wqkv, %wo, %g heads = 2 eps = 1.0e-6 : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<16x8xf32>, tensor<8x8xf32>, tensor<8xf32>) -> tensor<?x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @fused_mlp_fc2(%x: tensor<?x5x8xf32>, %g: tensor<8xf32>, %w1: tensor<16x8xf32>, %b1: tensor<16xf32>, %w2: tensor<8x12xf32>) {
+  // expected-error @+1 {{'vit.fused_mlp' op fc2_weight has shape 8x12 but expected 8x16}}
+  %m = vit.fused_mlp %x, %g, %g, %w1, %b1, %w2, %g relu eps = 1.0e-6 : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<16x8xf32>, tensor<16xf32>, tensor<8x12xf32>, tensor<8xf32>) -> tensor<?x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @fused_mlp_norm(%x: tensor<?x5x8xf32>, %g: tensor<4xf32>, %w1: tensor<16x8xf32>, %b1: tensor<16xf32>, %w2: tensor<8x16xf32>, %b2: tensor<8xf32>) {
+  // expected-error @+1 {{'vit.fused_mlp' op norm_scale has shape 4 but expected 8}}
+  %m = vit.fused_mlp %x, %g, %g, %w1, %b1, %w2, %b2 relu eps = 1.0e-6 : (tensor<?x5x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<16x8xf32>, tensor<16xf32>, tensor<8x16xf32>, tensor<8xf32>) -> tensor<?x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @fused_mlp_epsilon(%x: tensor<?x5x8xf32>, %g: tensor<8xf32>, %w1: tensor<16x8xf32>, %b1: tensor<16xf32>, %w2: tensor<8x16xf32>) {
+  // expected-error @+1 {{'vit.fused_mlp' op epsilon must be positive, got -1}}
+  %m = vit.fused_mlp %x, %g, %g, %w1, %b1, %w2, %g relu eps = -1.0 : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<16x8xf32>, tensor<16xf32>, tensor<8x16xf32>, tensor<8xf32>) -> tensor<?x5x8xf32>
+  return
+}

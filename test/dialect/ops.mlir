@@ -104,4 +104,17 @@ func.func @heads(%x: tensor<?x198x192xf32>, %w: tensor<10x192xf32>, %wr: tensor<
   return %avg, %l2 : tensor<?x10xf32>, tensor<?x10xf32>
 }
 
+
+// The kernel ops the fusion passes make.
+// CHECK-LABEL: func.func @fused
+func.func @fused(%x: tensor<?x5x8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>, %wqkv: tensor<24x8xf32>, %bqkv: tensor<24xf32>, %wo: tensor<8x8xf32>, %w1: tensor<16x8xf32>, %b1: tensor<16xf32>, %w2: tensor<8x16xf32>) -> tensor<?x5x8xf32> {
+  // CHECK: vit.fused_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} qkv_bias %{{.*}}, %{{.*}}, %{{.*}} heads = 2 eps = 9.99999997E-7 : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<24x8xf32>, tensor<24xf32>, tensor<8x8xf32>, tensor<8xf32>) -> tensor<?x5x8xf32>
+  %a = vit.fused_attention %x, %g, %b, %wqkv qkv_bias %bqkv, %wo, %b heads = 2 eps = 1.0e-6 : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<24x8xf32>, tensor<24xf32>, tensor<8x8xf32>, tensor<8xf32>) -> tensor<?x5x8xf32>
+  // CHECK: vit.fused_attention %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}} heads = 2
+  %c = vit.fused_attention %a, %g, %b, %wqkv, %wo, %b heads = 2 eps = 1.0e-6 : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<24x8xf32>, tensor<8x8xf32>, tensor<8xf32>) -> tensor<?x5x8xf32>
+  // CHECK: vit.fused_mlp {{.*}} gelu_tanh eps = 9.99999997E-7 : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<16x8xf32>, tensor<16xf32>, tensor<8x16xf32>, tensor<8xf32>) -> tensor<?x5x8xf32>
+  %m = vit.fused_mlp %c, %g, %b, %w1, %b1, %w2, %b gelu_tanh eps = 1.0e-6 : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<16x8xf32>, tensor<16xf32>, tensor<8x16xf32>, tensor<8xf32>) -> tensor<?x5x8xf32>
+  return %m : tensor<?x5x8xf32>
+}
+
 }

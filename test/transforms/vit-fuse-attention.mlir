@@ -2,7 +2,7 @@
 
 // One attention block of 2 heads, width 8 (head_dim 4: scale 0.5).
 // CHECK-LABEL: func.func @attention
-// CHECK-NEXT: %[[Y:.*]] = vit.fused_attention %arg0, %arg1, %arg2, %arg3, %arg4, %arg5, %arg6 heads = 2 eps = 9.99999997E-7
+// CHECK-NEXT: %[[Y:.*]] = vit.fused_attention %arg0, %arg1, %arg2, %arg3 qkv_bias %arg4, %arg5, %arg6 heads = 2 eps = 9.99999997E-7
 // CHECK-NOT: vit.softmax
 // CHECK: return %[[Y]]
 func.func @attention(%x: tensor<?x5x8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>, %wqkv: tensor<24x8xf32>, %bqkv: tensor<24xf32>, %wo: tensor<8x8xf32>, %bo: tensor<8xf32>) -> tensor<?x5x8xf32> {
