@@ -195,10 +195,12 @@ int main(int argc, char **argv) {
     unsigned k = std::min<unsigned>(top, info.outputs);
     std::partial_sort(order.begin(), order.begin() + k, order.end(),
                       [&](int x, int y) { return row[x] > row[y]; });
-    llvm::outs() << (b < int64_t(inputPaths.size()) && inputPaths.size() > 1
-                         ? inputPaths[b]
-                         : "image " + std::to_string(b))
-                 << ":";
+    llvm::outs()
+        << (b < int64_t(inputPaths.size()) &&
+                    !llvm::StringRef(inputPaths.front()).ends_with(".npy")
+                ? inputPaths[b]
+                : "image " + std::to_string(b))
+        << ":";
     for (unsigned i = 0; i < k; ++i) {
       llvm::outs() << llvm::formatv(" {0}", order[i]);
       if (order[i] < static_cast<int>(labels.size()))
