@@ -320,16 +320,22 @@ vitrt_status vitrt_run_features(vitrt_context *context, const float *images,
     fill_dims(vd, v->shape, v->rank, batch);
     init_buffer(&buffers[i], vd, v->rank + 1, host);
   }
-  void *args[16];
+  void *args[VITRT_MAX_KERNEL_ARGS];
   for (int s = 0; s < d->num_steps && status == VITRT_OK; ++s) {
     const vitrt_step_desc *step = &d->steps[s];
-    for (int a = 0; a < step->num_args && a < 16; ++a) {
+    if (step->num_args > VITRT_MAX_KERNEL_ARGS) {
+      status = fail(VITRT_INVALID_ARGUMENT,
+                    "vitrt_run: kernel %s takes %d arguments, more than this runtime's %d",
+                    step->kernel, step->num_args, VITRT_MAX_KERNEL_ARGS);
+      break;
+    }
+    for (int a = 0; a < step->num_args; ++a) {
       const vitrt_arg_desc *arg = &step->args[a];
       args[a] = arg->kind == VITRT_ARG_PARAM ? (void *)&context->model->params[arg->index]
                                              : (void *)&buffers[arg->index];
     }
     halide_message[0] = '\0';
-    int rc = step->num_args <= 16 ? step->fn(args) : -1;
+    int rc = step->fn(args);
     if (rc != 0)
       status = fail(VITRT_KERNEL_FAILED, "vitrt_run: kernel %s (step %d) failed with code %d: %s",
                     step->kernel, s, rc, halide_message);

@@ -32,16 +32,13 @@ Var fuseOuter(Func f, const std::vector<Var> &vars, size_t from,
 }
 
 void scheduleElementwise(KernelStage &stage, int vec) {
-  for (Func out : {stage.func}) {
-    std::vector<Var> vars;
-    for (const Var &v : out.args())
-      vars.push_back(v);
-    if (stage.extents[0] >= vec)
-      out.vectorize(vars[0], vec, TailStrategy::GuardWithIf);
-    if (vars.size() > 1) {
-      Var rows = fuseOuter(out, vars, 1, "rows");
-      out.parallel(rows, 4, TailStrategy::GuardWithIf);
-    }
+  Func out = stage.func;
+  std::vector<Var> vars = out.args();
+  if (stage.extents[0] >= vec)
+    out.vectorize(vars[0], vec, TailStrategy::GuardWithIf);
+  if (vars.size() > 1) {
+    Var rows = fuseOuter(out, vars, 1, "rows");
+    out.parallel(rows, 4, TailStrategy::GuardWithIf);
   }
 }
 

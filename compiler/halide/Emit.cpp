@@ -60,10 +60,6 @@ parseTargets(StringRef text) {
   return targets;
 }
 
-Error vitc::checkTarget(StringRef target) {
-  return parseTargets(target).takeError();
-}
-
 llvm::Expected<int> vitc::vectorLanes(StringRef target) {
   llvm::Expected<std::vector<Halide::Target>> targets = parseTargets(target);
   if (!targets)

@@ -44,9 +44,6 @@ llvm::Error writeKernelWeights(const Program &program,
 llvm::Error emitHalideStmt(const Program &program, llvm::StringRef target,
                            bool conceptual, llvm::raw_ostream &os);
 
-/// Parses and checks a Halide target string ("host" is the machine itself).
-llvm::Error checkTarget(llvm::StringRef target);
-
 /// The f32 vector width kernels for `target` are scheduled with (for
 /// several targets, the first), which also decides weight layouts.
 llvm::Expected<int> vectorLanes(llvm::StringRef target);

@@ -22,6 +22,7 @@ extern "C" {
 
 #define VITRT_ABI_VERSION 1
 #define VITRT_MAX_RANK 4
+#define VITRT_MAX_KERNEL_ARGS 16 /* operands and results of one kernel */
 
 /* Halide's argv entry point: args[i] points at a halide_buffer_t. */
 typedef int (*vitrt_kernel_fn)(void **args);

@@ -107,7 +107,7 @@ int main(int argc, char **argv) {
   vitrt_get_info(model, &info);
 
   // One .npy batch, or image files preprocessed as the model expects.
-  Tensor loaded;
+  Tensor input;
   llvm::StringRef first = inputPaths.front();
   if (first.ends_with(".npy")) {
     if (inputPaths.size() != 1)
@@ -115,34 +115,31 @@ int main(int argc, char **argv) {
     llvm::Expected<Tensor> array = vitc::readNpy(first);
     if (!array)
       return fail(llvm::toString(array.takeError()));
-    loaded = std::move(*array);
+    input = std::move(*array);
   } else {
     vitc::Preprocessing pre{info.channels,     info.height, info.width, {}, {},
                             info.crop_fraction};
     std::copy(info.mean, info.mean + 3, pre.mean);
     std::copy(info.std, info.std + 3, pre.std);
     for (const std::string &path : inputPaths)
-      if (llvm::Error err = vitc::appendImage(path, pre, loaded.data))
+      if (llvm::Error err = vitc::appendImage(path, pre, input.data))
         return fail(llvm::toString(std::move(err)));
-    loaded.shape = {int64_t(inputPaths.size()), int64_t(info.channels),
-                    int64_t(info.height), int64_t(info.width)};
+    input.shape = {int64_t(inputPaths.size()), int64_t(info.channels),
+                   int64_t(info.height), int64_t(info.width)};
   }
-  Tensor *input = &loaded;
-  const std::string inputPath = first.str();
-  if (input->shape.size() != 4 || input->shape[1] != info.channels ||
-      input->shape[2] != info.height || input->shape[3] != info.width)
+  if (input.shape.size() != 4 || input.shape[1] != info.channels ||
+      input.shape[2] != info.height || input.shape[3] != info.width)
     return fail(llvm::formatv("{0}: expected a [batch, {1}, {2}, {3}] array",
-                              inputPath, info.channels, info.height,
-                              info.width));
-  int64_t batch = input->shape[0];
+                              first, info.channels, info.height, info.width));
+  int64_t batch = input.shape[0];
   if (images < 0 || images > batch)
     return fail(
         llvm::formatv("--images: the input holds {0} images, asked for {1}",
                       batch, images.getValue()));
   if (images > 0) {
     batch = images;
-    input->shape[0] = batch;
-    input->data.resize(batch * info.channels * info.height * info.width);
+    input.shape[0] = batch;
+    input.data.resize(batch * info.channels * info.height * info.width);
   }
   Tensor output;
   output.shape = {batch, info.outputs};
@@ -158,8 +155,8 @@ int main(int argc, char **argv) {
   double best = 1e30, total = 0;
   for (unsigned i = 0; i < std::max(1u, repeat.getValue()); ++i) {
     auto start = std::chrono::steady_clock::now();
-    if (vitrt_run_features(context, input->data.data(), input->data.size(),
-                           batch, output.data.data(), output.data.size(),
+    if (vitrt_run_features(context, input.data.data(), input.data.size(), batch,
+                           output.data.data(), output.data.size(),
                            features.data.empty() ? nullptr
                                                  : features.data.data(),
                            features.data.size()) != VITRT_OK)
