@@ -28,6 +28,23 @@ def Vit_MlpActivation : I32EnumAttr<"MlpActivation",
   let cppNamespace = "::mlir::vit";
 }
 
+def Vit_PoolClassToken : I32EnumAttrCase<"ClassToken", 0, "class_token">;
+def Vit_PoolMean : I32EnumAttrCase<"Mean", 1, "mean">;
+def Vit_HeadPooling : I32EnumAttr<"HeadPooling",
+    "how the classifier head reduces the tokens to one vector",
+    [Vit_PoolClassToken, Vit_PoolMean]> {
+  let cppNamespace = "::mlir::vit";
+}
+
+def Vit_NormTokens : I32EnumAttrCase<"Tokens", 0, "tokens">;
+def Vit_NormPooled : I32EnumAttrCase<"Pooled", 1, "pooled">;
+def Vit_HeadNormPlacement : I32EnumAttr<"HeadNormPlacement",
+    "where the head's layer norm applies: to the tokens before pooling, or "
+    "to the pooled vector (timm's fc_norm)",
+    [Vit_NormTokens, Vit_NormPooled]> {
+  let cppNamespace = "::mlir::vit";
+}
+
 class Vit_Attr<string name, string attrMnemonic, list<Trait> traits = []>
     : AttrDef<Vit_Dialect, name, traits> {
   let mnemonic = attrMnemonic;

@@ -71,4 +71,91 @@ def Vit_FusedAttentionOp : Vit_Op<"fused_attention", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Vit_FusedPatchEmbedOp : Vit_Op<"fused_patch_embed",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "patch projection, prefix tokens and position embedding";
+  let description = [{
+    The whole embedding stage as one kernel:
+
+      tokens = concat(prefix_tokens..., patch_projection(images) + bias)
+      result = tokens + position_embedding
+
+    `images` `[B, C, H, W]`, `weight` `[D, C, Ph, Pw]`, optional `bias` `[D]`,
+    `prefix_tokens` each `[1, Ti, D]` in the order they appear in the
+    sequence (class token, then DeiT's distillation token), and
+    `position_embedding` `[1, T + N, D]`. Made by `vit-fuse-patch-embed`.
+    The kernel stride equals the patch, so the kernel reads each patch
+    straight from the image: there is no im2col buffer.
+
+    Example:
+    ```mlir
+    %x = vit.fused_patch_embed %img, %w bias %b tokens(%cls) pos %pos
+        : (tensor<?x3x224x224xf32>, tensor<768x3x16x16xf32>, tensor<768xf32>,
+           tensor<1x1x768xf32>, tensor<1x197x768xf32>) -> tensor<?x197x768xf32>
+    ```
+  }];
+  let arguments = (ins Vit_Tensor:$images, Vit_Tensor:$weight,
+                       Optional<Vit_Tensor>:$bias,
+                       Variadic<Vit_Tensor>:$prefix_tokens,
+                       Vit_Tensor:$position_embedding);
+  let results = (outs Vit_Tensor:$result);
+  let assemblyFormat = [{
+    $images `,` $weight (`bias` $bias^)? (`tokens` `(` $prefix_tokens^ `)`)?
+    `pos` $position_embedding attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Vit_FusedHeadOp : Vit_Op<"fused_head", [Pure, AttrSizedOperandSegments]> {
+  let summary = "final norm, pooling, pre-logits and classifier";
+  let description = [{
+    The classifier head as one kernel, from the encoder output `input`
+    `[B, N, D]`:
+
+      t        = norm at tokens ? layer_norm(input) : input
+      pooled   = pooling == class_token ? t[:, 0] : mean(t[:, skip:])
+      pooled   = norm at pooled ? layer_norm(pooled) : pooled
+      features = pre_logits ? tanh(pooled · pre_logits_weightᵀ + bias) : pooled
+      logits   = features · head_weightᵀ + head_bias
+      logits   = dist_classifier ? (logits + t[:, 1] · dist_weightᵀ + dist_bias) / 2
+                                 : logits
+
+    `features` (what the classifier reads; the runtime can return it) is
+    always a result; `logits` is one when there is a classifier. The
+    distillation classifier (DeiT) needs class-token pooling and no
+    pre-logits. Made by `vit-fuse-head`.
+
+    Example:
+    ```mlir
+    %f, %l = vit.fused_head %x pool class_token skip = 1
+        norm %g, %b at tokens eps = 1.000000e-06 classifier %w, %c
+        : (tensor<?x197x768xf32>, tensor<768xf32>, tensor<768xf32>,
+           tensor<1000x768xf32>, tensor<1000xf32>)
+        -> (tensor<?x768xf32>, tensor<?x1000xf32>)
+    ```
+  }];
+  let arguments = (ins Vit_Tensor:$input,
+                       Optional<Vit_Tensor>:$norm_scale,
+                       Optional<Vit_Tensor>:$norm_bias,
+                       Optional<Vit_Tensor>:$pre_logits_weight,
+                       Optional<Vit_Tensor>:$pre_logits_bias,
+                       Optional<Vit_Tensor>:$head_weight,
+                       Optional<Vit_Tensor>:$head_bias,
+                       Optional<Vit_Tensor>:$dist_weight,
+                       Optional<Vit_Tensor>:$dist_bias,
+                       Vit_HeadPooling:$pooling, I64Attr:$skip,
+                       OptionalAttr<Vit_HeadNormPlacement>:$norm_at,
+                       OptionalAttr<F32Attr>:$epsilon);
+  let results = (outs Vit_Tensor:$features, Optional<Vit_Tensor>:$logits);
+  let assemblyFormat = [{
+    $input `pool` $pooling `skip` `=` $skip
+    (`norm` $norm_scale^ `,` $norm_bias `at` $norm_at `eps` `=` $epsilon)?
+    (`pre_logits` $pre_logits_weight^ `,` $pre_logits_bias)?
+    (`classifier` $head_weight^ `,` $head_bias)?
+    (`dist_classifier` $dist_weight^ `,` $dist_bias)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // VIT_FUSED_OPS_TD

@@ -243,5 +243,121 @@ LogicalResult FusedAttentionOp::verify() {
   return checkShape(*this, "result", getType(), input);
 }
 
+LogicalResult FusedPatchEmbedOp::verify() {
+  if (failed(checkRank(*this, "images", getImages().getType(), 4)) ||
+      failed(checkRank(*this, "weight", getWeight().getType(), 4)))
+    return failure();
+  ArrayRef<int64_t> images = shapeOf(getImages());
+  ArrayRef<int64_t> weight = shapeOf(getWeight());
+  int64_t dim = weight[0], patchH = weight[2], patchW = weight[3];
+  if (failed(checkShape(*this, "weight", getWeight().getType(),
+                        {dim, images[1], patchH, patchW})))
+    return failure();
+  if (!isKnown(images[2]) || !isKnown(images[3]) || !isKnown(patchH) ||
+      !isKnown(patchW) || patchH < 1 || patchW < 1)
+    return emitOpError() << "image and patch sizes must be static, got images "
+                         << formatShape(images) << " and weight "
+                         << formatShape(weight);
+  if (images[2] % patchH != 0 || images[3] % patchW != 0)
+    return emitOpError() << "patch " << patchH << "x" << patchW
+                         << " does not divide the image " << images[2] << "x"
+                         << images[3];
+  if (getBias() &&
+      failed(checkShape(*this, "bias", getBias().getType(), {dim})))
+    return failure();
+  int64_t tokens = (images[2] / patchH) * (images[3] / patchW);
+  for (auto [i, prefix] : llvm::enumerate(getPrefixTokens())) {
+    std::string what = "prefix token operand #" + std::to_string(i);
+    if (failed(checkRank(*this, what, prefix.getType(), 3)))
+      return failure();
+    int64_t count = shapeOf(prefix)[1];
+    if (!isKnown(count))
+      return emitOpError() << what << " must have a static token count, got "
+                           << formatShape(shapeOf(prefix));
+    if (failed(checkShape(*this, what, prefix.getType(), {1, count, dim})))
+      return failure();
+    tokens += count;
+  }
+  if (failed(checkShape(*this, "position_embedding",
+                        getPositionEmbedding().getType(), {1, tokens, dim})))
+    return failure();
+  return checkShape(*this, "result", getType(), {images[0], tokens, dim});
+}
+
+LogicalResult FusedHeadOp::verify() {
+  if (failed(checkRank(*this, "input", getInput().getType(), 3)))
+    return failure();
+  ArrayRef<int64_t> input = shapeOf(getInput());
+  int64_t batch = input[0], tokens = input[1], width = input[2];
+  int64_t skip = getSkip();
+  if (getPooling() == HeadPooling::Mean &&
+      (skip < 0 || (isKnown(tokens) && skip >= tokens)))
+    return emitOpError() << "mean pooling skips " << skip
+                         << " tokens, but the input has " << tokens;
+  for (auto [weight, bias, name] :
+       {std::make_tuple(getNormScale(), getNormBias(), "norm"),
+        std::make_tuple(getPreLogitsWeight(), getPreLogitsBias(), "pre_logits"),
+        std::make_tuple(getHeadWeight(), getHeadBias(), "classifier"),
+        std::make_tuple(getDistWeight(), getDistBias(), "dist_classifier")})
+    if (bool(weight) != bool(bias))
+      return emitOpError() << "the " << name
+                           << " needs both its weight and its bias";
+  if (bool(getNormScale()) != bool(getEpsilon()) ||
+      bool(getNormScale()) != bool(getNormAt()))
+    return emitOpError() << "a head norm needs its scale, bias, placement and "
+                            "epsilon together";
+  if (getNormScale() && failed(verifyPreNorm(*this, getNormScale(),
+                                             getNormBias(), width,
+                                             *getEpsilon())))
+    return failure();
+  int64_t features = width;
+  if (getPreLogitsWeight()) {
+    if (failed(checkRank(*this, "pre_logits_weight",
+                         getPreLogitsWeight().getType(), 2)))
+      return failure();
+    features = shapeOf(getPreLogitsWeight())[0];
+    if (failed(checkShape(*this, "pre_logits_weight",
+                          getPreLogitsWeight().getType(), {features, width})) ||
+        failed(checkShape(*this, "pre_logits_bias",
+                          getPreLogitsBias().getType(), {features})))
+      return failure();
+  }
+  if (failed(checkShape(*this, "features", getFeatures().getType(),
+                        {batch, features})))
+    return failure();
+  if (bool(getHeadWeight()) != bool(getLogits()))
+    return emitOpError() << "a classifier and the logits result go together";
+  if (!getHeadWeight()) {
+    if (getDistWeight())
+      return emitOpError() << "a distillation classifier needs a classifier";
+    return success();
+  }
+  if (failed(checkRank(*this, "head_weight", getHeadWeight().getType(), 2)))
+    return failure();
+  int64_t classes = shapeOf(getHeadWeight())[0];
+  if (failed(checkShape(*this, "head_weight", getHeadWeight().getType(),
+                        {classes, features})) ||
+      failed(checkShape(*this, "head_bias", getHeadBias().getType(),
+                        {classes})))
+    return failure();
+  if (getDistWeight()) {
+    if (getPooling() != HeadPooling::ClassToken || getPreLogitsWeight() ||
+        getNormAt() == HeadNormPlacement::Pooled)
+      return emitOpError()
+             << "a distillation classifier needs class-token pooling, no "
+                "pre-logits and no pooled norm";
+    if (isKnown(tokens) && tokens < 2)
+      return emitOpError() << "a distillation classifier reads token 1, but "
+                              "the input has "
+                           << tokens << " token";
+    if (failed(checkShape(*this, "dist_weight", getDistWeight().getType(),
+                          {classes, width})) ||
+        failed(checkShape(*this, "dist_bias", getDistBias().getType(),
+                          {classes})))
+      return failure();
+  }
+  return checkShape(*this, "logits", getLogits().getType(), {batch, classes});
+}
+
 #define GET_OP_CLASSES
 #include "dialect/VitOps.cpp.inc"

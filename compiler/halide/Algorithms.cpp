@@ -514,6 +514,189 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
   def.outputs = {proj.func};
   return def;
 }
+
+/// The ImageParam of `op`'s operand `value` (which must be one).
+ImageParam inputOf(Operation *op, const std::vector<ImageParam> &inputs,
+                   mlir::Value value) {
+  for (unsigned i = 0; i < op->getNumOperands(); ++i)
+    if (op->getOperand(i) == value)
+      return inputs[i];
+  return ImageParam();
+}
+
+/// The panel width operand `value` of `op` is stored with.
+int panelBlock(Operation *op, mlir::Value value, int lanes) {
+  for (unsigned i = 0; i < op->getNumOperands(); ++i)
+    if (op->getOperand(i) == value)
+      return static_cast<int>(paramLayoutFor(op, i, lanes).block);
+  return 0;
+}
+
+/// tokens(d, n, b) = pos(d, n) + (n < T ? prefix(d, n) : patches(d, n - T)):
+/// the projection is a GEMM over each patch's (x, y, c), read straight from
+/// the image, over all T + N rows (the T prefix rows read patch 0 and drop
+/// it: 1/197 of the work, and every row tile stays full).
+KernelDef fusedPatchEmbed(mlir::vit::FusedPatchEmbedOp op, int lanes) {
+  KernelDef def;
+  def.inputs = fusedInputs(op, lanes);
+  ImageParam images = def.inputs[0], weight = def.inputs[1];
+  auto imageShape = op.getImages().getType().getShape();
+  auto weightShape = op.getWeight().getType().getShape(); // [D, C, Ph, Pw]
+  const int channels = imageShape[1], patchH = weightShape[2],
+            patchW = weightShape[3];
+  const int gridW = imageShape[3] / patchW;
+  const int patches = (imageShape[2] / patchH) * gridW;
+  int prefix = 0;
+  for (mlir::Value t : op.getPrefixTokens())
+    prefix += mlir::cast<mlir::RankedTensorType>(t.getType()).getShape()[1];
+
+  KernelStage stage;
+  stage.kind = KernelStage::Kind::Gemm;
+  stage.extents = halideExtents(op.getType().getShape());
+  stage.vars = makeVars(3, "e_v");
+  Var d = stage.vars[0], n = stage.vars[1], b = stage.vars[2];
+  RDom r(0, patchW, 0, patchH, 0, channels, "patch");
+  Expr patch = clamp(n - prefix, 0, patches - 1);
+  Expr row = patch / gridW, col = patch % gridW;
+  Func acc("embed_acc");
+  acc(d, n, b) = 0.0f;
+  acc(d, n, b) += images(col * patchW + r.x, row * patchH + r.y, r.z, b) *
+                  panel(weight, d, (r.z * patchH + r.y) * patchW + r.x,
+                        panelBlock(op, op.getWeight(), lanes));
+  Expr value = acc(d, n, b);
+  if (op.getBias())
+    value += inputOf(op, def.inputs, op.getBias())(d);
+  // Prefix tokens, last first, so the first one ends outermost.
+  int start = prefix;
+  for (mlir::Value t : llvm::reverse(op.getPrefixTokens())) {
+    const int count =
+        mlir::cast<mlir::RankedTensorType>(t.getType()).getShape()[1];
+    start -= count;
+    ImageParam tokens = inputOf(op, def.inputs, t);
+    // Clamped: select evaluates both sides, each must stay in its buffer.
+    value = select(n >= start && n < start + count,
+                   tokens(d, clamp(n - start, 0, count - 1), 0), value);
+  }
+  Func out("fused_patch_embed");
+  out(d, n, b) =
+      value + inputOf(op, def.inputs, op.getPositionEmbedding())(d, n, 0);
+  stage.func = out;
+  stage.accumulator = acc;
+  stage.reduction = r;
+  def.stages = {stage};
+  def.outputs = {out};
+  return def;
+}
+
+/// An elementwise stage over `extents` computing `body(vars)`.
+KernelStage elementwiseStage(const std::vector<int64_t> &extents,
+                             const std::string &name,
+                             const std::function<Expr(const std::vector<Var> &)>
+                                 &body) {
+  KernelStage stage;
+  stage.extents = extents;
+  stage.vars = makeVars(extents.size(), (name + "_v").c_str());
+  Func f(name);
+  f(stage.vars) = body(stage.vars);
+  stage.func = f;
+  return stage;
+}
+
+/// The head: optional token norm, pooling, optional pooled norm, optional
+/// pre-logits, then the classifier (and DeiT's distillation classifier). The
+/// features and the logits are both outputs. The token norm is computed only
+/// for the rows pooling reads (Halide's bounds inference).
+KernelDef fusedHead(mlir::vit::FusedHeadOp op, int lanes) {
+  KernelDef def;
+  def.inputs = fusedInputs(op, lanes);
+  auto in = [&](mlir::Value v) { return inputOf(op, def.inputs, v); };
+  auto shape = op.getInput().getType().getShape(); // [B, N, D]
+  const int tokens = shape[1], width = shape[2];
+  const bool tokenNorm =
+      op.getNormAt() == mlir::vit::HeadNormPlacement::Tokens;
+  const bool pooledNorm =
+      op.getNormAt() == mlir::vit::HeadNormPlacement::Pooled;
+  const float epsilon =
+      op.getEpsilon() ? op.getEpsilon()->convertToFloat() : 0.0f;
+
+  Func source = inputFunc(def.inputs[0], 3);
+  if (tokenNorm) {
+    KernelStage norm =
+        layerNormStage(source, in(op.getNormScale()), in(op.getNormBias()),
+                       epsilon, halideExtents(shape), "normed");
+    def.stages.push_back(norm);
+    source = norm.func;
+  }
+  std::vector<int64_t> pooledExtents{width, -1};
+  const int skip = static_cast<int>(op.getSkip());
+  KernelStage pooled = elementwiseStage(
+      pooledExtents, "pooled", [&](const std::vector<Var> &v) -> Expr {
+        if (op.getPooling() == mlir::vit::HeadPooling::ClassToken)
+          return source(v[0], 0, v[1]);
+        RDom r(skip, tokens - skip, "pool_n");
+        return sum(source(v[0], r, v[1])) / float(tokens - skip);
+      });
+  def.stages.push_back(pooled);
+  Func features = pooled.func;
+  if (pooledNorm) {
+    KernelStage norm =
+        layerNormStage(features, in(op.getNormScale()), in(op.getNormBias()),
+                       epsilon, pooledExtents, "fc_normed");
+    def.stages.push_back(norm);
+    features = norm.func;
+  }
+  if (op.getPreLogitsWeight()) {
+    const int rep = op.getPreLogitsWeight().getType().getShape()[0];
+    ImageParam bias = in(op.getPreLogitsBias());
+    KernelStage preLogits = gemmStage(
+        features, in(op.getPreLogitsWeight()),
+        panelBlock(op, op.getPreLogitsWeight(), lanes), width, {rep, -1},
+        "pre_logits", [&](Expr sum, const std::vector<Var> &v) {
+          return tanh(sum + bias(v[0]));
+        });
+    def.stages.push_back(preLogits);
+    features = preLogits.func;
+  }
+  // The features are an output; a separate copy stage keeps the pipeline's
+  // outputs distinct Funcs whatever the chain above was.
+  const int featureWidth = op.getFeatures().getType().getShape()[1];
+  KernelStage featuresOut = elementwiseStage(
+      {featureWidth, -1}, "features",
+      [&](const std::vector<Var> &v) { return features(v); });
+  def.stages.push_back(featuresOut);
+  def.outputs = {featuresOut.func};
+  if (!op.getHeadWeight())
+    return def;
+
+  const int classes = op.getHeadWeight().getType().getShape()[0];
+  KernelStage dist;
+  if (op.getDistWeight()) {
+    Func distToken("dist_token");
+    Var dv("dist_d"), db("dist_b");
+    distToken(dv, db) = source(dv, 1, db);
+    distToken.compute_inline();
+    ImageParam distBias = in(op.getDistBias());
+    dist = gemmStage(distToken, in(op.getDistWeight()),
+                     panelBlock(op, op.getDistWeight(), lanes), width,
+                     {classes, -1}, "dist_logits",
+                     [&](Expr sum, const std::vector<Var> &v) {
+                       return sum + distBias(v[0]);
+                     });
+    def.stages.push_back(dist);
+  }
+  ImageParam headBias = in(op.getHeadBias());
+  KernelStage logits = gemmStage(
+      features, in(op.getHeadWeight()),
+      panelBlock(op, op.getHeadWeight(), lanes), featureWidth, {classes, -1},
+      "logits", [&](Expr sum, const std::vector<Var> &v) {
+        Expr value = sum + headBias(v[0]);
+        // DeiT averages the two classifiers at inference.
+        return dist.func.defined() ? (value + dist.func(v)) * 0.5f : value;
+      });
+  def.stages.push_back(logits);
+  def.outputs.push_back(logits.func);
+  return def;
+}
 } // namespace
 
 static OpDef defineAlgorithm(Operation *op, int lanes);
@@ -543,6 +726,10 @@ KernelDef vitc::defineKernel(Operation *op, int lanes) {
     def = fusedMlp(mlp, lanes);
   else if (auto attention = mlir::dyn_cast<mlir::vit::FusedAttentionOp>(op))
     def = fusedAttention(attention, lanes);
+  else if (auto embed = mlir::dyn_cast<mlir::vit::FusedPatchEmbedOp>(op))
+    def = fusedPatchEmbed(embed, lanes);
+  else if (auto head = mlir::dyn_cast<mlir::vit::FusedHeadOp>(op))
+    def = fusedHead(head, lanes);
   else {
     OpDef single = defineAlgorithm(op, lanes);
     def.inputs = single.inputs;

@@ -57,6 +57,11 @@ static bool isGemmWeight(Operation *user, unsigned operand) {
       .Case([&](vit::FusedAttentionOp op) {
         return value == op.getQkvWeight() || value == op.getProjWeight();
       })
+      .Case([&](vit::FusedPatchEmbedOp op) { return value == op.getWeight(); })
+      .Case([&](vit::FusedHeadOp op) {
+        return value == op.getPreLogitsWeight() ||
+               value == op.getHeadWeight() || value == op.getDistWeight();
+      })
       .Default(false);
 }
 
@@ -196,7 +201,8 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward, int lanes) {
              vit::MatmulOp, vit::SoftmaxOp, vit::GeluOp, vit::ReluOp,
              vit::TanhOp, vit::AddOp, vit::ScaleOp, vit::SplitQkvOp,
              vit::MergeHeadsOp, vit::SelectTokenOp, vit::TokenMeanOp,
-             vit::FusedMlpOp, vit::FusedAttentionOp>(op))
+             vit::FusedMlpOp, vit::FusedAttentionOp, vit::FusedPatchEmbedOp,
+             vit::FusedHeadOp>(op))
       return programError(&op, "the backend has no kernel for this op");
 
     ProgramStep step;
@@ -219,7 +225,9 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward, int lanes) {
       if (!index)
         return index.takeError();
       step.args.push_back({false, *index});
-      if (op.hasAttr("vit.features"))
+      // The marked op's first result is the features (a fused head also
+      // returns the logits).
+      if (op.hasAttr("vit.features") && result == op.getResult(0))
         program.featuresValue = *index;
     }
     std::string signature = signatureOf(&op, operandIsParam);

@@ -49,4 +49,46 @@ def VitFuseAttention : Pass<"vit-fuse-attention", "mlir::func::FuncOp"> {
   let statistics = [Statistic<"numFused", "num-fused", "attention blocks fused">];
 }
 
+def VitFusePatchEmbed : Pass<"vit-fuse-patch-embed", "mlir::func::FuncOp"> {
+  let summary = "fuse patch projection, prefix tokens and position embedding";
+  let description = [{
+    Rewrites
+
+      %p = vit.patch_projection %img, %w, %b
+      %d = vit.prepend_tokens %p, %dist     (zero or more, DeiT: dist first)
+      %c = vit.prepend_tokens %d, %cls
+      %x = vit.add_position_embedding %c, %pos
+
+    into `%x = vit.fused_patch_embed %img, %w bias %b tokens(%cls, %dist) pos
+    %pos`. The projection and every prepend must be used only by the chain.
+  }];
+  let dependentDialects = ["mlir::vit::VitDialect"];
+  let options = [Option<"explain", "explain", "bool", "false",
+                        "remark on each candidate that does not fuse, and why">];
+  let statistics = [Statistic<"numFused", "num-fused", "embeddings fused">];
+}
+
+def VitFuseHead : Pass<"vit-fuse-head", "mlir::func::FuncOp"> {
+  let summary = "fuse final norm, pooling, pre-logits and classifier";
+  let description = [{
+    Rewrites the classifier head, from its pooling op on,
+
+      %n = vit.layer_norm %x, ...           (or after pooling: fc_norm)
+      %p = vit.select_token %n[0]           (or vit.token_mean %n skip = S)
+      %r = vit.linear %p, %wr, %br          (optional pre-logits,
+      %f = vit.tanh %r                       with its tanh)
+      %l = vit.linear %f, %wh, %bh          (optional classifier)
+      (DeiT: %l2 = linear(select_token %n[1]); %s = add %l, %l2; scale 0.5)
+
+    into `%f, %l = vit.fused_head %x pool class_token skip = 0 norm %g, %b at
+    tokens eps = ... [pre_logits ...] classifier %wh, %bh [dist_classifier
+    ...]`. The fused op carries `vit.features`, so the runtime can still return
+    the features.
+  }];
+  let dependentDialects = ["mlir::vit::VitDialect"];
+  let options = [Option<"explain", "explain", "bool", "false",
+                        "remark on each candidate that does not fuse, and why">];
+  let statistics = [Statistic<"numFused", "num-fused", "heads fused">];
+}
+
 #endif // VITC_TRANSFORMS_PASSES_TD

@@ -8,18 +8,26 @@
 using namespace mlir;
 
 void mlir::vit::buildDefaultPipeline(OpPassManager &pm) {
-  // 1. Attention first: its residual add would otherwise be a candidate MLP
-  //    end (it is not one, so order only saves work and remarks).
+  // 1. The embedding first: it is the encoder's producer, and fusing it does
+  //    not depend on anything else.
+  pm.addNestedPass<func::FuncOp>(createVitFusePatchEmbed());
+  // 2. Attention before the MLP: its residual add would otherwise be a
+  //    candidate MLP end (it is not one, so order only saves work and
+  //    remarks).
   pm.addNestedPass<func::FuncOp>(createVitFuseAttention());
-  // 2. The MLP blocks.
+  // 3. The MLP blocks.
   pm.addNestedPass<func::FuncOp>(createVitFuseMlp());
-  // 3. Clean up parameters the fused ops made redundant.
+  // 4. The head, once the last MLP is fused, so that the final norm's input
+  //    is a kernel result.
+  pm.addNestedPass<func::FuncOp>(createVitFuseHead());
+  // 5. Canonicalize and clean up parameters the fused ops made redundant.
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
 
 void mlir::vit::registerAllVitcPasses() {
   registerVitPasses();
   PassPipelineRegistration<>("vit-default-pipeline",
-                             "fuse attention and MLP blocks into kernel ops",
+                             "fuse the embedding, attention, MLP and head into kernel ops",
                              buildDefaultPipeline);
 }

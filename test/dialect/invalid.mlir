@@ -464,3 +464,67 @@ func.func @fused_mlp_epsilon(%x: tensor<?x5x8xf32>, %g: tensor<8xf32>, %w1: tens
   %m = vit.fused_mlp %x, %g, %g, %w1, %b1, %w2, %g relu eps = -1.0 : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<16x8xf32>, tensor<16xf32>, tensor<8x16xf32>, tensor<8xf32>) -> tensor<?x5x8xf32>
   return
 }
+
+// -----
+
+func.func @embed_patch_not_dividing(%img: tensor<?x3x8x8xf32>, %w: tensor<8x3x3x3xf32>, %pos: tensor<1x4x8xf32>) {
+  // expected-error @+1 {{'vit.fused_patch_embed' op patch 3x3 does not divide the image 8x8}}
+  %x = vit.fused_patch_embed %img, %w pos %pos : (tensor<?x3x8x8xf32>, tensor<8x3x3x3xf32>, tensor<1x4x8xf32>) -> tensor<?x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @embed_token_width(%img: tensor<?x3x8x8xf32>, %w: tensor<8x3x4x4xf32>, %cls: tensor<1x1x4xf32>, %pos: tensor<1x5x8xf32>) {
+  // expected-error @+1 {{'vit.fused_patch_embed' op prefix token operand #0 has shape 1x1x4 but expected 1x1x8}}
+  %x = vit.fused_patch_embed %img, %w tokens(%cls) pos %pos : (tensor<?x3x8x8xf32>, tensor<8x3x4x4xf32>, tensor<1x1x4xf32>, tensor<1x5x8xf32>) -> tensor<?x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @embed_pos_tokens(%img: tensor<?x3x8x8xf32>, %w: tensor<8x3x4x4xf32>, %cls: tensor<1x1x8xf32>, %pos: tensor<1x4x8xf32>) {
+  // expected-error @+1 {{'vit.fused_patch_embed' op position_embedding has shape 1x4x8 but expected 1x5x8}}
+  %x = vit.fused_patch_embed %img, %w tokens(%cls) pos %pos : (tensor<?x3x8x8xf32>, tensor<8x3x4x4xf32>, tensor<1x1x8xf32>, tensor<1x4x8xf32>) -> tensor<?x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @head_mean_skip(%x: tensor<?x5x8xf32>) {
+  // expected-error @+1 {{'vit.fused_head' op mean pooling skips 5 tokens, but the input has 5}}
+  %f = vit.fused_head %x pool mean skip = 5 : (tensor<?x5x8xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @head_classifier_width(%x: tensor<?x5x8xf32>, %w: tensor<10x6xf32>, %c: tensor<10xf32>) {
+  // expected-error @+1 {{'vit.fused_head' op head_weight has shape 10x6 but expected 10x8}}
+  %f, %l = vit.fused_head %x pool class_token skip = 0 classifier %w, %c : (tensor<?x5x8xf32>, tensor<10x6xf32>, tensor<10xf32>) -> (tensor<?x8xf32>, tensor<?x10xf32>)
+  return
+}
+
+// -----
+
+func.func @head_logits_without_classifier(%x: tensor<?x5x8xf32>) {
+  // expected-error @+1 {{'vit.fused_head' op a classifier and the logits result go together}}
+  %f, %l = vit.fused_head %x pool class_token skip = 0 : (tensor<?x5x8xf32>) -> (tensor<?x8xf32>, tensor<?x10xf32>)
+  return
+}
+
+// -----
+
+func.func @head_dist_with_mean(%x: tensor<?x5x8xf32>, %w: tensor<10x8xf32>, %c: tensor<10xf32>) {
+  // expected-error @+1 {{'vit.fused_head' op a distillation classifier needs class-token pooling, no pre-logits and no pooled norm}}
+  %f, %l = vit.fused_head %x pool mean skip = 1 classifier %w, %c dist_classifier %w, %c : (tensor<?x5x8xf32>, tensor<10x8xf32>, tensor<10xf32>, tensor<10x8xf32>, tensor<10xf32>) -> (tensor<?x8xf32>, tensor<?x10xf32>)
+  return
+}
+
+// -----
+
+func.func @head_features_width(%x: tensor<?x5x8xf32>, %wr: tensor<6x8xf32>, %br: tensor<6xf32>) {
+  // expected-error @+1 {{'vit.fused_head' op features has shape ?x8 but expected ?x6}}
+  %f = vit.fused_head %x pool class_token skip = 0 pre_logits %wr, %br : (tensor<?x5x8xf32>, tensor<6x8xf32>, tensor<6xf32>) -> tensor<?x8xf32>
+  return
+}

@@ -117,4 +117,18 @@ func.func @fused(%x: tensor<?x5x8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>, %w
   return %m : tensor<?x5x8xf32>
 }
 
+
+// CHECK-LABEL: func.func @fused_embed_and_head
+func.func @fused_embed_and_head(%img: tensor<?x3x8x8xf32>, %w: tensor<8x3x4x4xf32>, %b: tensor<8xf32>, %cls: tensor<1x1x8xf32>, %dist: tensor<1x1x8xf32>, %pos: tensor<1x6x8xf32>, %g: tensor<8xf32>, %wh: tensor<10x8xf32>, %bh: tensor<10xf32>, %wr: tensor<6x8xf32>, %br: tensor<6xf32>, %wh6: tensor<10x6xf32>) -> (tensor<?x10xf32>, tensor<?x10xf32>, tensor<?x8xf32>) {
+  // CHECK: vit.fused_patch_embed %{{.*}}, %{{.*}} bias %{{.*}} tokens(%{{.*}}, %{{.*}}) pos %{{.*}} : (tensor<?x3x8x8xf32>, tensor<8x3x4x4xf32>, tensor<8xf32>, tensor<1x1x8xf32>, tensor<1x1x8xf32>, tensor<1x6x8xf32>) -> tensor<?x6x8xf32>
+  %x = vit.fused_patch_embed %img, %w bias %b tokens(%cls, %dist) pos %pos : (tensor<?x3x8x8xf32>, tensor<8x3x4x4xf32>, tensor<8xf32>, tensor<1x1x8xf32>, tensor<1x1x8xf32>, tensor<1x6x8xf32>) -> tensor<?x6x8xf32>
+  // CHECK: vit.fused_head %{{.*}} pool class_token skip = 0 norm %{{.*}}, %{{.*}} at tokens eps = 9.99999997E-7 classifier %{{.*}}, %{{.*}} dist_classifier %{{.*}}, %{{.*}} : (tensor<?x6x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<10x8xf32>, tensor<10xf32>, tensor<10x8xf32>, tensor<10xf32>) -> (tensor<?x8xf32>, tensor<?x10xf32>)
+  %f, %l = vit.fused_head %x pool class_token skip = 0 norm %g, %b at tokens eps = 1.0e-6 classifier %wh, %bh dist_classifier %wh, %bh : (tensor<?x6x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<10x8xf32>, tensor<10xf32>, tensor<10x8xf32>, tensor<10xf32>) -> (tensor<?x8xf32>, tensor<?x10xf32>)
+  // CHECK: vit.fused_head %{{.*}} pool mean skip = 2 norm %{{.*}}, %{{.*}} at pooled eps = 9.99999997E-7 pre_logits %{{.*}}, %{{.*}} classifier
+  %f2, %l2 = vit.fused_head %x pool mean skip = 2 norm %g, %b at pooled eps = 1.0e-6 pre_logits %wr, %br classifier %wh6, %bh : (tensor<?x6x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<6x8xf32>, tensor<6xf32>, tensor<10x6xf32>, tensor<10xf32>) -> (tensor<?x6xf32>, tensor<?x10xf32>)
+  // CHECK: vit.fused_head %{{.*}} pool mean skip = 0 : (tensor<?x6x8xf32>) -> tensor<?x8xf32>
+  %f3 = vit.fused_head %x pool mean skip = 0 : (tensor<?x6x8xf32>) -> tensor<?x8xf32>
+  return %l, %l2, %f3 : tensor<?x10xf32>, tensor<?x10xf32>, tensor<?x8xf32>
+}
+
 }
