@@ -291,6 +291,7 @@ gemmStage(Func lhs, ImageParam weight, int block, int k,
               &epilogue) {
   KernelStage stage;
   stage.kind = KernelStage::Kind::Gemm;
+  stage.weightGemm = true;
   stage.extents = extents;
   stage.vars = makeVars(extents.size(), (name + "_v").c_str());
   RDom r(0, k, name + "_k");
@@ -552,6 +553,7 @@ KernelDef fusedPatchEmbed(mlir::vit::FusedPatchEmbedOp op, int lanes) {
 
   KernelStage stage;
   stage.kind = KernelStage::Kind::Gemm;
+  stage.weightGemm = true;
   stage.extents = halideExtents(op.getType().getShape());
   stage.vars = makeVars(3, "e_v");
   Var d = stage.vars[0], n = stage.vars[1], b = stage.vars[2];
@@ -744,7 +746,25 @@ KernelDef vitc::defineKernel(Operation *op, int lanes) {
       stage.reduction = single.reduction;
       stage.transposedRhs = single.transposedRhs;
       stage.rowStages = single.rowStages;
+      stage.weightGemm = mlir::isa<mlir::vit::PatchProjectionOp>(op);
       def.stages.push_back(stage);
+    }
+  }
+  if (auto tile = op->getAttrOfType<mlir::vit::TileAttr>("vit.tile")) {
+    llvm::ArrayRef<int64_t> sizes = tile.getTiles();
+    bool gemm = llvm::any_of(def.stages, [](const KernelStage &s) {
+      return s.weightGemm || s.kind == KernelStage::Kind::Gemm;
+    });
+    for (KernelStage &stage : def.stages) {
+      stage.vector = static_cast<int>(tile.getVector());
+      if (gemm && sizes.size() >= 2 &&
+          (stage.weightGemm || mlir::isa<mlir::vit::MatmulOp>(op))) {
+        stage.tileColumns = static_cast<int>(sizes[0]);
+        stage.tileRows = static_cast<int>(sizes[1]);
+        stage.parallelRows = llvm::is_contained(tile.getParallel(), 1);
+      } else if (!gemm) {
+        stage.rowsPerTask = static_cast<int>(sizes[0]);
+      }
     }
   }
   constrainOutputs(def, op);

@@ -38,7 +38,8 @@ void scheduleElementwise(KernelStage &stage, int vec) {
     out.vectorize(vars[0], vec, TailStrategy::GuardWithIf);
   if (vars.size() > 1) {
     Var rows = fuseOuter(out, vars, 1, "rows");
-    out.parallel(rows, 4, TailStrategy::GuardWithIf);
+    out.parallel(rows, stage.rowsPerTask > 0 ? stage.rowsPerTask : 4,
+                 TailStrategy::GuardWithIf);
   }
 }
 
@@ -47,7 +48,9 @@ void scheduleRowReduce(KernelStage &def, int vec, bool nested) {
   Var rows = fuseOuter(out, def.vars, 1, "rows");
   if (!nested) {
     Var block("row_block");
-    out.split(rows, block, rows, 8, TailStrategy::GuardWithIf).parallel(block);
+    out.split(rows, block, rows, def.rowsPerTask > 0 ? def.rowsPerTask : 8,
+              TailStrategy::GuardWithIf)
+        .parallel(block);
   }
   out.vectorize(def.vars[0], vec, TailStrategy::GuardWithIf);
   for (Func stage : def.rowStages) {
@@ -66,16 +69,22 @@ void scheduleGemm(KernelStage &def, int vec, bool nested) {
   // handful of classes) are guarded.
   const int64_t width = def.extents[0], rows = def.extents[1];
   // The tile width is also the width of the weight panels (Program.cpp).
-  const int tileX = static_cast<int>(gemmTileWidth(width, vec));
+  const int tileX = def.tileColumns > 0
+                        ? def.tileColumns
+                        : static_cast<int>(gemmTileWidth(width, vec));
   const bool fullX = width >= tileX;
-  const int tileY = 4;
+  const int tileY = def.tileRows > 0 ? def.tileRows : 4;
   const bool fullY = rows >= tileY;
   auto tail = [](bool full) {
     return full ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
   };
   Var xo("xo"), xi("xi"), yo("yo"), yi("yi");
   out.split(x, xo, xi, tileX, tail(fullX)).split(y, yo, yi, tileY, tail(fullY));
-  std::vector<VarOrRVar> order{xi, yi, yo, xo};
+  // The parallel tile loop is the outer one of the two: column tiles by
+  // default (each core streams its own weight panels), row tiles when the
+  // tile says so (GEMMs with few column tiles).
+  Var tileOuter = def.parallelRows ? yo : xo, tileInner = def.parallelRows ? xo : yo;
+  std::vector<VarOrRVar> order{xi, yi, tileInner, tileOuter};
   for (size_t i = 2; i < def.vars.size(); ++i)
     order.push_back(def.vars[i]);
   out.reorder(order).vectorize(xi, vec, TailStrategy::GuardWithIf);
@@ -86,16 +95,17 @@ void scheduleGemm(KernelStage &def, int vec, bool nested) {
   // already parallel loop).
   std::vector<Var> outer;
   if (!def.parallelOuterOnly)
-    outer.push_back(xo);
+    outer.push_back(tileOuter);
   for (size_t i = 2; i < def.vars.size(); ++i)
     outer.push_back(def.vars[i]);
-  Var parallelLoop = outer.empty() ? xo : fuseOuter(out, outer, 0, "blocks");
+  Var parallelLoop =
+      outer.empty() ? tileOuter : fuseOuter(out, outer, 0, "blocks");
   if (!nested)
     out.parallel(parallelLoop);
   def.parallelLoop = parallelLoop;
 
   Var ax = acc.args()[0], ay = acc.args()[1];
-  acc.compute_at(out, yo).vectorize(ax, vec, TailStrategy::GuardWithIf);
+  acc.compute_at(out, tileInner).vectorize(ax, vec, TailStrategy::GuardWithIf);
   std::vector<VarOrRVar> updateOrder{ax, ay};
   for (int i = 0; i < def.reduction.dimensions(); ++i)
     updateOrder.push_back(def.reduction[i]);
@@ -117,7 +127,7 @@ void scheduleGemm(KernelStage &def, int vec, bool nested) {
 } // namespace
 
 void vitc::scheduleCpu(KernelDef &def, const Target &target) {
-  const int vec = target.natural_vector_size(Float(32));
+  const int natural = target.natural_vector_size(Float(32));
   // Outer stages first, so that nested stages find their parent's loop.
   for (bool nestedPass : {false, true}) {
     for (KernelStage &stage : def.stages) {
@@ -133,6 +143,7 @@ void vitc::scheduleCpu(KernelDef &def, const Target &target) {
       } else if (!isOutput) {
         stage.func.compute_root();
       }
+      const int vec = stage.vector > 0 ? stage.vector : natural;
       switch (stage.kind) {
       case KernelStage::Kind::Elementwise:
         scheduleElementwise(stage, vec);

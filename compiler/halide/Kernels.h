@@ -43,6 +43,14 @@ struct KernelStage {
   bool parallelOuterOnly = false;
   int nestIn = -1;
   Halide::Var parallelLoop; // set by the schedule
+  // From the kernel op's #vit.tile (0: the schedule's own default). A weight
+  // GEMM (one whose right side is a parameter in panels) takes the tile's
+  // register tile; other GEMMs (attention's scores, context) size their own.
+  bool weightGemm = false;
+  int tileColumns = 0, tileRows = 0;
+  bool parallelRows = false; // row tiles, not column tiles, across cores
+  int vector = 0;            // lanes of the innermost loop
+  int rowsPerTask = 0;       // row-wise stages: rows per parallel task
 };
 
 /// A kernel's algorithm: its inputs, its stages in producer order, and the

@@ -70,7 +70,10 @@ ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand, int lanes) {
     return {};
   int64_t m =
       cast<RankedTensorType>(user->getOperand(operand).getType()).getDimSize(0);
-  int64_t tile = gemmTileWidth(m, lanes);
+  // The tile vit-select-tiles chose, else the same rule it applies.
+  auto chosen = user->getAttrOfType<vit::TileAttr>("vit.tile");
+  int64_t tile = chosen && !chosen.getTiles().empty() ? chosen.getTiles()[0]
+                                                      : gemmTileWidth(m, lanes);
   // Panels as wide as the tile when the tiles divide m; else one panel.
   return {true, m % tile == 0 ? tile : m};
 }

@@ -16,8 +16,26 @@ namespace mlir::vit {
 #define GEN_PASS_REGISTRATION
 #include "compiler/transforms/Passes.h.inc"
 
+/// Options of `vit-default-pipeline`.
+struct DefaultPipelineOptions
+    : public PassPipelineOptions<DefaultPipelineOptions> {
+  Option<std::string> target{*this, "target",
+                             llvm::cl::desc("Halide target string"),
+                             llvm::cl::init("host")};
+  Option<int64_t> cores{*this, "cores",
+                        llvm::cl::desc("cores to plan for (0: this machine's)"),
+                        llvm::cl::init(0)};
+  Option<std::string> scheduleFile{
+      *this, "schedule-file",
+      llvm::cl::desc("JSON file of per-kernel tile overrides")};
+  Option<bool> fusion{*this, "fusion",
+                      llvm::cl::desc("run the fusion passes"),
+                      llvm::cl::init(true)};
+};
+
 /// The default pipeline, step by step (see Pipeline.cpp).
-void buildDefaultPipeline(OpPassManager &pm);
+void buildDefaultPipeline(OpPassManager &pm,
+                          const DefaultPipelineOptions &options);
 
 /// Registers every pass and `vit-default-pipeline` with the command line.
 void registerAllVitcPasses();

@@ -91,4 +91,32 @@ def VitFuseHead : Pass<"vit-fuse-head", "mlir::func::FuncOp"> {
   let statistics = [Statistic<"numFused", "num-fused", "heads fused">];
 }
 
+def VitSelectTiles : Pass<"vit-select-tiles", "mlir::ModuleOp"> {
+  let summary = "choose each kernel's tiles for the target";
+  let description = [{
+    Describes the target as `#vit.target` on the module (vector width, cores,
+    cache sizes) and gives every kernel op a `#vit.tile`: for GEMM kernels the
+    register tile [columns, rows] of their weight GEMMs, the vector width and
+    which loop runs in parallel; for row-wise kernels the rows per parallel
+    task. The backend reads the tiles and nothing else decides them. A
+    schedule file overrides the choice per kernel:
+
+      {"vit.fused_mlp": {"tiles": [16, 6], "vector": 8, "parallel": [1]},
+       "blocks.11.attn": {"tiles": [8, 4], "vector": 8}}
+
+    Keys are op names or location names; a key that matches nothing, or a
+    tile that does not fit its kernel, is an error.
+  }];
+  let dependentDialects = ["mlir::vit::VitDialect"];
+  let options = [
+    Option<"target", "target", "std::string", "\"host\"",
+           "Halide target string (the first of a comma-separated list decides)">,
+    Option<"cores", "cores", "int64_t", "0",
+           "cores to plan for (0: this machine's)">,
+    Option<"scheduleFile", "schedule-file", "std::string", "\"\"",
+           "JSON file of per-kernel tile overrides">,
+  ];
+  let statistics = [Statistic<"numTiled", "num-tiled", "kernel ops tiled">];
+}
+
 #endif // VITC_TRANSFORMS_PASSES_TD

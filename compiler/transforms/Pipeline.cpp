@@ -7,7 +7,9 @@
 
 using namespace mlir;
 
-void mlir::vit::buildDefaultPipeline(OpPassManager &pm) {
+void mlir::vit::buildDefaultPipeline(OpPassManager &pm,
+                                     const DefaultPipelineOptions &options) {
+  if (options.fusion) {
   // 1. The embedding first: it is the encoder's producer, and fusing it does
   //    not depend on anything else.
   pm.addNestedPass<func::FuncOp>(createVitFusePatchEmbed());
@@ -23,11 +25,19 @@ void mlir::vit::buildDefaultPipeline(OpPassManager &pm) {
   // 5. Canonicalize and clean up parameters the fused ops made redundant.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  }
+  // 6. Tiles last: they depend on which kernels exist and on their shapes.
+  VitSelectTilesOptions tiles;
+  tiles.target = options.target;
+  tiles.cores = options.cores;
+  tiles.scheduleFile = options.scheduleFile;
+  pm.addPass(createVitSelectTiles(tiles));
 }
 
 void mlir::vit::registerAllVitcPasses() {
   registerVitPasses();
-  PassPipelineRegistration<>("vit-default-pipeline",
-                             "fuse the embedding, attention, MLP and head into kernel ops",
+  PassPipelineRegistration<DefaultPipelineOptions>("vit-default-pipeline",
+                             "fuse the embedding, attention, MLP and head into kernel ops, then "
+      "tile them for the target",
                              buildDefaultPipeline);
 }

@@ -113,7 +113,7 @@ static cl::opt<Emit> emit(
                    "the model in primitive vit dialect ops"),
         clEnumValN(Emit::FusedMlir, "fused-mlir",
                    "the IR after the default pipeline: the kernels the backend "
-                   "compiles"),
+                   "compiles, with their tiles"),
         clEnumValN(Emit::HalideStmt, "halide-stmt",
                    "each kernel's lowered Halide statement"),
         clEnumValN(
@@ -133,6 +133,11 @@ static cl::opt<std::string>
            cl::desc("Halide target: host, x86-64-linux-avx2, "
                     "x86-64-linux-avx512, arm-64-linux, ..."),
            cl::init("host"), cl::cat(outputCategory));
+static cl::opt<std::string> scheduleFile(
+    "schedule-file",
+    cl::desc("JSON file overriding the tiles vitc chooses, per kernel "
+             "(see docs/PASSES.md, vit-select-tiles)"),
+    cl::value_desc("file"), cl::cat(outputCategory));
 static cl::opt<std::string> cCompiler(
     "cc", cl::desc("C compiler for the model description (default: $CC or cc)"),
     cl::value_desc("path"), cl::cat(outputCategory));
@@ -296,14 +301,18 @@ static void writeParams(const ModelConfig &c, llvm::raw_ostream &os) {
     os << llvm::formatv("  {0,-14} {1,15}\n", group, withCommas(count));
 }
 
-/// Runs the default pipeline (the fusion passes) on `module`.
+/// Runs the default pipeline (fusion unless --fusion=false, then tiling for
+/// --target) on `module`. The passes report their own errors.
 static llvm::Error runDefaultPipeline(mlir::ModuleOp module) {
   mlir::PassManager pm(module.getContext());
-  mlir::vit::buildDefaultPipeline(pm);
+  mlir::vit::DefaultPipelineOptions options;
+  options.target = target;
+  options.scheduleFile = scheduleFile;
+  options.fusion = fusion;
+  mlir::vit::buildDefaultPipeline(pm, options);
   if (mlir::failed(pm.run(module)))
-    return llvm::createStringError(
-        llvm::inconvertibleErrorCode(),
-        "internal error: the default pipeline failed");
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "the default pipeline failed (see above)");
   return llvm::Error::success();
 }
 
@@ -321,12 +330,12 @@ static llvm::Expected<PlannedModel> planModel(mlir::MLIRContext &context,
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         "internal error: the emitted IR does not verify");
-  if (fusion)
-    if (llvm::Error err = runDefaultPipeline(*planned.module))
-      return err;
+  // The target string is checked (by Halide) before any pass reads it.
   llvm::Expected<int> lanes = vectorLanes(target);
   if (!lanes)
     return lanes.takeError();
+  if (llvm::Error err = runDefaultPipeline(*planned.module))
+    return err;
   llvm::Expected<Program> program = buildProgram(
       planned.module->lookupSymbol<mlir::func::FuncOp>("forward"), *lanes);
   if (!program)

@@ -1,0 +1,305 @@
+//===- SelectTiles.cpp - vit-select-tiles ---------------------------------===//
+//
+// Chooses how every kernel op is tiled for the target and records it as
+// #vit.tile (the machine as #vit.target on the module); the backend only
+// reads these attributes. The choices, for CPU targets:
+//
+//  - GEMM kernels (linear, patch projection, the fused ops): tiles =
+//    [columns, rows] of the register tile of their weight GEMMs. Columns are
+//    1-3 vectors, the most that divides every weight GEMM's width (so weight
+//    panels can be exactly one tile wide); rows are as many as the vector
+//    registers allow (accumulators + one vector per column + a broadcast).
+//    parallel = [0] spreads column tiles over the cores (each core streams
+//    its own weight panels); [1] spreads row tiles instead, for GEMMs with
+//    fewer column tiles than twice the cores.
+//  - Row-wise kernels (layer norm, softmax, element-wise ops): tiles =
+//    [rows per parallel task], parallel = [0].
+//
+// A schedule file (JSON) overrides the choice per kernel, matched by the op's
+// location name (e.g. "blocks.3.mlp") or its op name ("vit.fused_mlp"):
+//
+//   {"vit.fused_mlp": {"tiles": [16, 6], "vector": 8, "parallel": [1]}}
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/transforms/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <thread>
+#include <unistd.h>
+
+#define DEBUG_TYPE "vit-select-tiles"
+
+namespace mlir::vit {
+#define GEN_PASS_DEF_VITSELECTTILES
+#include "compiler/transforms/Passes.h.inc"
+} // namespace mlir::vit
+
+using namespace mlir;
+using namespace mlir::vit;
+
+namespace {
+
+/// Widths (output columns) of the weight GEMMs of a kernel op; empty for
+/// kernels without one.
+SmallVector<int64_t> weightGemmWidths(Operation *op) {
+  auto rows = [](Value weight) {
+    return weight ? SmallVector<int64_t>{cast<RankedTensorType>(
+                                             weight.getType())
+                                             .getDimSize(0)}
+                  : SmallVector<int64_t>{};
+  };
+  return llvm::TypeSwitch<Operation *, SmallVector<int64_t>>(op)
+      .Case<LinearOp, PatchProjectionOp, FusedPatchEmbedOp>(
+          [&](auto o) { return rows(o.getWeight()); })
+      .Case([&](MatmulOp o) {
+        return SmallVector<int64_t>{o.getType().getShape().back()};
+      })
+      .Case([&](FusedMlpOp o) {
+        return SmallVector<int64_t>{rows(o.getFc1Weight())[0],
+                                    rows(o.getFc2Weight())[0]};
+      })
+      .Case([&](FusedAttentionOp o) {
+        return SmallVector<int64_t>{rows(o.getQkvWeight())[0],
+                                    rows(o.getProjWeight())[0]};
+      })
+      .Case([&](FusedHeadOp o) {
+        SmallVector<int64_t> widths;
+        for (Value w :
+             {o.getPreLogitsWeight(), o.getHeadWeight(), o.getDistWeight()})
+          widths.append(rows(w));
+        return widths;
+      })
+      .Default(SmallVector<int64_t>{});
+}
+
+/// The machine a target string describes, as far as tiling needs it.
+FailureOr<TargetAttr> describeTarget(MLIRContext *context, StringRef target,
+                                     int64_t cores, std::string &error) {
+  // Multi-target libraries share one weight layout: the first target decides.
+  StringRef first = target.split(',').first;
+  SmallVector<StringRef> parts;
+  first.split(parts, '-');
+  bool host = parts.front() == "host";
+  if (!host && parts.front() != "x86" && parts.front() != "arm" &&
+      parts.front() != "riscv") {
+    error = "target '" + first.str() +
+            "' names no architecture vitc can tile for (x86, arm, riscv or "
+            "host)";
+    return failure();
+  }
+  auto has = [&](StringRef feature) {
+    return llvm::any_of(parts, [&](StringRef p) { return p.starts_with(feature); });
+  };
+  int64_t vectorBits = 128; // SSE2, NEON
+  if (has("avx512"))
+    vectorBits = 512;
+  else if (has("avx"))
+    vectorBits = 256;
+#if defined(__x86_64__)
+  if (host)
+    vectorBits = __builtin_cpu_supports("avx512f")  ? 512
+                 : __builtin_cpu_supports("avx2") ? 256
+                                                    : 128;
+#endif
+  int64_t l1 = 32 * 1024, l2 = 512 * 1024; // assumed for cross targets
+  if (host) {
+    if (long size = sysconf(_SC_LEVEL1_DCACHE_SIZE); size > 0)
+      l1 = size;
+    if (long size = sysconf(_SC_LEVEL2_CACHE_SIZE); size > 0)
+      l2 = size;
+  }
+  if (cores <= 0)
+    cores = std::max(1u, std::thread::hardware_concurrency());
+  return TargetAttr::get(context, first, vectorBits, cores, l1, l2);
+}
+
+/// SIMD registers: 32 with AVX-512 and on AArch64, else 16.
+int64_t vectorRegisters(TargetAttr target) {
+  StringRef name = target.getTarget();
+  bool aarch64 = name.starts_with("arm-64");
+#if defined(__aarch64__)
+  aarch64 |= name.starts_with("host");
+#endif
+  return target.getVectorBits() >= 512 || aarch64 ? 32 : 16;
+}
+
+/// The compiler's own choice for one kernel op.
+TileAttr chooseTile(Operation *op, TargetAttr target) {
+  MLIRContext *context = op->getContext();
+  const int64_t lanes = target.getVectorBits() / 32;
+  SmallVector<int64_t> widths = weightGemmWidths(op);
+  if (widths.empty()) {
+    bool rowReduce = isa<LayerNormOp, SoftmaxOp>(op);
+    return TileAttr::get(context, {rowReduce ? 8 : 4}, lanes, {0});
+  }
+  int64_t narrowest = *llvm::min_element(widths);
+  int64_t vectors = 1;
+  if (llvm::all_of(widths, [&](int64_t m) { return m % (3 * lanes) == 0; }))
+    vectors = 3;
+  else if (narrowest >= 2 * lanes)
+    vectors = 2;
+  const int64_t registers = vectorRegisters(target);
+  const int64_t rows = std::min<int64_t>(8, (registers - vectors - 1) / vectors);
+  const int64_t columns = vectors * lanes;
+  bool manyColumnTiles = narrowest / columns >= 2 * target.getCores();
+  return TileAttr::get(context, {columns, rows}, lanes,
+                       {manyColumnTiles ? 0 : 1});
+}
+
+/// A schedule file: tile overrides by location name or op name.
+struct ScheduleFile {
+  llvm::StringMap<TileAttr> overrides;
+  llvm::StringSet<> used;
+};
+
+LogicalResult readScheduleFile(StringRef path, ModuleOp module,
+                               ScheduleFile &file, std::string &error) {
+  MLIRContext *context = module.getContext();
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer) {
+    error = "cannot read schedule file '" + path.str() +
+            "': " + buffer.getError().message();
+    return failure();
+  }
+  llvm::Expected<llvm::json::Value> json =
+      llvm::json::parse((*buffer)->getBuffer());
+  if (!json) {
+    error = "schedule file '" + path.str() +
+            "' is not valid JSON: " + llvm::toString(json.takeError());
+    return failure();
+  }
+  const llvm::json::Object *root = json->getAsObject();
+  if (!root) {
+    error = "schedule file '" + path.str() +
+            "' must be a JSON object mapping kernels to tiles";
+    return failure();
+  }
+  for (const auto &[key, value] : *root) {
+    std::string where = "schedule file '" + path.str() + "', kernel '" +
+                        key.str() + "': ";
+    const llvm::json::Object *entry = value.getAsObject();
+    const llvm::json::Array *tiles = entry ? entry->getArray("tiles") : nullptr;
+    std::optional<int64_t> vector = entry ? entry->getInteger("vector")
+                                          : std::nullopt;
+    if (!tiles || !vector) {
+      error = where + "expected an object with \"tiles\" (array of sizes) "
+                      "and \"vector\" (lanes), and optionally \"parallel\"";
+      return failure();
+    }
+    auto ints = [&](const llvm::json::Array &array, const char *field,
+                    SmallVector<int64_t> &out) {
+      for (const llvm::json::Value &v : array) {
+        std::optional<int64_t> i = v.getAsInteger();
+        if (!i) {
+          error = where + "\"" + field + "\" must hold integers";
+          return false;
+        }
+        out.push_back(*i);
+      }
+      return true;
+    };
+    SmallVector<int64_t> sizes, parallel;
+    if (!ints(*tiles, "tiles", sizes))
+      return failure();
+    if (const llvm::json::Array *p = entry->getArray("parallel"))
+      if (!ints(*p, "parallel", parallel))
+        return failure();
+    for (const auto &[field, unused] : *entry)
+      if (field != "tiles" && field != "vector" && field != "parallel") {
+        error = where + "unknown field \"" + field.str() + "\"";
+        return failure();
+      }
+    TileAttr tile = TileAttr::getChecked(
+        [&]() { return module.emitError() << where; }, context,
+        ArrayRef<int64_t>(sizes), *vector, ArrayRef<int64_t>(parallel));
+    if (!tile)
+      return failure(); // the verifier said why
+    file.overrides[key] = tile;
+  }
+  return success();
+}
+
+/// Checks that `tile` fits `op` (an override may not).
+std::string checkTile(Operation *op, TileAttr tile) {
+  bool gemm = !weightGemmWidths(op).empty();
+  ArrayRef<int64_t> tiles = tile.getTiles();
+  if (gemm && tiles.size() != 2)
+    return "GEMM kernels take tiles = [columns, rows], got " +
+           std::to_string(tiles.size()) + " sizes";
+  if (!gemm && tiles.size() != 1)
+    return "row-wise kernels take tiles = [rows per task], got " +
+           std::to_string(tiles.size()) + " sizes";
+  if (gemm && tiles[0] % tile.getVector() != 0)
+    return "the tile's " + std::to_string(tiles[0]) +
+           " columns are not a multiple of its vector of " +
+           std::to_string(tile.getVector());
+  if (gemm && tile.getParallel().size() > 1)
+    return "a GEMM kernel runs either column tiles (0) or row tiles (1) in "
+           "parallel, not both";
+  return "";
+}
+
+struct VitSelectTiles : mlir::vit::impl::VitSelectTilesBase<VitSelectTiles> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *context = &getContext();
+    std::string error;
+    FailureOr<TargetAttr> machine =
+        describeTarget(context, target, cores, error);
+    ScheduleFile file;
+    if (failed(machine) ||
+        (!scheduleFile.empty() &&
+         failed(readScheduleFile(scheduleFile, module, file, error)))) {
+      if (!error.empty())
+        module.emitError() << error;
+      return signalPassFailure();
+    }
+    module->setAttr("vit.target", *machine);
+
+    WalkResult walked = module.walk([&](Operation *op) {
+      if (!isa<VitDialect>(op->getDialect()) || isa<ParamOp>(op))
+        return WalkResult::advance();
+      TileAttr tile = chooseTile(op, *machine);
+      std::string matched;
+      if (auto name = dyn_cast<NameLoc>(op->getLoc());
+          name && file.overrides.count(name.getName().strref()))
+        matched = name.getName().str();
+      else if (file.overrides.count(op->getName().getStringRef()))
+        matched = op->getName().getStringRef().str();
+      if (!matched.empty()) {
+        tile = file.overrides[matched];
+        file.used.insert(matched);
+        if (std::string why = checkTile(op, tile); !why.empty()) {
+          op->emitError() << "schedule file '" << scheduleFile
+                          << "', kernel '" << matched << "': " << why;
+          return WalkResult::interrupt();
+        }
+      }
+      op->setAttr("vit.tile", tile);
+      ++numTiled;
+      return WalkResult::advance();
+    });
+    if (walked.wasInterrupted())
+      return signalPassFailure();
+    for (const auto &entry : file.overrides)
+      if (!file.used.contains(entry.getKey())) {
+        module.emitError() << "schedule file '" << scheduleFile
+                           << "': kernel '" << entry.getKey()
+                           << "' matches no op (use an op name such as "
+                              "\"vit.fused_mlp\" or a location such as "
+                              "\"blocks.0.mlp\")";
+        return signalPassFailure();
+      }
+  }
+};
+
+} // namespace
