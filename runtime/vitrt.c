@@ -5,7 +5,9 @@
  * never copied; it belongs to the library when its header (names, shapes,
  * offsets, fingerprint) equals the one the library embeds, byte for byte.
  * Activations live in per-context slots planned by the compiler, grown when
- * a larger batch comes.
+ * a larger batch comes. For GPU models the weights are copied to the device
+ * once at open, the slots are device memory, and only the images and the
+ * outputs (and features when asked for) cross between host and device.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct vitrt_model {
@@ -30,12 +33,18 @@ struct vitrt_model {
   size_t mapping_size;
   halide_buffer_t *params; /* one per desc->params, pointing into the mapping */
   halide_dimension_t *param_dims;
+  const struct halide_device_interface_t *device; /* GPU models; NULL on the CPU */
 };
 
 struct vitrt_context {
   vitrt_model *model;
   int64_t capacity; /* images the slots hold */
-  float **slots;
+  float **slots;                 /* CPU models: host memory */
+  halide_buffer_t *device_slots; /* GPU models: one device allocation each */
+  halide_dimension_t *device_slot_dims;
+  int profiling;
+  vitrt_kernel_profile *profile; /* one per distinct kernel */
+  int profile_count;
 };
 
 static _Thread_local char last_error[1024];
@@ -100,6 +109,24 @@ static void find_fingerprint(const char *header, size_t size, char *out, size_t 
     ++n;
   memcpy(out, at, n);
   out[n] = '\0';
+}
+
+static double now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+vitrt_options vitrt_default_options(void) {
+  vitrt_options options;
+  options.num_threads = 0;
+  options.device = -1;
+  return options;
+}
+
+static vitrt_status device_failure(const char *what, int rc) {
+  return fail(VITRT_DEVICE_ERROR, "%s failed with code %d: %s", what, rc,
+              halide_message[0] ? halide_message : "no message from the driver");
 }
 
 static vitrt_status check_weights(const vitrt_model_desc *desc, const char *path,
@@ -185,6 +212,21 @@ vitrt_status vitrt_open(const vitrt_model_desc *desc, const char *weights_path,
   desc->set_error_handler(capture_halide_error);
   if (options && options->num_threads > 0)
     desc->set_num_threads(options->num_threads);
+  if (desc->device) {
+    /* Weights go to the device once; kernels then find them there. */
+    if (options && options->device >= 0)
+      desc->device->set_gpu_device(options->device);
+    m->device = desc->device->interface();
+    halide_message[0] = '\0';
+    for (int i = 0; i < desc->num_params; ++i) {
+      int rc = desc->device->copy_to_device(NULL, &params[i], m->device);
+      if (rc != 0) {
+        status = device_failure("vitrt_open: copying the weights to the device", rc);
+        vitrt_close(m);
+        return status;
+      }
+    }
+  }
   *model = m;
   return VITRT_OK;
 }
@@ -192,6 +234,12 @@ vitrt_status vitrt_open(const vitrt_model_desc *desc, const char *weights_path,
 void vitrt_close(vitrt_model *model) {
   if (!model)
     return;
+  if (model->device) {
+    for (int i = 0; i < model->desc->num_params; ++i)
+      if (model->params[i].device)
+        model->desc->device->device_free(NULL, &model->params[i]);
+    model->desc->device->device_release(NULL, model->device);
+  }
   munmap(model->mapping, model->mapping_size);
   free(model->params);
   free(model->param_dims);
@@ -232,19 +280,115 @@ vitrt_status vitrt_context_create(vitrt_model *model, vitrt_context **context) {
   return VITRT_OK;
 }
 
+static void free_device_slots(vitrt_context *c) {
+  if (!c->device_slots)
+    return;
+  for (int i = 0; i < c->model->desc->num_slots; ++i)
+    if (c->device_slots[i].device)
+      c->model->desc->device->device_free(NULL, &c->device_slots[i]);
+  free(c->device_slots);
+  free(c->device_slot_dims);
+  c->device_slots = NULL;
+  c->device_slot_dims = NULL;
+}
+
 void vitrt_context_destroy(vitrt_context *context) {
   if (!context)
     return;
   for (int i = 0; i < context->model->desc->num_slots; ++i)
     free(context->slots[i]);
+  free_device_slots(context);
   free(context->slots);
+  free(context->profile);
   free(context);
+}
+
+vitrt_status vitrt_context_set_profiling(vitrt_context *context, int enabled) {
+  if (!context)
+    return fail(VITRT_INVALID_ARGUMENT, "vitrt_context_set_profiling: context is NULL");
+  context->profiling = enabled != 0;
+  if (!enabled)
+    return VITRT_OK;
+  free(context->profile);
+  context->profile_count = 0;
+  int steps = context->model->desc->num_steps;
+  context->profile = calloc(steps ? steps : 1, sizeof *context->profile);
+  if (!context->profile) {
+    context->profiling = 0;
+    return fail(VITRT_OUT_OF_MEMORY, "vitrt_context_set_profiling: out of memory");
+  }
+  return VITRT_OK;
+}
+
+vitrt_status vitrt_context_get_profile(const vitrt_context *context,
+                                       vitrt_kernel_profile *entries, int capacity,
+                                       int *count) {
+  if (!context || !count)
+    return fail(VITRT_INVALID_ARGUMENT, "vitrt_context_get_profile: %s is NULL",
+                context ? "count" : "context");
+  if (capacity > 0 && !entries)
+    return fail(VITRT_INVALID_ARGUMENT, "vitrt_context_get_profile: entries is NULL");
+  *count = context->profile_count;
+  for (int i = 0; i < context->profile_count && i < capacity; ++i)
+    entries[i] = context->profile[i];
+  return VITRT_OK;
+}
+
+static void record(vitrt_context *c, const vitrt_step_desc *step, int64_t batch,
+                   double seconds) {
+  vitrt_kernel_profile *entry = NULL;
+  for (int i = 0; i < c->profile_count && !entry; ++i)
+    if (strcmp(c->profile[i].kernel, step->kernel) == 0)
+      entry = &c->profile[i];
+  if (!entry) {
+    entry = &c->profile[c->profile_count++];
+    entry->kernel = step->kernel;
+  }
+  entry->calls += 1;
+  entry->seconds += seconds;
+  entry->flops += step->flops_per_image * (double)batch;
+}
+
+/* GPU models: one device allocation per slot, viewed by the values in it. */
+static vitrt_status reserve_device(vitrt_context *c, int64_t batch) {
+  const vitrt_model_desc *d = c->model->desc;
+  free_device_slots(c);
+  c->device_slots = calloc(d->num_slots ? d->num_slots : 1, sizeof *c->device_slots);
+  c->device_slot_dims = calloc(d->num_slots ? d->num_slots : 1, sizeof *c->device_slot_dims);
+  if (!c->device_slots || !c->device_slot_dims) {
+    free_device_slots(c);
+    return fail(VITRT_OUT_OF_MEMORY, "vitrt_run: out of memory");
+  }
+  halide_message[0] = '\0';
+  for (int i = 0; i < d->num_slots; ++i) {
+    int64_t elements = d->slot_elements[i] * batch;
+    if (elements > INT32_MAX)
+      return fail(VITRT_INVALID_ARGUMENT,
+                  "vitrt_run: batch %lld needs %lld floats in one buffer, more than a device "
+                  "buffer holds (2^31 - 1); run smaller batches",
+                  (long long)batch, (long long)elements);
+    c->device_slot_dims[i].extent = (int32_t)elements;
+    c->device_slot_dims[i].stride = 1;
+    init_buffer(&c->device_slots[i], &c->device_slot_dims[i], 1, NULL);
+    int rc = d->device->device_malloc(NULL, &c->device_slots[i], c->model->device);
+    if (rc != 0) {
+      vitrt_status status = device_failure("vitrt_run: allocating activations on the device", rc);
+      free_device_slots(c);
+      return status;
+    }
+  }
+  return VITRT_OK;
 }
 
 static vitrt_status reserve(vitrt_context *c, int64_t batch) {
   if (batch <= c->capacity)
     return VITRT_OK;
   const vitrt_model_desc *d = c->model->desc;
+  if (c->model->device) {
+    vitrt_status status = reserve_device(c, batch);
+    c->capacity = status == VITRT_OK ? batch : 0;
+    return status;
+  }
   for (int i = 0; i < d->num_slots; ++i) {
     /* 64-byte aligned for vector loads; sizes rounded up to match. */
     size_t bytes = ((size_t)d->slot_elements[i] * (size_t)batch * sizeof(float) + 63) & ~(size_t)63;
@@ -310,15 +454,24 @@ vitrt_status vitrt_run_features(vitrt_context *context, const float *images,
     free(buffers), free(dims);
     return fail(VITRT_OUT_OF_MEMORY, "vitrt_run: out of memory");
   }
+  const int on_device = context->model->device != NULL;
   for (int i = 0; i < d->num_values; ++i) {
     const vitrt_value_desc *v = &d->values[i];
     void *host = i == d->input_value    ? (void *)images
                  : i == d->output_value ? (void *)outputs
+                 : on_device            ? (i == d->features_value ? (void *)features : NULL)
                  : v->slot >= 0         ? (void *)context->slots[v->slot]
                                         : NULL;
     halide_dimension_t *vd = dims + (size_t)i * (VITRT_MAX_RANK + 1);
     fill_dims(vd, v->shape, v->rank, batch);
     init_buffer(&buffers[i], vd, v->rank + 1, host);
+    if (on_device && i == d->input_value)
+      buffers[i].flags |= halide_buffer_flag_host_dirty; /* kernels copy it up */
+    if (on_device && v->slot >= 0 && i != d->input_value && i != d->output_value) {
+      /* A view of the slot's device memory; the slot owns it. */
+      buffers[i].device = context->device_slots[v->slot].device;
+      buffers[i].device_interface = context->device_slots[v->slot].device_interface;
+    }
   }
   void *args[VITRT_MAX_KERNEL_ARGS];
   for (int s = 0; s < d->num_steps && status == VITRT_OK; ++s) {
@@ -335,14 +488,32 @@ vitrt_status vitrt_run_features(vitrt_context *context, const float *images,
                                              : (void *)&buffers[arg->index];
     }
     halide_message[0] = '\0';
+    double start = context->profiling ? now_seconds() : 0.0;
     int rc = step->fn(args);
+    if (rc == 0 && context->profiling && on_device)
+      rc = d->device->device_sync(NULL, NULL); /* time the kernel, not its launch */
     if (rc != 0)
       status = fail(VITRT_KERNEL_FAILED, "vitrt_run: kernel %s (step %d) failed with code %d: %s",
                     step->kernel, s, rc, halide_message);
+    else if (context->profiling)
+      record(context, step, batch, now_seconds() - start);
   }
-  if (status == VITRT_OK && features)
+  if (on_device) {
+    /* Only the outputs (and the features) come back; the input's and the
+     * output's device copies are per run. */
+    halide_message[0] = '\0';
+    int rc = status == VITRT_OK ? d->device->copy_to_host(NULL, &buffers[d->output_value]) : 0;
+    if (rc == 0 && status == VITRT_OK && features)
+      rc = d->device->copy_to_host(NULL, &buffers[d->features_value]);
+    if (rc != 0)
+      status = device_failure("vitrt_run: copying the results from the device", rc);
+    for (int i = 0; i < d->num_values; ++i)
+      if ((i == d->input_value || i == d->output_value) && buffers[i].device)
+        d->device->device_free(NULL, &buffers[i]);
+  } else if (status == VITRT_OK && features) {
     memcpy(features, buffers[d->features_value].host,
            (size_t)(batch * feature_width) * sizeof(float));
+  }
   free(buffers);
   free(dims);
   return status;

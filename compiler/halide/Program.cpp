@@ -104,6 +104,54 @@ Tensor vitc::toStoredLayout(const Tensor &tensor, ParamLayout layout) {
   return out;
 }
 
+double vitc::gemmFlopsPerImage(Operation *op) {
+  auto shape = [](Value v) {
+    return cast<RankedTensorType>(v.getType()).getShape();
+  };
+  // Rows of an activation [B, rows..., width] per image.
+  auto rows = [&](Value v) {
+    double r = 1;
+    for (int64_t d : shape(v).drop_front().drop_back())
+      r *= d;
+    return r;
+  };
+  // A linear layer of weight [M, K...] over `n` rows.
+  auto gemm = [&](double n, Value weight) {
+    if (!weight)
+      return 0.0;
+    double mk = 1;
+    for (int64_t d : shape(weight))
+      mk *= d;
+    return 2.0 * n * mk;
+  };
+  return llvm::TypeSwitch<Operation *, double>(op)
+      .Case([&](vit::LinearOp o) { return gemm(rows(o.getInput()), o.getWeight()); })
+      .Case<vit::PatchProjectionOp, vit::FusedPatchEmbedOp>([&](auto o) {
+        return gemm(rows(o.getResult()), o.getWeight());
+      })
+      .Case([&](vit::MatmulOp o) {
+        double out = 1;
+        for (int64_t d : shape(o.getResult()).drop_front())
+          out *= d;
+        return 2.0 * out * shape(o.getLhs()).back();
+      })
+      .Case([&](vit::FusedMlpOp o) {
+        double n = rows(o.getInput());
+        return gemm(n, o.getFc1Weight()) + gemm(n, o.getFc2Weight());
+      })
+      .Case([&](vit::FusedAttentionOp o) {
+        double n = rows(o.getInput()), width = shape(o.getInput()).back();
+        // q·kᵀ and probs·v: 2 x (N x N x D) multiply-adds over all heads.
+        return gemm(n, o.getQkvWeight()) + gemm(n, o.getProjWeight()) +
+               2.0 * 2.0 * n * n * width;
+      })
+      .Case([&](vit::FusedHeadOp o) {
+        return gemm(1, o.getPreLogitsWeight()) + gemm(1, o.getHeadWeight()) +
+               gemm(1, o.getDistWeight());
+      })
+      .Default(0.0);
+}
+
 /// The op with SSA names stripped: two ops with equal signatures compute the
 /// same function of their operands and share one compiled kernel.
 static std::string signatureOf(Operation *op, ArrayRef<bool> operandIsParam) {
@@ -240,7 +288,7 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward, int lanes) {
       std::string opName = op.getName().stripDialect().str();
       program.kernels.push_back(
           {llvm::formatv("k{0}_{1}", program.kernels.size(), opName).str(),
-           signature, &op});
+           signature, &op, gemmFlopsPerImage(&op)});
     }
     step.kernel = it->second;
     program.steps.push_back(std::move(step));

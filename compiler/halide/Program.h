@@ -61,7 +61,12 @@ struct ProgramKernel {
   std::string name;      // e.g. k3_linear; the C symbol is <model>_k3_linear
   std::string signature; // what makes two ops the same kernel
   mlir::Operation *op;   // the first op compiled as this kernel
+  double flopsPerImage = 0; // 2 x the multiply-adds of its GEMMs
 };
+
+/// 2 x the multiply-adds of the GEMMs (and batched matmuls) `op` computes
+/// per image; 0 for kernels without one.
+double gemmFlopsPerImage(mlir::Operation *op);
 
 struct ProgramStep {
   int kernel;

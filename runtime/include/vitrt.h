@@ -33,11 +33,17 @@ typedef enum vitrt_status {
   VITRT_WEIGHTS_MISMATCH = 3, /* the weights file is not this library's */
   VITRT_OUT_OF_MEMORY = 4,
   VITRT_KERNEL_FAILED = 5, /* a compiled kernel reported an error */
+  VITRT_DEVICE_ERROR = 6,  /* GPU models: no device, out of device memory, a driver error */
 } vitrt_status;
 
 typedef struct vitrt_options {
   int num_threads; /* worker threads for kernels; 0: one per core. Process-wide. */
+  int device;      /* GPU models: device index; -1: the driver's default (or HL_GPU_DEVICE).
+                      Process-wide. */
 } vitrt_options;
+
+/* The default options: every thread, the default device. */
+vitrt_options vitrt_default_options(void);
 
 typedef struct vitrt_model vitrt_model;
 typedef struct vitrt_context vitrt_context;
@@ -73,6 +79,23 @@ vitrt_status vitrt_run(vitrt_context *context, const float *images, size_t image
 vitrt_status vitrt_run_features(vitrt_context *context, const float *images,
                                 size_t images_count, int64_t batch, float *outputs,
                                 size_t outputs_count, float *features, size_t features_count);
+
+/* Per-kernel timing, off by default: after vitrt_context_set_profiling(ctx, 1),
+ * each run adds every kernel call's time (GPU models: synchronised) to the
+ * context's profile. */
+typedef struct vitrt_kernel_profile {
+  const char *kernel; /* e.g. "k2_fused_mlp" */
+  int64_t calls;
+  double seconds;     /* total over the calls */
+  double flops;       /* total GEMM FLOPs of the calls (0: not a GEMM kernel) */
+} vitrt_kernel_profile;
+
+vitrt_status vitrt_context_set_profiling(vitrt_context *context, int enabled);
+/* Copies up to `capacity` entries (one per distinct kernel, in first-call
+ * order) and sets *count to the number there are. Resets with enabled = 1. */
+vitrt_status vitrt_context_get_profile(const vitrt_context *context,
+                                       vitrt_kernel_profile *entries, int capacity,
+                                       int *count);
 
 /* The message of this thread's last failed call ("" if none). */
 const char *vitrt_last_error(void);

@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define VITRT_ABI_VERSION 1
+#define VITRT_ABI_VERSION 2
 #define VITRT_MAX_RANK 4
 #define VITRT_MAX_KERNEL_ARGS 16 /* operands and results of one kernel */
 
@@ -33,6 +33,24 @@ typedef int (*vitrt_kernel_fn)(void **args);
 typedef void (*vitrt_error_handler)(void *user_context, const char *message);
 typedef vitrt_error_handler (*vitrt_set_error_handler_fn)(vitrt_error_handler handler);
 typedef int (*vitrt_set_num_threads_fn)(int threads);
+
+/* GPU models only: Halide's device API, as linked into the model library. */
+struct halide_buffer_t;
+struct halide_device_interface_t;
+typedef struct vitrt_device_api {
+  const char *name; /* "cuda", "opencl", ... */
+  const struct halide_device_interface_t *(*interface)(void);
+  int (*copy_to_device)(void *user_context, struct halide_buffer_t *buffer,
+                        const struct halide_device_interface_t *interface);
+  int (*copy_to_host)(void *user_context, struct halide_buffer_t *buffer);
+  int (*device_malloc)(void *user_context, struct halide_buffer_t *buffer,
+                       const struct halide_device_interface_t *interface);
+  int (*device_free)(void *user_context, struct halide_buffer_t *buffer);
+  int (*device_sync)(void *user_context, struct halide_buffer_t *buffer);
+  void (*device_release)(void *user_context,
+                         const struct halide_device_interface_t *interface);
+  void (*set_gpu_device)(int device);
+} vitrt_device_api;
 
 enum vitrt_arg_kind {
   VITRT_ARG_PARAM = 0, /* a weight tensor; index into params */
@@ -62,6 +80,7 @@ typedef struct vitrt_step_desc {
   vitrt_kernel_fn fn;
   int32_t num_args;
   const vitrt_arg_desc *args; /* inputs in operand order, then outputs */
+  double flops_per_image;     /* multiply-adds x 2 of its GEMMs, per image */
 } vitrt_step_desc;
 
 typedef struct vitrt_model_desc {
@@ -90,6 +109,9 @@ typedef struct vitrt_model_desc {
   const vitrt_step_desc *steps;
   vitrt_set_error_handler_fn set_error_handler; /* halide_set_error_handler */
   vitrt_set_num_threads_fn set_num_threads;     /* halide_set_num_threads */
+  /* NULL for CPU models. For GPU models, weights live on the device from
+   * vitrt_open on, and activations between kernels never leave it. */
+  const vitrt_device_api *device;
 } vitrt_model_desc;
 
 #ifdef __cplusplus

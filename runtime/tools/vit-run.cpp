@@ -60,6 +60,14 @@ static cl::opt<int64_t>
 static cl::opt<unsigned>
     repeat("repeat", cl::desc("Run this many times and report the time"),
            cl::init(1));
+static cl::opt<bool> profile(
+    "profile",
+    cl::desc("After one warm-up run, time every kernel over the --repeat runs "
+             "and print each one's share and GFLOP/s"));
+static cl::opt<int> device("device",
+                           cl::desc("GPU models: the device index (-1: the "
+                                    "driver's default or HL_GPU_DEVICE)"),
+                           cl::init(-1));
 
 static int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "vit-run") << message << "\n";
@@ -97,7 +105,9 @@ int main(int argc, char **argv) {
     weights = path.str().str();
   }
 
-  vitrt_options options{threads};
+  vitrt_options options = vitrt_default_options();
+  options.num_threads = threads;
+  options.device = device;
   vitrt_model *model = nullptr;
   vitrt_context *context = nullptr;
   if (vitrt_open(describe(), weights.c_str(), &options, &model) != VITRT_OK ||
@@ -152,6 +162,19 @@ int main(int argc, char **argv) {
     features.shape = {batch, info.features};
     features.data.resize(batch * info.features);
   }
+  auto runOnce = [&]() {
+    return vitrt_run_features(context, input.data.data(), input.data.size(),
+                              batch, output.data.data(), output.data.size(),
+                              features.data.empty() ? nullptr
+                                                    : features.data.data(),
+                              features.data.size());
+  };
+  if (profile) {
+    // Warm up (first-touch page faults, device uploads), then profile.
+    if (runOnce() != VITRT_OK ||
+        vitrt_context_set_profiling(context, 1) != VITRT_OK)
+      return fail(vitrt_last_error());
+  }
   double best = 1e30, total = 0;
   for (unsigned i = 0; i < std::max(1u, repeat.getValue()); ++i) {
     auto start = std::chrono::steady_clock::now();
@@ -173,6 +196,26 @@ int main(int argc, char **argv) {
         "{5:f1} images/s\n",
         info.name, batch, repeat.getValue(), best, total / repeat,
         1000.0 * batch / best);
+  if (profile) {
+    int count = 0;
+    vitrt_context_get_profile(context, nullptr, 0, &count);
+    std::vector<vitrt_kernel_profile> entries(count);
+    vitrt_context_get_profile(context, entries.data(), count, &count);
+    double kernelSeconds = 0;
+    for (const vitrt_kernel_profile &e : entries)
+      kernelSeconds += e.seconds;
+    const double runs = std::max(1u, repeat.getValue());
+    llvm::outs() << llvm::formatv("{0,-22} {1,6} {2,10} {3,7} {4,9}\n",
+                                  "kernel", "calls", "ms/run", "share",
+                                  "GFLOP/s");
+    for (const vitrt_kernel_profile &e : entries)
+      llvm::outs() << llvm::formatv(
+          "{0,-22} {1,6} {2,10:f2} {3,6:f1}% {4,9}\n", e.kernel,
+          e.calls / int64_t(runs), 1000.0 * e.seconds / runs,
+          100.0 * e.seconds / kernelSeconds,
+          e.flops > 0 ? llvm::formatv("{0:f1}", e.flops / e.seconds / 1e9).str()
+                      : std::string("-"));
+  }
 
   std::vector<std::string> labels;
   if (!labelsPath.empty()) {
