@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """vitc against PyTorch eager and ONNX Runtime on the same weights, in one run.
 
-Compiles a zoo model with vitc (seeded random weights, the usual ViT init scales), loads the
-same weights into timm, exports them to ONNX, and for each batch size measures the best and
-median latency of each framework with the same thread count, checking that the logits agree.
+First measures the machine's fp32 FMA peak (benchmarks/fma_peak.cpp). Then, per model, compiles
+it with vitc (seeded random weights, the usual ViT init scales), loads the same weights into
+timm, exports them to ONNX, and for each batch size measures the best and median latency of
+each framework with the same thread count, checks that the logits agree, records vit-run's peak
+memory next to the weights' size, and profiles each vitc kernel's GFLOP/s against the peak.
 Run by hand (needs torch, timm, onnxruntime, onnx, onnxscript from PyPI), after the build:
 
-    python3 benchmarks/compare_frameworks.py --model vit-b16 --batches 1 8 --threads 2
+    python3 benchmarks/compare_frameworks.py --models vit-ti16 vit-s16 vit-b16 --batches 1 8
 
-Prints a Markdown table for docs/BENCHMARKS.md. Nothing here is a test: timings are
+Prints Markdown tables for docs/BENCHMARKS.md. Nothing here is a test: timings are
 reported, never asserted.
 """
 import argparse
@@ -28,6 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("VITC_BUILD", os.path.join(ROOT, "build"))
 VITC = os.path.join(BUILD, "compiler", "tools", "vitc", "vitc")
 VIT_RUN = os.path.join(BUILD, "runtime", "vit-run")
+FMA_PEAK = os.path.join(BUILD, "benchmarks", "vitc-fma-peak")
 TIMM_NAMES = {
     "vit-ti16": "vit_tiny_patch16_224", "vit-s16": "vit_small_patch16_224",
     "vit-b16": "vit_base_patch16_224", "vit-b32": "vit_base_patch32_224",
@@ -45,36 +48,43 @@ def timed(fn, repeat):
     return min(times), statistics.median(times)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default="vit-b16", choices=sorted(TIMM_NAMES))
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--target", default="host")
-    args = parser.parse_args()
+def fma_peak(threads):
+    """The machine's fp32 FMA peak in GFLOP/s on `threads` threads (and on one)."""
+    out = subprocess.run([FMA_PEAK], check=True, capture_output=True, text=True).stdout
+    one = float(out.split("1 thread ")[1].split(" GFLOP/s")[0])
+    many = float(out.split(" threads ")[1].split(" GFLOP/s")[0])
+    return one, (many if threads > 1 else one)
 
-    import torch
-    import timm
-    import onnxruntime as ort
-    from safetensors.torch import load_file
 
-    torch.set_num_threads(args.threads)
-    work = tempfile.mkdtemp(prefix="vitc-bench-")
-    lib = os.path.join(work, "libmodel.so")
-    timm_weights = os.path.join(work, "timm.safetensors")
+def profile_kernels(lib, inputs, threads, repeat):
+    """vit-run --profile: [(kernel, calls, ms/run, share %, GFLOP/s or None)]."""
+    out = subprocess.run([VIT_RUN, "--library", lib, inputs, "--num-threads", str(threads),
+                          "--top", "0", "--repeat", str(repeat), "--profile"],
+                         check=True, capture_output=True, text=True).stdout
+    lines = out.splitlines()
+    table = lines[[i for i, l in enumerate(lines) if l.startswith("kernel")][0] + 1:]
+    rows = []
+    for line in table:
+        name, calls, ms, share, gflops = line.split()
+        rows.append((name, int(calls), float(ms), float(share.rstrip("%")),
+                     None if gflops == "-" else float(gflops)))
+    return rows
 
+
+def bench_model(name, args, work, torch, timm, ort, load_file):
+    lib = os.path.join(work, f"lib{name.replace('-', '_')}.so")
+    timm_weights = os.path.join(work, f"{name}.timm.safetensors")
     start = time.perf_counter()
-    subprocess.run([VITC, "--model", args.model, "--random-weights", str(args.seed),
+    subprocess.run([VITC, "--model", name, "--random-weights", str(args.seed),
                     "--save-weights", timm_weights, "--target", args.target,
                     "--emit=lib", "-o", lib], check=True)
     compile_s = time.perf_counter() - start
+    kernel_weights = os.path.join(work, os.path.basename(lib)[3:-3] + ".safetensors")
+    weights_mb = os.path.getsize(kernel_weights) / 2**20
 
-    model = timm.create_model(TIMM_NAMES[args.model], pretrained=False).eval()
+    model = timm.create_model(TIMM_NAMES[name], pretrained=False).eval()
     model.load_state_dict(load_file(timm_weights), strict=True)
-
-    onnx_path = os.path.join(work, "model.onnx")
+    onnx_path = os.path.join(work, f"{name}.onnx")
     example = torch.zeros(1, 3, 224, 224)
     torch.onnx.export(model, (example,), onnx_path, input_names=["images"],
                       output_names=["logits"], dynamic_axes={"images": {0: "batch"}},
@@ -84,7 +94,7 @@ def main():
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
 
-    rows = []
+    rows, profiles = [], {}
     for batch in args.batches:
         images = np.random.default_rng(batch).uniform(-1, 1, (batch, 3, 224, 224)).astype(np.float32)
         inputs = os.path.join(work, f"in{batch}.npy")
@@ -105,9 +115,38 @@ def main():
         ours = np.load(outputs)
         diff = float(np.abs(ours - reference).max())
         top1 = float((ours.argmax(1) == reference.argmax(1)).mean())
-        rows.append(dict(batch=batch, vitc=vitc_best, vitc_mean=vitc_median, torch=torch_best,
-                         torch_median=torch_median, ort=ort_best, ort_median=ort_median,
-                         max_diff=diff, top1=top1, peak_mb=peak_kb / 1024))
+        rows.append(dict(model=name, batch=batch, vitc=vitc_best, vitc_mean=vitc_median,
+                         torch=torch_best, torch_median=torch_median, ort=ort_best,
+                         ort_median=ort_median, max_diff=diff, top1=top1,
+                         peak_mb=peak_kb / 1024, weights_mb=weights_mb, compile_s=compile_s))
+        profiles[batch] = profile_kernels(lib, inputs, args.threads, args.repeat)
+    return rows, profiles
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", nargs="+", default=["vit-b16"], choices=sorted(TIMM_NAMES))
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--target", default="host")
+    args = parser.parse_args()
+
+    import torch
+    import timm
+    import onnxruntime as ort
+    from safetensors.torch import load_file
+
+    torch.set_num_threads(args.threads)
+    work = tempfile.mkdtemp(prefix="vitc-bench-")
+    peak_one, peak = fma_peak(args.threads)
+    rows, profiles = [], {}
+    for name in args.models:
+        print(f"benchmarking {name} ...", file=sys.stderr, flush=True)
+        model_rows, model_profiles = bench_model(name, args, work, torch, timm, ort, load_file)
+        rows += model_rows
+        profiles[name] = model_profiles
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -115,21 +154,33 @@ def main():
             cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    print(f"\n{args.model}, {args.threads} threads, {cpu}; torch {torch.__version__}, "
-          f"onnxruntime {ort.__version__}; vitc compile {compile_s:.1f} s "
-          f"(target {args.target}, incl. random weights)\n")
-    print("| batch | vitc ms (best/mean) | PyTorch ms (best/median) | ORT ms (best/median) "
+    print(f"\n{args.threads} threads, {cpu}; torch {torch.__version__}, "
+          f"onnxruntime {ort.__version__}; vitc target {args.target}; fp32 FMA peak "
+          f"{peak_one:.1f} GFLOP/s on 1 thread, {peak:.1f} GFLOP/s on {args.threads}\n")
+    print("| model | batch | vitc ms (best/mean) | PyTorch ms (best/median) | ORT ms (best/median) "
           "| vitc/PyTorch | vitc/ORT | images/s vitc | max abs diff vs PyTorch | top-1 agree "
-          "| vit-run peak RSS |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| vit-run peak RSS (weights) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['batch']} | {r['vitc']:.1f} / {r['vitc_mean']:.1f} | "
+        print(f"| {r['model']} | {r['batch']} | {r['vitc']:.1f} / {r['vitc_mean']:.1f} | "
               f"{r['torch']:.1f} / {r['torch_median']:.1f} | {r['ort']:.1f} / {r['ort_median']:.1f} | "
               f"{r['vitc'] / r['torch']:.2f} | {r['vitc'] / r['ort']:.2f} | "
               f"{1000 * r['batch'] / r['vitc']:.1f} | {r['max_diff']:.2e} | {r['top1']:.2f} | "
-              f"{r['peak_mb']:.0f} MB |")
-    print("\n(ratio < 1: vitc is faster)")
-    json.dump(rows, open(os.path.join(work, "results.json"), "w"), indent=1)
+              f"{r['peak_mb']:.0f} MB ({r['weights_mb']:.0f} MB, +{r['peak_mb'] - r['weights_mb']:.0f}) |")
+    print("\n(ratio < 1: vitc is faster)\n")
+    print(f"Per-kernel profile (vit-run --profile; % of peak = GFLOP/s / {peak:.1f}):\n")
+    print("| model | batch | kernel | calls | ms/run | share | GFLOP/s | % of peak |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, by_batch in profiles.items():
+        for batch, kernels in by_batch.items():
+            for kernel, calls, ms, share, gflops in kernels:
+                rate = "-" if gflops is None else f"{gflops:.1f}"
+                of_peak = "-" if gflops is None else f"{100 * gflops / peak:.0f}%"
+                print(f"| {name} | {batch} | {kernel} | {calls} | {ms:.2f} | {share:.1f}% | "
+                      f"{rate} | {of_peak} |")
+    json.dump(dict(rows=rows, profiles=profiles, peak=peak, peak_one=peak_one),
+              open(os.path.join(work, "results.json"), "w"), indent=1)
+    print(f"\n(raw results: {os.path.join(work, 'results.json')})", file=sys.stderr)
 
 
 if __name__ == "__main__":
