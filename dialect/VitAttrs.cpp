@@ -15,7 +15,8 @@ using namespace mlir::vit;
 LogicalResult TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  StringRef target, int64_t vectorBits,
                                  int64_t cores, int64_t l1Bytes,
-                                 int64_t l2Bytes) {
+                                 int64_t l2Bytes, int64_t gpuThreads,
+                                 int64_t gpuSharedBytes) {
   if (target.empty())
     return emitError() << "target string must not be empty";
   if (vectorBits < 8 || !llvm::isPowerOf2_64(vectorBits))
@@ -27,6 +28,10 @@ LogicalResult TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (l1Bytes < 0 || l2Bytes < 0)
     return emitError() << "cache sizes must not be negative, got l1_bytes = "
                        << l1Bytes << ", l2_bytes = " << l2Bytes;
+  if (gpuThreads < 0 || gpuSharedBytes < 0 || (gpuThreads == 0) != (gpuSharedBytes == 0))
+    return emitError() << "gpu_threads and gpu_shared_bytes must both be positive "
+                          "(a GPU target) or both 0, got "
+                       << gpuThreads << " and " << gpuSharedBytes;
   return success();
 }
 

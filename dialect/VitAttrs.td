@@ -56,7 +56,9 @@ def Vit_TargetAttr : Vit_Attr<"Target", "target"> {
     Placed on the module. `target` is a Halide target string (`host`,
     `x86-64-linux-avx2`, `host-cuda-cuda_capability_80`, ...); the other
     fields describe the machine so that tile selection needs no other input.
-    Sizes are in bytes; `vector_bits` is the SIMD register width.
+    Sizes are in bytes; `vector_bits` is the SIMD register width. GPU targets
+    also give the most threads per block and the shared memory per block;
+    for them `cores` counts streaming multiprocessors (compute units).
 
     Example:
     ```mlir
@@ -69,7 +71,11 @@ def Vit_TargetAttr : Vit_Attr<"Target", "target"> {
     "int64_t":$vector_bits,
     "int64_t":$cores,
     DefaultValuedParameter<"int64_t", "0", "L1 data cache bytes (0: unknown)">:$l1_bytes,
-    DefaultValuedParameter<"int64_t", "0", "L2 cache bytes (0: unknown)">:$l2_bytes
+    DefaultValuedParameter<"int64_t", "0", "L2 cache bytes (0: unknown)">:$l2_bytes,
+    DefaultValuedParameter<"int64_t", "0",
+        "GPU targets: most threads per block (0: a CPU target)">:$gpu_threads,
+    DefaultValuedParameter<"int64_t", "0",
+        "GPU targets: shared memory per block in bytes">:$gpu_shared_bytes
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
@@ -78,10 +84,19 @@ def Vit_TargetAttr : Vit_Attr<"Target", "target"> {
 def Vit_TileAttr : Vit_Attr<"Tile", "tile"> {
   let summary = "how one kernel is tiled for the module's target";
   let description = [{
-    Placed on a kernel op. `tiles` holds one tile size per loop of the kernel,
-    outermost first; `vector` is the number of lanes of the innermost loop;
-    `parallel` lists the loops (by index into `tiles`) run across cores or GPU
-    blocks.
+    Placed on a kernel op by `vit-select-tiles`. `tiles` holds the kernel's
+    tile sizes, `vector` the lanes of the innermost loop, and `parallel` the
+    tiled loops (by index into `tiles`) run across cores or GPU blocks. What
+    each size means depends on the kernel and the target:
+
+    - CPU, GEMM kernels: `[columns, rows]` of the register tile of their
+      weight GEMMs; parallel `[0]` (column tiles) or `[1]` (row tiles).
+    - CPU, row-wise kernels: `[rows per parallel task]`.
+    - GPU, GEMM kernels: `[block columns, block rows, thread columns,
+      thread rows]`, each thread accumulating its columns x rows in
+      registers; fused attention adds a fifth size, the query rows per block
+      whose scores and probabilities live in shared memory.
+    - GPU, row-wise kernels: `[rows per block]`, a thread per row.
 
     Example:
     ```mlir

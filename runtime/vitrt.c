@@ -219,6 +219,7 @@ vitrt_status vitrt_open(const vitrt_model_desc *desc, const char *weights_path,
     m->device = desc->device->interface();
     halide_message[0] = '\0';
     for (int i = 0; i < desc->num_params; ++i) {
+      params[i].flags |= halide_buffer_flag_host_dirty; /* else nothing is copied */
       int rc = desc->device->copy_to_device(NULL, &params[i], m->device);
       if (rc != 0) {
         status = device_failure("vitrt_open: copying the weights to the device", rc);

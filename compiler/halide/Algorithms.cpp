@@ -767,8 +767,19 @@ KernelDef vitc::defineKernel(Operation *op, int lanes) {
     bool gemm = llvm::any_of(def.stages, [](const KernelStage &s) {
       return s.weightGemm || s.kind == KernelStage::Kind::Gemm;
     });
+    const bool gpu = sizes.size() >= 4; // [bx, by, tx, ty (, queries)]
     for (KernelStage &stage : def.stages) {
       stage.vector = static_cast<int>(tile.getVector());
+      if (gpu) {
+        stage.queryRows = sizes.size() > 4 ? static_cast<int>(sizes[4]) : 0;
+        if (stage.weightGemm || mlir::isa<mlir::vit::MatmulOp>(op)) {
+          stage.tileColumns = static_cast<int>(sizes[0]);
+          stage.tileRows = static_cast<int>(sizes[1]);
+          stage.threadColumns = static_cast<int>(sizes[2]);
+          stage.threadRows = static_cast<int>(sizes[3]);
+        }
+        continue;
+      }
       if (gemm && sizes.size() >= 2 &&
           (stage.weightGemm || mlir::isa<mlir::vit::MatmulOp>(op))) {
         stage.tileColumns = static_cast<int>(sizes[0]);

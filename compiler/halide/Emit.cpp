@@ -118,7 +118,10 @@ static std::pair<Halide::Pipeline, std::vector<Halide::Argument>>
 buildPipeline(const ProgramKernel &kernel, const Halide::Target &target) {
   KernelDef def =
       defineKernel(kernel.op, target.natural_vector_size(Halide::Float(32)));
-  scheduleCpu(def, target);
+  if (target.has_gpu_feature())
+    scheduleGpu(def, target);
+  else
+    scheduleCpu(def, target);
   std::vector<Halide::Argument> args(def.inputs.begin(), def.inputs.end());
   return {Halide::Pipeline(def.outputs), args};
 }
@@ -492,6 +495,18 @@ Error vitc::emitLibrary(const Program &program, const ModelConfig &config,
     std::string function = symbol + "_" + kernel.name;
     if (Error err = catchHalide(kernel.name, [&] {
           auto [pipeline, args] = buildPipeline(kernel, target);
+          if (targets->size() == 1 && target.has_gpu_feature()) {
+            // GPU modules carry their device code per module: linking them
+            // into one (link_modules) mixes up the kernels, so each is its
+            // own object.
+            objects.push_back(path(function + ".o"));
+            pipeline
+                .compile_to_module(
+                    args, function,
+                    target.with_feature(Halide::Target::NoRuntime))
+                .compile({{Halide::OutputFileType::object, objects.back()}});
+            return;
+          }
           if (targets->size() == 1) {
             modules.push_back(pipeline.compile_to_module(
                 args, function,

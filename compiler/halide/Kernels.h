@@ -1,7 +1,7 @@
 //===- Kernels.h - Halide pipelines for vit ops ---------------------------===//
 //
 // Algorithms (Algorithms.cpp) say what each op computes as Halide Funcs;
-// schedules (CpuSchedule.cpp) say how, and never change the math. A kernel
+// schedules (CpuSchedule.cpp, GpuSchedule.cpp) say how, and never change the math. A kernel
 // is one op with its static shapes: its arguments are the op's operands
 // (activations with a dynamic batch, parameters in their stored layout),
 // then its results.
@@ -48,6 +48,8 @@ struct KernelStage {
   // register tile; other GEMMs (attention's scores, context) size their own.
   bool weightGemm = false;
   int tileColumns = 0, tileRows = 0;
+  int threadColumns = 0, threadRows = 0; // GPU: each thread's register tile
+  int queryRows = 0; // GPU attention: query rows per block
   bool parallelRows = false; // row tiles, not column tiles, across cores
   int vector = 0;            // lanes of the innermost loop
   int rowsPerTask = 0;       // row-wise stages: rows per parallel task
@@ -68,6 +70,9 @@ KernelDef defineKernel(mlir::Operation *op, int lanes);
 
 /// Schedules a kernel for a CPU target.
 void scheduleCpu(KernelDef &def, const Halide::Target &target);
+
+/// Schedules a kernel for a GPU target (CUDA, OpenCL).
+void scheduleGpu(KernelDef &def, const Halide::Target &target);
 
 } // namespace vitc
 

@@ -108,6 +108,14 @@ FailureOr<TargetAttr> describeTarget(MLIRContext *context, StringRef target,
                  : __builtin_cpu_supports("avx2") ? 256
                                                     : 128;
 #endif
+  if (has("cuda") || has("opencl")) {
+    // GPU: CUDA guarantees 1024 threads and 48 KiB of static shared memory
+    // per block; portable OpenCL devices 256 work-items and 32 KiB.
+    bool cuda = has("cuda");
+    return TargetAttr::get(context, first, /*vectorBits=*/32,
+                           cores > 0 ? cores : 1, /*l1=*/0, /*l2=*/0,
+                           cuda ? 1024 : 256, cuda ? 48 * 1024 : 32 * 1024);
+  }
   int64_t l1 = 32 * 1024, l2 = 512 * 1024; // assumed for cross targets
   if (host) {
     if (long size = sysconf(_SC_LEVEL1_DCACHE_SIZE); size > 0)
@@ -117,7 +125,7 @@ FailureOr<TargetAttr> describeTarget(MLIRContext *context, StringRef target,
   }
   if (cores <= 0)
     cores = std::max(1u, std::thread::hardware_concurrency());
-  return TargetAttr::get(context, first, vectorBits, cores, l1, l2);
+  return TargetAttr::get(context, first, vectorBits, cores, l1, l2, 0, 0);
 }
 
 /// SIMD registers: 32 with AVX-512 and on AArch64, else 16.
@@ -130,9 +138,39 @@ int64_t vectorRegisters(TargetAttr target) {
   return target.getVectorBits() >= 512 || aarch64 ? 32 : 16;
 }
 
+/// GPU tiles: 256 threads per block, each accumulating a 4 x 2 register tile
+/// of a 64 x 32 block tile (narrower blocks for narrow GEMMs); attention keeps
+/// the scores and probabilities of a tile of query rows in shared memory.
+TileAttr chooseGpuTile(Operation *op, TargetAttr target) {
+  MLIRContext *context = op->getContext();
+  SmallVector<int64_t> widths = weightGemmWidths(op);
+  if (widths.empty())
+    return TileAttr::get(context, {std::min<int64_t>(64, target.getGpuThreads())},
+                         1, {0});
+  int64_t narrowest = *llvm::min_element(widths);
+  int64_t columns = 64, threadColumns = 4;
+  while (columns > threadColumns && columns / 2 >= narrowest)
+    columns /= 2;
+  int64_t rows = 32, threadRows = 2;
+  while ((columns / threadColumns) * (rows / threadRows) > target.getGpuThreads())
+    rows /= 2;
+  SmallVector<int64_t> tiles{columns, rows, threadColumns, threadRows};
+  if (auto attention = dyn_cast<FusedAttentionOp>(op)) {
+    // Scores and probabilities of `queries` rows: 2 x N x queries floats.
+    int64_t tokens = attention.getInput().getType().getDimSize(1);
+    int64_t queries = 16;
+    while (queries > 1 && 2 * tokens * queries * 4 > target.getGpuSharedBytes())
+      queries /= 2;
+    tiles.push_back(queries);
+  }
+  return TileAttr::get(context, tiles, 1, {0, 1});
+}
+
 /// The compiler's own choice for one kernel op.
 TileAttr chooseTile(Operation *op, TargetAttr target) {
   MLIRContext *context = op->getContext();
+  if (target.getGpuThreads() > 0)
+    return chooseGpuTile(op, target);
   const int64_t lanes = target.getVectorBits() / 32;
   SmallVector<int64_t> widths = weightGemmWidths(op);
   if (widths.empty()) {
@@ -226,8 +264,42 @@ LogicalResult readScheduleFile(StringRef path, ModuleOp module,
   return success();
 }
 
+/// Checks that a GPU `tile` fits `op`.
+std::string checkGpuTile(Operation *op, TileAttr tile, TargetAttr target) {
+  bool gemm = !weightGemmWidths(op).empty();
+  ArrayRef<int64_t> tiles = tile.getTiles();
+  size_t wanted = !gemm ? 1 : isa<FusedAttentionOp>(op) ? 5 : 4;
+  if (tiles.size() != wanted)
+    return std::string(!gemm ? "row-wise GPU kernels take tiles = [rows per "
+                               "block]"
+                       : wanted == 5
+                           ? "fused attention on a GPU takes tiles = [block "
+                             "columns, block rows, thread columns, thread "
+                             "rows, query rows]"
+                           : "GEMM kernels on a GPU take tiles = [block "
+                             "columns, block rows, thread columns, thread "
+                             "rows]") +
+           ", got " + std::to_string(tiles.size()) + " sizes";
+  int64_t threads = tiles[0];
+  if (gemm) {
+    if (tiles[0] % tiles[2] != 0 || tiles[1] % tiles[3] != 0)
+      return "the block tile " + std::to_string(tiles[0]) + "x" +
+             std::to_string(tiles[1]) + " is not a multiple of the thread tile " +
+             std::to_string(tiles[2]) + "x" + std::to_string(tiles[3]);
+    threads = (tiles[0] / tiles[2]) * (tiles[1] / tiles[3]);
+  }
+  if (threads > target.getGpuThreads())
+    return std::to_string(threads) + " threads per block is more than the " +
+           std::to_string(target.getGpuThreads()) + " the target allows";
+  if (tile.getVector() != 1)
+    return "GPU tiles take vector = 1 (threads, not SIMD lanes)";
+  return "";
+}
+
 /// Checks that `tile` fits `op` (an override may not).
-std::string checkTile(Operation *op, TileAttr tile) {
+std::string checkTile(Operation *op, TileAttr tile, TargetAttr target) {
+  if (target.getGpuThreads() > 0)
+    return checkGpuTile(op, tile, target);
   bool gemm = !weightGemmWidths(op).empty();
   ArrayRef<int64_t> tiles = tile.getTiles();
   if (gemm && tiles.size() != 2)
@@ -278,7 +350,7 @@ struct VitSelectTiles : mlir::vit::impl::VitSelectTilesBase<VitSelectTiles> {
       if (!matched.empty()) {
         tile = file.overrides[matched];
         file.used.insert(matched);
-        if (std::string why = checkTile(op, tile); !why.empty()) {
+        if (std::string why = checkTile(op, tile, *machine); !why.empty()) {
           op->emitError() << "schedule file '" << scheduleFile
                           << "', kernel '" << matched << "': " << why;
           return WalkResult::interrupt();

@@ -1,0 +1,174 @@
+//===- GpuSchedule.cpp - how vit kernels run on a GPU ---------------------===//
+//
+// The GPU counterpart of CpuSchedule.cpp, reading the same stages and the
+// GPU tiles of #vit.tile (see VitAttrs.td):
+//
+//  - GEMMs: a block computes a block tile of outputs; each thread of it
+//    accumulates a small register tile (unrolled) over all of k, reading
+//    the operands from global memory through the caches. Outer dimensions
+//    (batch, heads) are fused into the second block dimension.
+//  - Attention: one block per (query tile, head, batch). The block computes
+//    the scores and the softmax of its query rows into shared memory (they
+//    never reach global memory), then the context rows from them.
+//  - Row reductions (layer norm): a thread per row, blocks of rows.
+//  - Element-wise stages: one flat index, blocks of threads.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/halide/Kernels.h"
+
+using namespace Halide;
+using namespace vitc;
+
+namespace {
+
+/// Fuses vars[from..] into one loop (vars[from] afterwards names it).
+Var fuseAll(Func f, const std::vector<Var> &vars, size_t from,
+            const std::string &name) {
+  Var fused = vars[from];
+  for (size_t i = from + 1; i < vars.size(); ++i) {
+    Var next(name + std::to_string(i));
+    f.fuse(fused, vars[i], next);
+    fused = next;
+  }
+  return fused;
+}
+
+TailStrategy tailFor(int64_t extent, int tile) {
+  return extent >= tile ? TailStrategy::ShiftInwards
+                        : TailStrategy::GuardWithIf;
+}
+
+void gpuElementwise(KernelStage &stage) {
+  Func out = stage.func;
+  std::vector<Var> vars = out.args();
+  Var flat = vars.size() > 1 ? fuseAll(out, vars, 0, "flat") : vars[0];
+  Var block("eblock"), thread("ethread");
+  out.gpu_tile(flat, block, thread, 128, TailStrategy::GuardWithIf);
+}
+
+/// A row reduction at the root: a thread per row. Nested in a block (the
+/// attention's softmax), threads over the row's columns and its rows.
+void gpuRowReduce(KernelStage &stage, const KernelStage *parent) {
+  Func out = stage.func;
+  Var column = stage.vars[0];
+  if (parent) {
+    // probs(j, i, h, b) per (query tile, h, b) block: threads over 16 keys x
+    // the query rows; the row max and sum are a thread per query row.
+    Var jo("p_jo"), jt("p_jt");
+    out.split(column, jo, jt, 16, tailFor(stage.extents[0], 16))
+        .reorder(jo, jt, stage.vars[1])
+        .gpu_threads(jt, stage.vars[1]);
+    for (Func row : stage.rowStages) {
+      if (row.args().size() == stage.vars.size()) {
+        row.compute_inline(); // exps: recomputed where read
+        continue;
+      }
+      row.compute_at(parent->func, parent->parallelLoop)
+          .gpu_threads(row.args()[0]);
+    }
+    return;
+  }
+  Var rows = stage.vars.size() > 2 ? fuseAll(out, stage.vars, 1, "rrows")
+                                   : stage.vars[1];
+  Var block("rblock"), thread("rthread");
+  int perBlock = stage.rowsPerTask > 0 ? stage.rowsPerTask : 64;
+  out.split(rows, block, thread, perBlock, TailStrategy::GuardWithIf)
+      .reorder(column, thread, block)
+      .gpu_blocks(block)
+      .gpu_threads(thread);
+  for (Func row : stage.rowStages)
+    row.compute_at(out, thread);
+}
+
+/// Scores nested in the attention block: threads over 16 keys x the query
+/// rows, each thread a dot product per key it owns.
+void gpuNestedGemm(KernelStage &stage) {
+  Func out = stage.func;
+  Var j = stage.vars[0], i = stage.vars[1];
+  Var jo("s_jo"), jt("s_jt");
+  out.split(j, jo, jt, 16, tailFor(stage.extents[0], 16))
+      .reorder(jo, jt, i)
+      .gpu_threads(jt, i);
+  stage.accumulator.compute_at(out, jo);
+  if (stage.transposedRhs.defined())
+    stage.transposedRhs.compute_inline();
+}
+
+void gpuGemm(KernelStage &stage, int queryRows) {
+  Func out = stage.func, acc = stage.accumulator;
+  Var x = stage.vars[0], y = stage.vars[1];
+  const int64_t width = stage.extents[0], rows = stage.extents[1];
+  int bx = stage.tileColumns > 0 ? stage.tileColumns : 32;
+  int by = stage.tileRows > 0 ? stage.tileRows : 16;
+  int tx = stage.threadColumns > 0 ? stage.threadColumns : 4;
+  int ty = stage.threadRows > 0 ? stage.threadRows : 2;
+  if (stage.parallelOuterOnly) {
+    // Attention's context: a block per (query tile, head, batch) covering
+    // the whole head width.
+    bx = static_cast<int>(width);
+    by = queryRows > 0 ? queryRows : 16;
+    tx = bx % 4 == 0 ? 4 : 1;
+    ty = 1;
+  }
+  Var xo("gxo"), yo("gyo"), xi("gxi"), yi("gyi"), xt("gxt"), yt("gyt"),
+      xr("gxr"), yr("gyr");
+  out.split(x, xo, xi, bx, tailFor(width, bx))
+      .split(y, yo, yi, by, tailFor(rows, by))
+      .split(xi, xt, xr, tx)
+      .split(yi, yt, yr, ty);
+  std::vector<VarOrRVar> order{xr, yr, xt, yt, xo, yo};
+  for (size_t d = 2; d < stage.vars.size(); ++d)
+    order.push_back(stage.vars[d]);
+  out.reorder(order).unroll(xr).unroll(yr);
+  std::vector<Var> outer{yo};
+  for (size_t d = 2; d < stage.vars.size(); ++d)
+    outer.push_back(stage.vars[d]);
+  Var blocksY = fuseAll(out, outer, 0, "gblocks");
+  out.gpu_blocks(xo, blocksY).gpu_threads(xt, yt);
+  stage.parallelLoop = xo; // the innermost block loop: nested stages go here
+
+  Var ax = acc.args()[0], ay = acc.args()[1];
+  acc.compute_at(out, xt).unroll(ax).unroll(ay);
+  std::vector<VarOrRVar> updateOrder{ax, ay};
+  for (int r = 0; r < stage.reduction.dimensions(); ++r)
+    updateOrder.push_back(stage.reduction[r]);
+  acc.update().reorder(updateOrder).unroll(ax).unroll(ay);
+  if (stage.transposedRhs.defined())
+    stage.transposedRhs.compute_inline();
+}
+
+} // namespace
+
+void vitc::scheduleGpu(KernelDef &def, const Target &target) {
+  (void)target;
+  for (bool nestedPass : {false, true}) {
+    for (KernelStage &stage : def.stages) {
+      bool nested = stage.nestIn >= 0;
+      if (nested != nestedPass)
+        continue;
+      bool isOutput = false;
+      for (const Func &out : def.outputs)
+        isOutput |= out.name() == stage.func.name();
+      const KernelStage *parent = nested ? &def.stages[stage.nestIn] : nullptr;
+      if (parent)
+        stage.func.compute_at(parent->func, parent->parallelLoop);
+      else if (!isOutput)
+        stage.func.compute_root();
+      switch (stage.kind) {
+      case KernelStage::Kind::Elementwise:
+        gpuElementwise(stage);
+        break;
+      case KernelStage::Kind::RowReduce:
+        gpuRowReduce(stage, parent);
+        break;
+      case KernelStage::Kind::Gemm:
+        if (parent)
+          gpuNestedGemm(stage);
+        else
+          gpuGemm(stage, stage.queryRows);
+        break;
+      }
+    }
+  }
+}
