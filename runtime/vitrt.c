@@ -222,7 +222,10 @@ vitrt_status vitrt_open(const vitrt_model_desc *desc, const char *weights_path,
       params[i].flags |= halide_buffer_flag_host_dirty; /* else nothing is copied */
       int rc = desc->device->copy_to_device(NULL, &params[i], m->device);
       if (rc != 0) {
-        status = device_failure("vitrt_open: copying the weights to the device", rc);
+        char what[96];
+        snprintf(what, sizeof what, "vitrt_open: copying the weights to %s device %d",
+                 desc->device->name, options && options->device >= 0 ? options->device : 0);
+        status = device_failure(what, rc);
         vitrt_close(m);
         return status;
       }
@@ -492,7 +495,8 @@ vitrt_status vitrt_run_features(vitrt_context *context, const float *images,
     double start = context->profiling ? now_seconds() : 0.0;
     int rc = step->fn(args);
     if (rc == 0 && context->profiling && on_device)
-      rc = d->device->device_sync(NULL, NULL); /* time the kernel, not its launch */
+      /* Time the kernel, not its launch: wait on its last result. */
+      rc = d->device->device_sync(NULL, (halide_buffer_t *)args[step->num_args - 1]);
     if (rc != 0)
       status = fail(VITRT_KERNEL_FAILED, "vitrt_run: kernel %s (step %d) failed with code %d: %s",
                     step->kernel, s, rc, halide_message);

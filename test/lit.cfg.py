@@ -1,5 +1,6 @@
 # lit configuration for vitc: every .mlir file under test/ is a test; vitc's
 # tools come from the build tree, FileCheck and friends from LLVM 22.
+import glob
 import os
 
 import lit.formats
@@ -22,3 +23,8 @@ tool_dirs = [
     config.llvm_tools_dir,
 ]
 llvm_config.add_tool_substitutions(["vit-opt", "vitc", "vit-run", "compare-outputs", "FileCheck", "not", "count", "split-file", "llvm-nm", "llvm-readelf"], tool_dirs)
+
+# OpenCL tests run where an OpenCL platform is installed (PoCL, from
+# scripts/setup.sh, runs the kernels on the CPU).
+if glob.glob("/etc/OpenCL/vendors/*.icd"):
+    config.available_features.add("opencl")

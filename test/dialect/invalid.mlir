@@ -361,6 +361,11 @@ module attributes {vit.target = #vit.target<target = "host", vector_bits = 256, 
 
 // -----
 
+// expected-error @+1 {{gpu_threads and gpu_shared_bytes must both be positive (a GPU target) or both 0, got 256 and 0}}
+module attributes {vit.target = #vit.target<target = "host-opencl", vector_bits = 32, cores = 1, gpu_threads = 256>} {}
+
+// -----
+
 func.func @patch_weight_rank(%img: tensor<?x3x224x224xf32>, %w: tensor<768x768xf32>) {
   // expected-error @+1 {{'vit.patch_projection' op weight has rank 2 but expected rank 4}}
   %t = vit.patch_projection %img, %w : (tensor<?x3x224x224xf32>, tensor<768x768xf32>) -> tensor<?x196x768xf32>

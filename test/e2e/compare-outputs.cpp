@@ -38,11 +38,16 @@ int main(int argc, char **argv) {
   }
   int64_t rows = actual->shape[0], cols = actual->shape[1];
   double worst = 0, worstRatio = 0;
-  int64_t topAgree = 0;
+  int64_t topAgree = 0, notFinite = 0;
   for (int64_t r = 0; r < rows; ++r) {
     const float *a = actual->data.data() + r * cols,
                 *e = expected->data.data() + r * cols;
     for (int64_t c = 0; c < cols; ++c) {
+      // NaN or infinity never passes (max() would silently skip a NaN).
+      if (!std::isfinite(a[c])) {
+        ++notFinite;
+        continue;
+      }
       double diff = std::fabs(double(a[c]) - e[c]);
       worst = std::max(worst, diff);
       worstRatio =
@@ -51,7 +56,9 @@ int main(int argc, char **argv) {
     topAgree +=
         std::max_element(a, a + cols) - a == std::max_element(e, e + cols) - e;
   }
-  bool pass = worstRatio <= tolerance && topAgree == rows;
+  bool pass = worstRatio <= tolerance && topAgree == rows && notFinite == 0;
+  if (notFinite)
+    llvm::outs() << notFinite << " outputs are NaN or infinite\n";
   llvm::outs() << llvm::formatv(
       "{0}: max |diff| {1:e2} (limit {2:e1} x max(1, |ref|)), "
       "top-1 agrees {3}/{4}\n",

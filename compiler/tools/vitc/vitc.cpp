@@ -420,9 +420,13 @@ int main(int argc, char **argv) {
     mlir::OwningOpRef<mlir::ModuleOp> module = buildModel(context, *config);
     if (mlir::failed(mlir::verify(*module)))
       return fail("internal error: the emitted IR does not verify");
-    if (emit == Emit::FusedMlir)
+    if (emit == Emit::FusedMlir) {
+      // The target string is checked (by Halide) before any pass reads it.
+      if (llvm::Expected<int> lanes = vectorLanes(target); !lanes)
+        return fail(lanes.takeError());
       if (llvm::Error err = runDefaultPipeline(*module))
         return fail(std::move(err));
+    }
     module->print(output->os(),
                   mlir::OpPrintingFlags().enableDebugInfo(printLocations));
   }
