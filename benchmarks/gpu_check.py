@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""GPU check: vitc's CUDA code against PyTorch eager fp32 on the same GPU and weights.
+
+Two steps, so that only the second needs the GPU (a GPU machine may have no compiler):
+
+  # here, after the build: cross-compile the CUDA libraries (no GPU needed)
+  python3 benchmarks/gpu_check.py prepare --out build-gpu
+
+  # on the GPU machine (python3 with numpy, torch, timm, safetensors): one short run
+  python3 benchmarks/gpu_check.py run --dir build-gpu
+
+`prepare` writes libvitrt.so (the C runtime, libc only), the tiny reference models compiled for
+CUDA with their weights, inputs and PyTorch logits, and ViT-B/16 at 224 compiled for CUDA
+(its 346 MB of weights are not carried: `run` makes timm's seeded random init and packs it into
+the library's weight layout, which the library's own description spells out).
+
+`run` prints the GPU, checks every model's logits against PyTorch's (max |diff| <= 1e-3 x
+max(1, |reference|), top-1 identical), and times ViT-B/16 at batches 1, 8 and 64 next to PyTorch
+eager fp32 (default matmul precision), printing the throughput ratio. vitc's time includes
+copying the images to the device and the logits back; PyTorch's input is already on the device.
+It exits non-zero when a numeric check fails. Timings are reported, never asserted.
+
+With --device cpu (and `prepare --target host`) the same flow runs on the CPU, which is how it
+is tested without a GPU.
+"""
+import argparse
+import ctypes
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("VITC_BUILD", os.path.join(ROOT, "build"))
+VITC = os.path.join(BUILD, "compiler", "tools", "vitc", "vitc")
+REFERENCE = os.path.join(ROOT, "test", "data", "reference")
+TINY_MODELS = ["tiny_token_erf", "tiny_deit_distilled", "tiny_avg_fcnorm", "tiny_representation"]
+TOLERANCE = 1e-3
+
+# --- the runtime's C API (runtime/include/vitrt.h, vitrt_model.h), through ctypes ---
+
+
+class ParamDesc(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("rank", ctypes.c_int32),
+                ("shape", ctypes.c_int64 * 4), ("offset", ctypes.c_uint64)]
+
+
+class ModelDesc(ctypes.Structure):
+    # Only the leading fields the weight packer reads; the layout follows vitrt_model.h.
+    _fields_ = [("abi_version", ctypes.c_int32), ("name", ctypes.c_char_p),
+                ("target", ctypes.c_char_p), ("weights_header", ctypes.POINTER(ctypes.c_char)),
+                ("weights_header_size", ctypes.c_uint64), ("weights_data_size", ctypes.c_uint64),
+                ("fingerprint", ctypes.c_char_p), ("channels", ctypes.c_int32),
+                ("height", ctypes.c_int32), ("width", ctypes.c_int32), ("outputs", ctypes.c_int32),
+                ("mean", ctypes.c_float * 3), ("std", ctypes.c_float * 3),
+                ("crop_fraction", ctypes.c_float), ("num_params", ctypes.c_int32),
+                ("params", ctypes.POINTER(ParamDesc))]
+
+
+class Options(ctypes.Structure):
+    _fields_ = [("num_threads", ctypes.c_int), ("device", ctypes.c_int)]
+
+
+class Runtime:
+    def __init__(self, path):
+        self.lib = ctypes.CDLL(path)
+        self.lib.vitrt_last_error.restype = ctypes.c_char_p
+        self.lib.vitrt_open.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                        ctypes.POINTER(Options), ctypes.POINTER(ctypes.c_void_p)]
+        self.lib.vitrt_context_create.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
+        self.lib.vitrt_run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
+                                       ctypes.c_int64, ctypes.c_void_p, ctypes.c_size_t]
+        self.lib.vitrt_context_destroy.argtypes = [ctypes.c_void_p]
+        self.lib.vitrt_close.argtypes = [ctypes.c_void_p]
+
+    def check(self, status, what):
+        if status != 0:
+            raise RuntimeError(f"{what}: {self.lib.vitrt_last_error().decode()}")
+
+
+class Model:
+    """A compiled model library opened with its weights."""
+
+    def __init__(self, runtime, library, weights, device=-1):
+        self.runtime = runtime
+        self.lib = ctypes.CDLL(library)
+        symbol = os.path.basename(library)[3:-3] + "_model"
+        describe = getattr(self.lib, symbol)
+        describe.restype = ctypes.POINTER(ModelDesc)
+        self.desc_ptr = describe()
+        self.desc = self.desc_ptr.contents
+        self.model, self.context = ctypes.c_void_p(), ctypes.c_void_p()
+        if weights is not None:
+            options = Options(0, device)
+            runtime.check(runtime.lib.vitrt_open(ctypes.cast(self.desc_ptr, ctypes.c_void_p),
+                                                 weights.encode(), ctypes.byref(options),
+                                                 ctypes.byref(self.model)), "vitrt_open")
+            runtime.check(runtime.lib.vitrt_context_create(self.model, ctypes.byref(self.context)),
+                          "vitrt_context_create")
+
+    def run(self, images):
+        images = np.ascontiguousarray(images, dtype=np.float32)
+        out = np.empty((images.shape[0], self.desc.outputs), np.float32)
+        self.runtime.check(self.runtime.lib.vitrt_run(
+            self.context, images.ctypes.data, images.size, images.shape[0], out.ctypes.data,
+            out.size), "vitrt_run")
+        return out
+
+    def close(self):
+        self.runtime.lib.vitrt_context_destroy(self.context)
+        self.runtime.lib.vitrt_close(self.model)
+
+    def pack_weights(self, state_dict, path):
+        """Writes `state_dict` (timm names, PyTorch layouts) in this library's weight layout:
+        its exact safetensors header, then each tensor at its offset; GEMM weights go into the
+        column panels the kernels read ([M / block, K, block])."""
+        d = self.desc
+        data = bytearray(d.weights_data_size)
+        for i in range(d.num_params):
+            p = d.params[i]
+            name = p.name.decode()
+            stored = tuple(p.shape[k] for k in range(p.rank))
+            tensor = state_dict[name].detach().float().cpu().numpy()
+            if tensor.shape != stored:
+                if p.rank != 3 or stored[0] * stored[2] != tensor.shape[0]:
+                    raise ValueError(f"{name}: cannot map {tensor.shape} to stored {stored}")
+                m, k, block = tensor.shape[0], stored[1], stored[2]
+                tensor = tensor.reshape(m // block, block, k).transpose(0, 2, 1)
+            raw = np.ascontiguousarray(tensor, dtype="<f4").tobytes()
+            data[p.offset:p.offset + len(raw)] = raw
+        with open(path, "wb") as f:
+            f.write(ctypes.string_at(d.weights_header, d.weights_header_size))
+            f.write(data)
+
+
+# --- prepare (here) ---
+
+def prepare(args):
+    os.makedirs(args.out, exist_ok=True)
+    shutil.copy(os.path.join(BUILD, "runtime", "libvitrt.so"), args.out)
+    manifest = dict(target=args.target, tiny=[], big=None)
+    for name in TINY_MODELS:
+        ref = os.path.join(REFERENCE, name)
+        lib = os.path.join(args.out, f"lib{name}.so")
+        subprocess.run([VITC, "--config", os.path.join(ref, "config.json"), "--weights",
+                        os.path.join(ref, "model.safetensors"), "--target", args.target,
+                        "--emit=lib", "-o", lib], check=True)
+        for f in ("input.npy", "logits.npy"):
+            shutil.copy(os.path.join(ref, f), os.path.join(args.out, f"{name}.{f}"))
+        manifest["tiny"].append(name)
+    # The big model: the library only; its weights are made where it runs.
+    big = args.model.replace("-", "_")
+    lib = os.path.join(args.out, f"lib{big}.so")
+    subprocess.run([VITC, "--model", args.model, "--random-weights", "0", "--target",
+                    args.target, "--emit=lib", "-o", lib], check=True)
+    os.remove(os.path.join(args.out, f"{big}.safetensors"))
+    manifest["big"] = dict(library=os.path.basename(lib), model=args.model)
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    total = sum(os.path.getsize(os.path.join(args.out, f)) for f in os.listdir(args.out))
+    print(f"prepared {args.out}: {len(os.listdir(args.out))} files, {total / 2**20:.1f} MiB")
+
+
+# --- run (on the GPU machine) ---
+
+TIMM_NAMES = {"vit-ti16": "vit_tiny_patch16_224", "vit-s16": "vit_small_patch16_224",
+              "vit-b16": "vit_base_patch16_224"}
+
+
+def compare(ours, reference):
+    worst = float(np.max(np.abs(ours - reference) / np.maximum(1.0, np.abs(reference))))
+    top1 = bool((ours.argmax(1) == reference.argmax(1)).all())
+    ok = np.isfinite(ours).all() and worst <= TOLERANCE and top1
+    return ok, worst
+
+
+def timed(fn, repeat, sync):
+    fn()
+    sync()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append((time.perf_counter() - start) * 1000.0)
+    return min(times), float(np.median(times))
+
+
+def run(args):
+    import torch
+    import timm
+
+    with open(os.path.join(args.dir, "manifest.json")) as f:
+        manifest = json.load(f)
+    device = args.device or ("cuda" if "cuda" in manifest["target"] else "cpu")
+    if device == "cuda":
+        name = torch.cuda.get_device_name(0)
+        props = torch.cuda.get_device_properties(0)
+        print(f"GPU: {name}, {props.total_memory / 2**30:.0f} GiB, {props.multi_processor_count} SMs; "
+              f"torch {torch.__version__}, CUDA {torch.version.cuda}")
+    else:
+        print(f"device: CPU; torch {torch.__version__}")
+    print(f"vitc target: {manifest['target']}; tolerance {TOLERANCE:g} x max(1, |reference|)\n")
+    runtime = Runtime(os.path.join(args.dir, "libvitrt.so"))
+    failures = 0
+
+    for name in manifest["tiny"]:
+        model = Model(runtime, os.path.join(args.dir, f"lib{name}.so"),
+                      os.path.join(args.dir, f"{name}.safetensors"))
+        images = np.load(os.path.join(args.dir, f"{name}.input.npy"))
+        reference = np.load(os.path.join(args.dir, f"{name}.logits.npy"))
+        ok, worst = compare(model.run(images), reference)
+        model.close()
+        failures += not ok
+        print(f"{'PASS' if ok else 'FAIL'} {name}: max relative diff {worst:.2e}")
+
+    big = manifest["big"]
+    torch.manual_seed(args.seed)
+    reference_model = timm.create_model(TIMM_NAMES[big["model"]], pretrained=False).eval()
+    weights = os.path.join(args.scratch, "gpu_check_weights.safetensors")
+    model = Model(runtime, os.path.join(args.dir, big["library"]), None)
+    model.pack_weights(reference_model.state_dict(), weights)
+    model = Model(runtime, os.path.join(args.dir, big["library"]), weights)
+    reference_model = reference_model.to(device)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    rows = []
+    for batch in args.batches:
+        images = np.random.default_rng(batch).uniform(-1, 1, (batch, 3, 224, 224)).astype(np.float32)
+        on_device = torch.from_numpy(images).to(device)
+        with torch.no_grad():
+            reference = reference_model(on_device).float().cpu().numpy()
+            torch_best, _ = timed(lambda: reference_model(on_device), args.repeat, sync)
+        ours = model.run(images)
+        ok, worst = compare(ours, reference)
+        failures += not ok
+        vitc_best, _ = timed(lambda: model.run(images), args.repeat, lambda: None)
+        rows.append((batch, vitc_best, torch_best, worst, ok))
+    model.close()
+    os.remove(weights)
+
+    print(f"\n{big['model']} at 224, fp32, best of {args.repeat}:\n")
+    print("| batch | vitc ms | vitc images/s | PyTorch ms | PyTorch images/s | vitc/PyTorch throughput "
+          "| max rel diff |")
+    print("|---|---|---|---|---|---|---|")
+    for batch, ours, theirs, worst, ok in rows:
+        print(f"| {batch} | {ours:.2f} | {1000 * batch / ours:.0f} | {theirs:.2f} | "
+              f"{1000 * batch / theirs:.0f} | {theirs / ours:.2f} | {worst:.1e}{'' if ok else ' FAIL'} |")
+    print(f"\n{'all numeric checks passed' if not failures else f'{failures} numeric checks FAILED'}")
+    return 1 if failures else 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="step", required=True)
+    p = sub.add_parser("prepare", help="cross-compile the libraries (no GPU needed)")
+    p.add_argument("--out", default=os.path.join(ROOT, "build-gpu"))
+    p.add_argument("--target", default="host-cuda-cuda_capability_80")
+    p.add_argument("--model", default="vit-b16", choices=sorted(TIMM_NAMES))
+    r = sub.add_parser("run", help="run the checks and the benchmark (needs the GPU)")
+    r.add_argument("--dir", default=os.path.join(ROOT, "build-gpu"))
+    r.add_argument("--device", choices=["cuda", "cpu"], help="default: from the target")
+    r.add_argument("--batches", type=int, nargs="+", default=[1, 8, 64])
+    r.add_argument("--repeat", type=int, default=10)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--scratch", default="/tmp", help="where the packed weights are written")
+    args = parser.parse_args()
+    return prepare(args) if args.step == "prepare" else run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
