@@ -264,3 +264,39 @@ TEST(Runtime, ThreadsShareAModelWithSeparateContextsAndModelsRunTogether) {
 }
 
 } // namespace
+
+TEST(Runtime, ProfilesEveryKernelWithItsFlops) {
+  Opened m;
+  ASSERT_NO_FATAL_FAILURE(
+      open(tiny_token_model_model(), TINY_TOKEN_WEIGHTS, m));
+  vitc::Tensor input = load(reference("tiny_token_erf/input.npy"));
+  int count = -1;
+  // Off by default: nothing is recorded.
+  run(m.context, input, 10);
+  ASSERT_EQ(vitrt_context_get_profile(m.context, nullptr, 0, &count), VITRT_OK);
+  EXPECT_EQ(count, 0);
+  ASSERT_EQ(vitrt_context_set_profiling(m.context, 1), VITRT_OK);
+  run(m.context, input, 10);
+  run(m.context, input, 10);
+  ASSERT_EQ(vitrt_context_get_profile(m.context, nullptr, 0, &count), VITRT_OK);
+  // Fused: patch embedding, attention, MLP, head.
+  ASSERT_EQ(count, 4);
+  std::vector<vitrt_kernel_profile> entries(count);
+  ASSERT_EQ(vitrt_context_get_profile(m.context, entries.data(), count, &count),
+            VITRT_OK);
+  EXPECT_STREQ(entries[1].kernel, "k1_fused_attention");
+  EXPECT_EQ(entries[0].calls, 2);     // once per run
+  EXPECT_EQ(entries[1].calls, 2 * 2); // depth 2
+  // The MLP of width 32, hidden 64, 17 tokens: 2 GEMMs of 17 x 32 x 64
+  // multiply-adds per image, batch 2, two runs.
+  EXPECT_DOUBLE_EQ(entries[2].flops, 2.0 * 2 * (2.0 * 17 * 32 * 64) * 2 * 2);
+  for (const vitrt_kernel_profile &e : entries)
+    EXPECT_GT(e.seconds, 0.0) << e.kernel;
+  // Re-enabling starts over; a null count is refused.
+  ASSERT_EQ(vitrt_context_set_profiling(m.context, 1), VITRT_OK);
+  ASSERT_EQ(vitrt_context_get_profile(m.context, nullptr, 0, &count), VITRT_OK);
+  EXPECT_EQ(count, 0);
+  EXPECT_EQ(vitrt_context_get_profile(m.context, nullptr, 0, nullptr),
+            VITRT_INVALID_ARGUMENT);
+  EXPECT_EQ(vitrt_context_set_profiling(nullptr, 1), VITRT_INVALID_ARGUMENT);
+}
