@@ -93,8 +93,9 @@ def Vit_TileAttr : Vit_Attr<"Tile", "tile"> {
       weight GEMMs; parallel `[0]` (column tiles) or `[1]` (row tiles).
     - CPU, row-wise kernels: `[rows per parallel task]`.
     - GPU, GEMM kernels: `[block columns, block rows, thread columns,
-      thread rows]`, each thread accumulating its columns x rows in
-      registers; fused attention adds a fifth size, the query rows per block
+      thread rows, shared k]`, each thread accumulating its columns x rows in
+      registers while k advances in steps of `shared k` through shared
+      memory; fused attention adds a sixth size, the query rows per block
       whose scores and probabilities live in shared memory.
     - GPU, row-wise kernels: `[rows per block]`, a thread per row.
 

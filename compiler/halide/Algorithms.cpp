@@ -305,6 +305,8 @@ gemmStage(Func lhs, ImageParam weight, int block, int k,
   stage.func = out;
   stage.accumulator = acc;
   stage.reduction = r;
+  stage.lhs = lhs;
+  stage.weight = weight;
   return stage;
 }
 
@@ -771,12 +773,13 @@ KernelDef vitc::defineKernel(Operation *op, int lanes) {
     for (KernelStage &stage : def.stages) {
       stage.vector = static_cast<int>(tile.getVector());
       if (gpu) {
-        stage.queryRows = sizes.size() > 4 ? static_cast<int>(sizes[4]) : 0;
+        stage.queryRows = sizes.size() > 5 ? static_cast<int>(sizes[5]) : 0;
         if (stage.weightGemm || mlir::isa<mlir::vit::MatmulOp>(op)) {
           stage.tileColumns = static_cast<int>(sizes[0]);
           stage.tileRows = static_cast<int>(sizes[1]);
           stage.threadColumns = static_cast<int>(sizes[2]);
           stage.threadRows = static_cast<int>(sizes[3]);
+          stage.sharedK = sizes.size() > 4 ? static_cast<int>(sizes[4]) : 0;
         }
         continue;
       }

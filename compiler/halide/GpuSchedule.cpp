@@ -95,6 +95,64 @@ void gpuNestedGemm(KernelStage &stage) {
     stage.transposedRhs.compute_inline();
 }
 
+/// Whether a weight GEMM can stage its operands: full tiles, a 1-D
+/// reduction over both a Func and the weight panels, and thread counts that
+/// let each slice be loaded by the block's threads in the GEMM's own shape
+/// (k per step = threads across columns = threads across rows).
+bool canStage(const KernelStage &stage, int bx, int by, int tx, int ty) {
+  int kt = stage.sharedK;
+  return kt > 0 && stage.lhs.defined() && stage.weight.defined() &&
+         stage.reduction.dimensions() == 1 && stage.extents[0] >= bx &&
+         stage.extents[1] >= by && kt == bx / tx && kt == by / ty &&
+         stage.vars.size() <= 3;
+}
+
+/// Each step of k: the block's threads copy a kt-long slice of the weight
+/// panel (bx columns) and of the left operand (by rows) into shared memory,
+/// then every thread accumulates its register tile from them; the
+/// accumulators live in registers across the steps.
+void stageInSharedMemory(KernelStage &stage, Var xo, int tx, int ty) {
+  Func acc = stage.accumulator;
+  const int kt = stage.sharedK;
+  Var ax = acc.args()[0], ay = acc.args()[1];
+  Var axt("axt"), axr("axr"), ayt("ayt"), ayr("ayr");
+  acc.compute_at(stage.func, xo)
+      .store_in(MemoryType::Register)
+      .split(ax, axt, axr, tx)
+      .split(ay, ayt, ayr, ty)
+      .reorder(axr, ayr, axt, ayt)
+      .gpu_threads(axt, ayt)
+      .unroll(axr)
+      .unroll(ayr);
+  RVar ko("ko"), ki("ki");
+  acc.update()
+      .split(stage.reduction[0], ko, ki, kt)
+      .split(ax, axt, axr, tx)
+      .split(ay, ayt, ayr, ty)
+      .reorder(axr, ayr, ki, axt, ayt, ko)
+      .gpu_threads(axt, ayt)
+      .unroll(axr)
+      .unroll(ayr);
+  // The weight slice: panel columns x kt, threads over (columns / tx, k).
+  Func weight = stage.weight.in(acc);
+  std::vector<Var> wv = weight.args(); // (column in panel, k, panel)
+  Var wt("wt"), wr("wr");
+  weight.compute_at(acc, ko)
+      .split(wv[0], wt, wr, tx)
+      .reorder(wr, wt, wv[1])
+      .gpu_threads(wt, wv[1])
+      .unroll(wr);
+  // The left operand's slice: kt x rows, threads over (k, rows / ty).
+  Func lhs = stage.lhs.in(acc);
+  std::vector<Var> lv = lhs.args(); // (k, row, outer...)
+  Var lt("lt"), lr("lr");
+  lhs.compute_at(acc, ko)
+      .split(lv[1], lt, lr, ty)
+      .reorder(lr, lv[0], lt)
+      .gpu_threads(lv[0], lt)
+      .unroll(lr);
+}
+
 void gpuGemm(KernelStage &stage, int queryRows) {
   Func out = stage.func, acc = stage.accumulator;
   Var x = stage.vars[0], y = stage.vars[1];
@@ -128,6 +186,10 @@ void gpuGemm(KernelStage &stage, int queryRows) {
   out.gpu_blocks(xo, blocksY).gpu_threads(xt, yt);
   stage.parallelLoop = xo; // the innermost block loop: nested stages go here
 
+  if (canStage(stage, bx, by, tx, ty)) {
+    stageInSharedMemory(stage, xo, tx, ty);
+    return;
+  }
   Var ax = acc.args()[0], ay = acc.args()[1];
   acc.compute_at(out, xt).unroll(ax).unroll(ay);
   std::vector<VarOrRVar> updateOrder{ax, ay};

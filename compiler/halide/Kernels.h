@@ -49,6 +49,9 @@ struct KernelStage {
   bool weightGemm = false;
   int tileColumns = 0, tileRows = 0;
   int threadColumns = 0, threadRows = 0; // GPU: each thread's register tile
+  int sharedK = 0; // GPU: k per step with both operand slices in shared memory
+  Halide::Func lhs;          // Gemm: the left operand, when it is a Func
+  Halide::ImageParam weight; // weight GEMMs: the parameter, in panels
   int queryRows = 0; // GPU attention: query rows per block
   bool parallelRows = false; // row tiles, not column tiles, across cores
   int vector = 0;            // lanes of the innermost loop

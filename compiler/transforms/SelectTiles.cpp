@@ -148,13 +148,14 @@ TileAttr chooseGpuTile(Operation *op, TargetAttr target) {
     return TileAttr::get(context, {std::min<int64_t>(64, target.getGpuThreads())},
                          1, {0});
   int64_t narrowest = *llvm::min_element(widths);
-  int64_t columns = 64, threadColumns = 4;
+  int64_t columns = 64, threadColumns = 4, threadRows = 2;
   while (columns > threadColumns && columns / 2 >= narrowest)
     columns /= 2;
-  int64_t rows = 32, threadRows = 2;
-  while ((columns / threadColumns) * (rows / threadRows) > target.getGpuThreads())
-    rows /= 2;
-  SmallVector<int64_t> tiles{columns, rows, threadColumns, threadRows};
+  // As many threads across rows as across columns, and k steps of the same
+  // length, so the block's threads load each shared slice in one pass.
+  int64_t threadsAcross = columns / threadColumns;
+  int64_t rows = threadsAcross * threadRows, sharedK = threadsAcross;
+  SmallVector<int64_t> tiles{columns, rows, threadColumns, threadRows, sharedK};
   if (auto attention = dyn_cast<FusedAttentionOp>(op)) {
     // Scores and probabilities of `queries` rows: 2 x N x queries floats.
     int64_t tokens = attention.getInput().getType().getDimSize(1);
@@ -268,17 +269,17 @@ LogicalResult readScheduleFile(StringRef path, ModuleOp module,
 std::string checkGpuTile(Operation *op, TileAttr tile, TargetAttr target) {
   bool gemm = !weightGemmWidths(op).empty();
   ArrayRef<int64_t> tiles = tile.getTiles();
-  size_t wanted = !gemm ? 1 : isa<FusedAttentionOp>(op) ? 5 : 4;
+  size_t wanted = !gemm ? 1 : isa<FusedAttentionOp>(op) ? 6 : 5;
   if (tiles.size() != wanted)
     return std::string(!gemm ? "row-wise GPU kernels take tiles = [rows per "
                                "block]"
-                       : wanted == 5
+                       : wanted == 6
                            ? "fused attention on a GPU takes tiles = [block "
                              "columns, block rows, thread columns, thread "
-                             "rows, query rows]"
+                             "rows, shared k, query rows]"
                            : "GEMM kernels on a GPU take tiles = [block "
                              "columns, block rows, thread columns, thread "
-                             "rows]") +
+                             "rows, shared k]") +
            ", got " + std::to_string(tiles.size()) + " sizes";
   int64_t threads = tiles[0];
   if (gemm) {
