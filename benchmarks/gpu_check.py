@@ -86,6 +86,7 @@ class Model:
     """A compiled model library opened with its weights."""
 
     def __init__(self, runtime, library, weights, device=-1):
+        # device: the GPU index for vitrt_options.device (-1: the default).
         self.runtime = runtime
         self.lib = ctypes.CDLL(library)
         symbol = os.path.basename(library)[3:-3] + "_model"
@@ -197,9 +198,12 @@ def run(args):
     with open(os.path.join(args.dir, "manifest.json")) as f:
         manifest = json.load(f)
     device = args.device or ("cuda" if "cuda" in manifest["target"] else "cpu")
+    gpu = args.gpu if "cuda" in manifest["target"] or "opencl" in manifest["target"] else -1
+    torch_device = f"cuda:{args.gpu}" if device == "cuda" else "cpu"
     if device == "cuda":
-        name = torch.cuda.get_device_name(0)
-        props = torch.cuda.get_device_properties(0)
+        torch.cuda.set_device(args.gpu)
+        name = torch.cuda.get_device_name(args.gpu)
+        props = torch.cuda.get_device_properties(args.gpu)
         print(f"GPU: {name}, {props.total_memory / 2**30:.0f} GiB, {props.multi_processor_count} SMs; "
               f"torch {torch.__version__}, CUDA {torch.version.cuda}")
     else:
@@ -210,7 +214,7 @@ def run(args):
 
     for name in manifest["tiny"]:
         model = Model(runtime, os.path.join(args.dir, f"lib{name}.so"),
-                      os.path.join(args.dir, f"{name}.safetensors"))
+                      os.path.join(args.dir, f"{name}.safetensors"), gpu)
         images = np.load(os.path.join(args.dir, f"{name}.input.npy"))
         reference = np.load(os.path.join(args.dir, f"{name}.logits.npy"))
         ok, worst = compare(model.run(images), reference)
@@ -224,13 +228,13 @@ def run(args):
     weights = os.path.join(args.scratch, "gpu_check_weights.safetensors")
     model = Model(runtime, os.path.join(args.dir, big["library"]), None)
     model.pack_weights(reference_model.state_dict(), weights)
-    model = Model(runtime, os.path.join(args.dir, big["library"]), weights)
-    reference_model = reference_model.to(device)
+    model = Model(runtime, os.path.join(args.dir, big["library"]), weights, gpu)
+    reference_model = reference_model.to(torch_device)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     rows = []
     for batch in args.batches:
         images = np.random.default_rng(batch).uniform(-1, 1, (batch, 3, 224, 224)).astype(np.float32)
-        on_device = torch.from_numpy(images).to(device)
+        on_device = torch.from_numpy(images).to(torch_device)
         with torch.no_grad():
             reference = reference_model(on_device).float().cpu().numpy()
             torch_best, _ = timed(lambda: reference_model(on_device), args.repeat, sync)
@@ -263,6 +267,7 @@ def main():
     r = sub.add_parser("run", help="run the checks and the benchmark (needs the GPU)")
     r.add_argument("--dir", default=os.path.join(ROOT, "build-gpu"))
     r.add_argument("--device", choices=["cuda", "cpu"], help="default: from the target")
+    r.add_argument("--gpu", type=int, default=0, help="GPU index (vitrt and PyTorch)")
     r.add_argument("--batches", type=int, nargs="+", default=[1, 8, 64])
     r.add_argument("--repeat", type=int, default=10)
     r.add_argument("--seed", type=int, default=0)

@@ -223,8 +223,12 @@ vitrt_status vitrt_open(const vitrt_model_desc *desc, const char *weights_path,
       int rc = desc->device->copy_to_device(NULL, &params[i], m->device);
       if (rc != 0) {
         char what[96];
-        snprintf(what, sizeof what, "vitrt_open: copying the weights to %s device %d",
-                 desc->device->name, options && options->device >= 0 ? options->device : 0);
+        if (options && options->device >= 0)
+          snprintf(what, sizeof what, "vitrt_open: copying the weights to %s device %d",
+                   desc->device->name, options->device);
+        else
+          snprintf(what, sizeof what, "vitrt_open: copying the weights to the default %s device",
+                   desc->device->name);
         status = device_failure(what, rc);
         vitrt_close(m);
         return status;
