@@ -7,8 +7,9 @@
 //  - GEMM kernels (linear, patch projection, the fused ops): tiles =
 //    [columns, rows] of the register tile of their weight GEMMs. Columns are
 //    1-3 vectors, the most that divides every weight GEMM's width (so weight
-//    panels can be exactly one tile wide); rows are as many as the vector
-//    registers allow (accumulators + one vector per column + a broadcast).
+//    panels can be exactly one tile wide); rows are 4 with 16 vector
+//    registers, 8 with 32 (accumulators + one vector per column + a
+//    broadcast fit the registers).
 //    parallel = [0] spreads column tiles over the cores (each core streams
 //    its own weight panels); [1] spreads row tiles instead, for GEMMs with
 //    fewer column tiles than twice the cores.
@@ -184,8 +185,10 @@ TileAttr chooseTile(Operation *op, TargetAttr target) {
     vectors = 3;
   else if (narrowest >= 2 * lanes)
     vectors = 2;
-  const int64_t registers = vectorRegisters(target);
-  const int64_t rows = std::min<int64_t>(8, (registers - vectors - 1) / vectors);
+  // Rows: 4 with 16 vector registers (a 3-vector tile then fills them: 12
+  // accumulators, 3 weight vectors, a broadcast; measured no better with 6
+  // rows for 2-vector tiles), 8 with 32.
+  const int64_t rows = vectorRegisters(target) >= 32 ? 8 : 4;
   const int64_t columns = vectors * lanes;
   bool manyColumnTiles = narrowest / columns >= 2 * target.getCores();
   return TileAttr::get(context, {columns, rows}, lanes,
