@@ -500,27 +500,21 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
     context.accumulator = acc;
     context.reduction = r;
   }
-  // The projection reads the context with the heads merged, k = h * Dh + e:
-  // a 2-D reduction over (e, h) keeps k's division out of the inner loop.
-  KernelStage proj;
-  proj.kind = KernelStage::Kind::Gemm;
-  proj.weightGemm = true;
-  proj.extents = extents;
-  proj.vars = makeVars(3, "fused_attention_v");
-  {
-    Var c = proj.vars[0], n = proj.vars[1], b = proj.vars[2];
-    RDom r(0, headDim, 0, heads, "proj_k");
-    Func acc("fused_attention_acc");
-    acc(c, n, b) = 0.0f;
-    acc(c, n, b) += context.func(r.x, n, r.y, b) *
-                    panel(projWeight, c, r.y * headDim + r.x,
-                          blockOf(op.getProjWeight()));
-    Func out("fused_attention");
-    out(c, n, b) = x(c, n, b) + acc(c, n, b) + projBias(c);
-    proj.func = out;
-    proj.accumulator = acc;
-    proj.reduction = r;
-  }
+  // The projection reads the context with the heads merged, k = h * Dh + e.
+  // The context is stored that way ([B, N, H x Dh], as merge_heads would
+  // lay it out), so the index k % Dh + Dh * (k / Dh) simplifies to k and each
+  // token's row is read contiguously.
+  context.func.reorder_storage(context.vars[0], context.vars[2],
+                               context.vars[1], context.vars[3]);
+  Func merged("merged");
+  Var mc("mc"), mn("mn"), mb("mb");
+  merged(mc, mn, mb) = context.func(mc % headDim, mn, mc / headDim, mb);
+  merged.compute_inline();
+  KernelStage proj =
+      gemmStage(merged, projWeight, blockOf(op.getProjWeight()), width, extents,
+                "fused_attention", [&](Expr sum, const std::vector<Var> &v) {
+                  return x(v) + sum + projBias(v[0]);
+                });
   // Scores and probabilities are computed per (head, batch) inside the
   // context's parallel loop: a [N, N] tile per head, never [B, H, N, N].
   context.parallelOuterOnly = true;
