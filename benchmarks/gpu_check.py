@@ -62,7 +62,7 @@ class ModelDesc(ctypes.Structure):
 
 
 class Options(ctypes.Structure):
-    _fields_ = [("num_threads", ctypes.c_int), ("device", ctypes.c_int)]
+    _fields_ = [("num_threads", ctypes.c_int), ("device", ctypes.c_char_p)]
 
 
 class Runtime:
@@ -96,7 +96,7 @@ class Model:
         self.desc = self.desc_ptr.contents
         self.model, self.context = ctypes.c_void_p(), ctypes.c_void_p()
         if weights is not None:
-            options = Options(0, device)
+            options = Options(0, str(device).encode() if device >= 0 else None)
             runtime.check(runtime.lib.vitrt_open(ctypes.cast(self.desc_ptr, ctypes.c_void_p),
                                                  weights.encode(), ctypes.byref(options),
                                                  ctypes.byref(self.model)), "vitrt_open")

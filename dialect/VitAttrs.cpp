@@ -40,12 +40,14 @@ LogicalResult TileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                ArrayRef<int64_t> parallel) {
   if (tiles.empty())
     return emitError() << "tiles must name at least one loop";
+  // The bounds keep every product of sizes (threads, unrolled registers)
+  // far from overflow.
   for (auto [loop, size] : llvm::enumerate(tiles))
-    if (size < 1)
+    if (size < 1 || size > 4096)
       return emitError() << "tile size of loop " << loop
-                         << " must be positive, got " << size;
-  if (vector < 1)
-    return emitError() << "vector must be positive, got " << vector;
+                         << " must be between 1 and 4096, got " << size;
+  if (vector < 1 || vector > 64)
+    return emitError() << "vector must be between 1 and 64, got " << vector;
   llvm::SmallSet<int64_t, 4> seen;
   for (int64_t loop : parallel) {
     if (loop < 0 || loop >= static_cast<int64_t>(tiles.size()))

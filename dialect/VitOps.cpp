@@ -294,6 +294,11 @@ LogicalResult FusedHeadOp::verify() {
       (skip < 0 || (isKnown(tokens) && skip >= tokens)))
     return emitOpError() << "mean pooling skips " << skip
                          << " tokens, but the input has " << tokens;
+  if (getPooling() == HeadPooling::ClassToken &&
+      (skip != 0 || (isKnown(tokens) && tokens < 1)))
+    return emitOpError() << "class-token pooling reads token 0 and takes skip = "
+                            "0, got skip = "
+                         << skip << " and " << tokens << " tokens";
   for (auto [weight, bias, name] :
        {std::make_tuple(getNormScale(), getNormBias(), "norm"),
         std::make_tuple(getPreLogitsWeight(), getPreLogitsBias(), "pre_logits"),

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -117,11 +118,21 @@ static double now_seconds(void) {
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-vitrt_options vitrt_default_options(void) {
-  vitrt_options options;
-  options.num_threads = 0;
-  options.device = -1;
-  return options;
+/* GPU models share the device API's process-wide state: the selected device
+ * and the driver context. It is released when the last GPU model closes. */
+static pthread_mutex_t device_lock = PTHREAD_MUTEX_INITIALIZER;
+static int device_models;      /* GPU models open */
+static int device_index = -1;  /* the device they run on; -1: the default */
+
+/* Parses options->device: -1 for the default, else the index; -2 if invalid. */
+static int requested_device(const vitrt_options *options) {
+  if (!options || !options->device || !options->device[0])
+    return -1;
+  char *end = NULL;
+  long index = strtol(options->device, &end, 10);
+  if (*end != '\0' || index < 0 || index > 1024)
+    return -2;
+  return (int)index;
 }
 
 static vitrt_status device_failure(const char *what, int rc) {
@@ -213,9 +224,31 @@ vitrt_status vitrt_open(const vitrt_model_desc *desc, const char *weights_path,
   if (options && options->num_threads > 0)
     desc->set_num_threads(options->num_threads);
   if (desc->device) {
+    int wanted = requested_device(options);
+    if (wanted == -2) {
+      vitrt_close(m);
+      return fail(VITRT_INVALID_ARGUMENT,
+                  "vitrt_open: device '%s' is not a device index (0, 1, ...)", options->device);
+    }
+    pthread_mutex_lock(&device_lock);
+    if (device_models > 0 && wanted != device_index) {
+      int in_use = device_index;
+      pthread_mutex_unlock(&device_lock);
+      vitrt_close(m);
+      return fail(VITRT_INVALID_ARGUMENT,
+                  "vitrt_open: device %d was asked for, but the open GPU models run on %s%d; "
+                  "the device is process-wide",
+                  wanted, in_use < 0 ? "the default device " : "device ", in_use < 0 ? 0 : in_use);
+    }
+    if (device_models++ == 0) {
+      device_index = wanted;
+      if (wanted >= 0)
+        desc->device->set_gpu_device(wanted);
+      /* Per-run buffers (the images, the outputs) come from a cache. */
+      desc->device->reuse_device_allocations(NULL, 1);
+    }
+    pthread_mutex_unlock(&device_lock);
     /* Weights go to the device once; kernels then find them there. */
-    if (options && options->device >= 0)
-      desc->device->set_gpu_device(options->device);
     m->device = desc->device->interface();
     halide_message[0] = '\0';
     for (int i = 0; i < desc->num_params; ++i) {
@@ -223,9 +256,9 @@ vitrt_status vitrt_open(const vitrt_model_desc *desc, const char *weights_path,
       int rc = desc->device->copy_to_device(NULL, &params[i], m->device);
       if (rc != 0) {
         char what[96];
-        if (options && options->device >= 0)
+        if (wanted >= 0)
           snprintf(what, sizeof what, "vitrt_open: copying the weights to %s device %d",
-                   desc->device->name, options->device);
+                   desc->device->name, wanted);
         else
           snprintf(what, sizeof what, "vitrt_open: copying the weights to the default %s device",
                    desc->device->name);
@@ -246,7 +279,10 @@ void vitrt_close(vitrt_model *model) {
     for (int i = 0; i < model->desc->num_params; ++i)
       if (model->params[i].device)
         model->desc->device->device_free(NULL, &model->params[i]);
-    model->desc->device->device_release(NULL, model->device);
+    pthread_mutex_lock(&device_lock);
+    if (--device_models == 0)
+      model->desc->device->device_release(NULL, model->device);
+    pthread_mutex_unlock(&device_lock);
   }
   munmap(model->mapping, model->mapping_size);
   free(model->params);
@@ -370,11 +406,13 @@ static vitrt_status reserve_device(vitrt_context *c, int64_t batch) {
   halide_message[0] = '\0';
   for (int i = 0; i < d->num_slots; ++i) {
     int64_t elements = d->slot_elements[i] * batch;
-    if (elements > INT32_MAX)
+    if (elements > INT32_MAX) {
+      free_device_slots(c);
       return fail(VITRT_INVALID_ARGUMENT,
                   "vitrt_run: batch %lld needs %lld floats in one buffer, more than a device "
                   "buffer holds (2^31 - 1); run smaller batches",
                   (long long)batch, (long long)elements);
+    }
     c->device_slot_dims[i].extent = (int32_t)elements;
     c->device_slot_dims[i].stride = 1;
     init_buffer(&c->device_slots[i], &c->device_slot_dims[i], 1, NULL);

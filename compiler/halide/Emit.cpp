@@ -259,11 +259,12 @@ extern int halide_device_free(void *, struct halide_buffer_t *);
 extern int halide_device_sync(void *, struct halide_buffer_t *);
 extern void halide_device_release(void *, const struct halide_device_interface_t *);
 extern void halide_set_gpu_device(int);
+extern int halide_reuse_device_allocations(void *, _Bool);
 
 static const vitrt_device_api device_api = {{
   "{0}", halide_{0}_device_interface, halide_copy_to_device, halide_copy_to_host,
   halide_device_malloc, halide_device_free, halide_device_sync,
-  halide_device_release, halide_set_gpu_device,
+  halide_device_release, halide_set_gpu_device, halide_reuse_device_allocations,
 };
 )c";
 

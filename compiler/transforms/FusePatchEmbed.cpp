@@ -35,6 +35,8 @@ struct FusePatchEmbedPattern : OpRewritePattern<AddPositionEmbeddingOp> {
     while (auto prepend = tokens.getDefiningOp<PrependTokensOp>()) {
       if (!prepend->hasOneUse())
         return notify(add, rewriter, "a prepend_tokens result has other users");
+      if (ShapedType::isDynamic(prepend.getTokens().getType().getDimSize(1)))
+        return notify(add, rewriter, "a prefix token count is not static");
       prefixTokens.push_back(prepend.getTokens());
       tokens = prepend.getInput();
     }

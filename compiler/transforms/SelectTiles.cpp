@@ -7,7 +7,9 @@
 //  - GEMM kernels (linear, patch projection, the fused ops): tiles =
 //    [columns, rows] of the register tile of their weight GEMMs. Columns are
 //    1-3 vectors, the most that divides every weight GEMM's width (so weight
-//    panels can be exactly one tile wide); rows are 4 with 16 vector
+//    panels can be exactly one tile wide; 2 vectors when none divides all
+//    of them, and the non-dividing weights are stored as one panel); rows
+//    are 4 with 16 vector
 //    registers, 8 with 32 (accumulators + one vector per column + a
 //    broadcast fit the registers).
 //    parallel = [0] spreads column tiles over the cores (each core streams
@@ -139,6 +141,14 @@ int64_t vectorRegisters(TargetAttr target) {
   return target.getVectorBits() >= 512 || aarch64 ? 32 : 16;
 }
 
+/// Threads of the attention core's block for `queries` query rows: the
+/// context stage runs (head width / 4) x queries, the scores 16 x queries.
+int64_t attentionThreads(FusedAttentionOp op, int64_t queries) {
+  int64_t headDim = op.getInput().getType().getDimSize(2) / op.getHeads();
+  return std::max<int64_t>(headDim % 4 == 0 ? headDim / 4 : headDim, 16) *
+         queries;
+}
+
 /// GPU tiles: 256 threads per block, each accumulating a 4 x 2 register tile
 /// of a 64 x 32 block tile (narrower blocks for narrow GEMMs); attention keeps
 /// the scores and probabilities of a tile of query rows in shared memory.
@@ -161,7 +171,9 @@ TileAttr chooseGpuTile(Operation *op, TargetAttr target) {
     // Scores and probabilities of `queries` rows: 2 x N x queries floats.
     int64_t tokens = attention.getInput().getType().getDimSize(1);
     int64_t queries = 16;
-    while (queries > 1 && 2 * tokens * queries * 4 > target.getGpuSharedBytes())
+    while (queries > 1 && (2 * tokens * queries * 4 > target.getGpuSharedBytes() ||
+                           attentionThreads(attention, queries) >
+                               target.getGpuThreads()))
       queries /= 2;
     tiles.push_back(queries);
   }
@@ -250,9 +262,15 @@ LogicalResult readScheduleFile(StringRef path, ModuleOp module,
     SmallVector<int64_t> sizes, parallel;
     if (!ints(*tiles, "tiles", sizes))
       return failure();
-    if (const llvm::json::Array *p = entry->getArray("parallel"))
-      if (!ints(*p, "parallel", parallel))
+    if (const llvm::json::Value *p = entry->get("parallel")) {
+      const llvm::json::Array *array = p->getAsArray();
+      if (!array) {
+        error = where + "\"parallel\" must be an array of loop indices";
         return failure();
+      }
+      if (!ints(*array, "parallel", parallel))
+        return failure();
+    }
     for (const auto &[field, unused] : *entry)
       if (field != "tiles" && field != "vector" && field != "parallel") {
         error = where + "unknown field \"" + field.str() + "\"";
@@ -291,6 +309,15 @@ std::string checkGpuTile(Operation *op, TileAttr tile, TargetAttr target) {
              std::to_string(tiles[1]) + " is not a multiple of the thread tile " +
              std::to_string(tiles[2]) + "x" + std::to_string(tiles[3]);
     threads = (tiles[0] / tiles[2]) * (tiles[1] / tiles[3]);
+  }
+  if (auto attention = dyn_cast<FusedAttentionOp>(op)) {
+    int64_t tokens = attention.getInput().getType().getDimSize(1);
+    threads = std::max(threads, attentionThreads(attention, tiles[5]));
+    if (2 * tokens * tiles[5] * 4 > target.getGpuSharedBytes())
+      return std::to_string(tiles[5]) + " query rows need " +
+             std::to_string(2 * tokens * tiles[5] * 4) +
+             " bytes of shared memory for their scores, more than the " +
+             std::to_string(target.getGpuSharedBytes()) + " the target has";
   }
   if (threads > target.getGpuThreads())
     return std::to_string(threads) + " threads per block is more than the " +
@@ -342,15 +369,19 @@ struct VitSelectTiles : mlir::vit::impl::VitSelectTilesBase<VitSelectTiles> {
     module->setAttr("vit.target", *machine);
 
     WalkResult walked = module.walk([&](Operation *op) {
-      if (!isa<VitDialect>(op->getDialect()) || isa<ParamOp>(op))
+      if (!isa_and_nonnull<VitDialect>(op->getDialect()) || isa<ParamOp>(op))
         return WalkResult::advance();
       TileAttr tile = chooseTile(op, *machine);
+      // A location key beats an op-name key; both count as used.
       std::string matched;
+      StringRef opName = op->getName().getStringRef();
+      if (file.overrides.count(opName)) {
+        matched = opName.str();
+        file.used.insert(opName);
+      }
       if (auto name = dyn_cast<NameLoc>(op->getLoc());
           name && file.overrides.count(name.getName().strref()))
         matched = name.getName().str();
-      else if (file.overrides.count(op->getName().getStringRef()))
-        matched = op->getName().getStringRef().str();
       if (!matched.empty()) {
         tile = file.overrides[matched];
         file.used.insert(matched);

@@ -33,17 +33,17 @@ typedef enum vitrt_status {
   VITRT_WEIGHTS_MISMATCH = 3, /* the weights file is not this library's */
   VITRT_OUT_OF_MEMORY = 4,
   VITRT_KERNEL_FAILED = 5, /* a compiled kernel reported an error */
-  VITRT_DEVICE_ERROR = 6,  /* GPU models: no device, out of device memory, a driver error */
+  VITRT_DEVICE_ERROR = 6,  /* GPU models: no device, a failed upload or allocation, a driver
+                              error (out of memory inside a kernel is VITRT_KERNEL_FAILED) */
 } vitrt_status;
 
+/* All-zero options are the defaults. */
 typedef struct vitrt_options {
-  int num_threads; /* worker threads for kernels; 0: one per core. Process-wide. */
-  int device;      /* GPU models: device index; -1: the driver's default (or HL_GPU_DEVICE).
-                      Process-wide. */
+  int num_threads;    /* worker threads for kernels; 0: one per core. Process-wide. */
+  const char *device; /* GPU models: the device index, e.g. "1"; NULL or "": the driver's
+                         default (or HL_GPU_DEVICE). Process-wide: every GPU model open at
+                         once runs on the same device. */
 } vitrt_options;
-
-/* The default options: every thread, the default device. */
-vitrt_options vitrt_default_options(void);
 
 typedef struct vitrt_model vitrt_model;
 typedef struct vitrt_context vitrt_context;
@@ -59,7 +59,8 @@ typedef struct vitrt_model_info {
 } vitrt_model_info;
 
 /* Maps `weights_path` (written by vitc with the library) and checks it
- * belongs to `desc`. `options` may be NULL. */
+ * belongs to `desc`. `options` may be NULL. Destroy a model's contexts
+ * before closing it. */
 vitrt_status vitrt_open(const vitrt_model_desc *desc, const char *weights_path,
                         const vitrt_options *options, vitrt_model **model);
 void vitrt_close(vitrt_model *model);

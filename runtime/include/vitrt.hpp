@@ -34,8 +34,8 @@ inline void check(vitrt_status status) {
 class Model {
 public:
   Model(const vitrt_model_desc *desc, const char *weightsPath,
-        int numThreads = 0) {
-    vitrt_options options{numThreads};
+        int numThreads = 0, const char *device = nullptr) {
+    vitrt_options options{numThreads, device};
     check(vitrt_open(desc, weightsPath, &options, &model_));
     check(vitrt_get_info(model_, &info_));
   }

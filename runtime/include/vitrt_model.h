@@ -50,6 +50,11 @@ typedef struct vitrt_device_api {
   void (*device_release)(void *user_context,
                          const struct halide_device_interface_t *interface);
   void (*set_gpu_device)(int device);
+#ifdef __cplusplus
+  int (*reuse_device_allocations)(void *user_context, bool reuse);
+#else
+  int (*reuse_device_allocations)(void *user_context, _Bool reuse);
+#endif
 } vitrt_device_api;
 
 enum vitrt_arg_kind {

@@ -64,10 +64,11 @@ static cl::opt<bool> profile(
     "profile",
     cl::desc("After one warm-up run, time every kernel over the --repeat runs "
              "and print each one's share and GFLOP/s"));
-static cl::opt<int> device("device",
-                           cl::desc("GPU models: the device index (-1: the "
-                                    "driver's default or HL_GPU_DEVICE)"),
-                           cl::init(-1));
+static cl::opt<std::string>
+    device("device",
+           cl::desc("GPU models: the device index (default: the driver's "
+                    "default or HL_GPU_DEVICE)"),
+           cl::value_desc("index"));
 
 static int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "vit-run") << message << "\n";
@@ -105,9 +106,9 @@ int main(int argc, char **argv) {
     weights = path.str().str();
   }
 
-  vitrt_options options = vitrt_default_options();
+  vitrt_options options{};
   options.num_threads = threads;
-  options.device = device;
+  options.device = device.empty() ? nullptr : device.c_str();
   vitrt_model *model = nullptr;
   vitrt_context *context = nullptr;
   if (vitrt_open(describe(), weights.c_str(), &options, &model) != VITRT_OK ||

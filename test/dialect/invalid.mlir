@@ -330,7 +330,7 @@ func.func @token_mean_rank(%x: tensor<?x768xf32>) {
 
 // -----
 
-// expected-error @+1 {{tile size of loop 0 must be positive, got -4}}
+// expected-error @+1 {{tile size of loop 0 must be between 1 and 4096, got -4}}
 func.func @tile_negative() attributes {tile = #vit.tile<tiles = [-4], vector = 8>} {
   return
 }
@@ -344,7 +344,7 @@ func.func @tile_parallel_out_of_range() attributes {tile = #vit.tile<tiles = [4,
 
 // -----
 
-// expected-error @+1 {{vector must be positive, got 0}}
+// expected-error @+1 {{vector must be between 1 and 64, got 0}}
 func.func @tile_vector() attributes {tile = #vit.tile<tiles = [4], vector = 0>} {
   return
 }
@@ -531,5 +531,13 @@ func.func @head_dist_with_mean(%x: tensor<?x5x8xf32>, %w: tensor<10x8xf32>, %c: 
 func.func @head_features_width(%x: tensor<?x5x8xf32>, %wr: tensor<6x8xf32>, %br: tensor<6xf32>) {
   // expected-error @+1 {{'vit.fused_head' op features has shape ?x8 but expected ?x6}}
   %f = vit.fused_head %x pool class_token skip = 0 pre_logits %wr, %br : (tensor<?x5x8xf32>, tensor<6x8xf32>, tensor<6xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @head_class_token_skip(%x: tensor<?x5x8xf32>) {
+  // expected-error @+1 {{'vit.fused_head' op class-token pooling reads token 0 and takes skip = 0, got skip = 2 and 5 tokens}}
+  %f = vit.fused_head %x pool class_token skip = 2 : (tensor<?x5x8xf32>) -> tensor<?x8xf32>
   return
 }

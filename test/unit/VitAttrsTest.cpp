@@ -107,7 +107,7 @@ TEST_F(AttrTest, TileRejectsBadFields) {
   EXPECT_FALSE(
       parse("#vit.tile<tiles = [32, 64], vector = 8, parallel = [1, 1]>"));
   ASSERT_EQ(messages.size(), 3u);
-  EXPECT_NE(messages[0].find("tile size of loop 1 must be positive, got 0"),
+  EXPECT_NE(messages[0].find("tile size of loop 1 must be between 1 and 4096, got 0"),
             std::string::npos);
   EXPECT_NE(
       messages[1].find("parallel loop 2 is out of range: tiles has 2 loops"),

@@ -133,6 +133,11 @@ static cl::opt<std::string>
            cl::desc("Halide target: host, x86-64-linux-avx2, "
                     "x86-64-linux-avx512, arm-64-linux, ..."),
            cl::init("host"), cl::cat(outputCategory));
+static cl::opt<int> cores(
+    "cores",
+    cl::desc("Cores the tiles are planned for (default: this machine's; set "
+             "it when compiling for another machine)"),
+    cl::init(0), cl::cat(outputCategory));
 static cl::opt<std::string> scheduleFile(
     "schedule-file",
     cl::desc("JSON file overriding the tiles vitc chooses, per kernel "
@@ -308,6 +313,7 @@ static llvm::Error runDefaultPipeline(mlir::ModuleOp module) {
   mlir::vit::DefaultPipelineOptions options;
   options.target = target;
   options.scheduleFile = scheduleFile;
+  options.cores = cores;
   options.fusion = fusion;
   mlir::vit::buildDefaultPipeline(pm, options);
   if (mlir::failed(pm.run(module)))
