@@ -58,7 +58,9 @@ def Vit_TargetAttr : Vit_Attr<"Target", "target"> {
     fields describe the machine so that tile selection needs no other input.
     Sizes are in bytes; `vector_bits` is the SIMD register width. GPU targets
     also give the most threads per block and the shared memory per block;
-    for them `cores` counts streaming multiprocessors (compute units).
+    for them `cores` counts streaming multiprocessors (compute units), 1
+    unless given (`vitc --cores`), since no device is queried at compile
+    time.
 
     Example:
     ```mlir
