@@ -126,9 +126,9 @@ void scheduleGemm(KernelStage &def, int vec, bool nested) {
 
 } // namespace
 
-void vitc::scheduleCpu(KernelDef &def, const Target &target) {
-  const int natural = target.natural_vector_size(Float(32));
-  // Outer stages first, so that nested stages find their parent's loop.
+void vitc::placeStages(
+    KernelDef &def,
+    const std::function<void(KernelStage &, const KernelStage *)> &schedule) {
   for (bool nestedPass : {false, true}) {
     for (KernelStage &stage : def.stages) {
       bool nested = stage.nestIn >= 0;
@@ -137,24 +137,30 @@ void vitc::scheduleCpu(KernelDef &def, const Target &target) {
       bool isOutput = false;
       for (const Func &out : def.outputs)
         isOutput |= out.name() == stage.func.name();
-      if (nested) {
-        const KernelStage &parent = def.stages[stage.nestIn];
-        stage.func.compute_at(parent.func, parent.parallelLoop);
-      } else if (!isOutput) {
+      const KernelStage *parent = nested ? &def.stages[stage.nestIn] : nullptr;
+      if (parent)
+        stage.func.compute_at(parent->func, parent->parallelLoop);
+      else if (!isOutput)
         stage.func.compute_root();
-      }
-      const int vec = stage.vector > 0 ? stage.vector : natural;
-      switch (stage.kind) {
-      case KernelStage::Kind::Elementwise:
-        scheduleElementwise(stage, vec);
-        break;
-      case KernelStage::Kind::RowReduce:
-        scheduleRowReduce(stage, vec, nested);
-        break;
-      case KernelStage::Kind::Gemm:
-        scheduleGemm(stage, vec, nested);
-        break;
-      }
+      schedule(stage, parent);
     }
   }
+}
+
+void vitc::scheduleCpu(KernelDef &def, const Target &target) {
+  const int natural = target.natural_vector_size(Float(32));
+  placeStages(def, [&](KernelStage &stage, const KernelStage *parent) {
+    const int vec = stage.vector > 0 ? stage.vector : natural;
+    switch (stage.kind) {
+    case KernelStage::Kind::Elementwise:
+      scheduleElementwise(stage, vec);
+      break;
+    case KernelStage::Kind::RowReduce:
+      scheduleRowReduce(stage, vec, parent != nullptr);
+      break;
+    case KernelStage::Kind::Gemm:
+      scheduleGemm(stage, vec, parent != nullptr);
+      break;
+    }
+  });
 }

@@ -203,34 +203,21 @@ void gpuGemm(KernelStage &stage, int queryRows) {
 } // namespace
 
 void vitc::scheduleGpu(KernelDef &def, const Target &target) {
-  (void)target;
-  for (bool nestedPass : {false, true}) {
-    for (KernelStage &stage : def.stages) {
-      bool nested = stage.nestIn >= 0;
-      if (nested != nestedPass)
-        continue;
-      bool isOutput = false;
-      for (const Func &out : def.outputs)
-        isOutput |= out.name() == stage.func.name();
-      const KernelStage *parent = nested ? &def.stages[stage.nestIn] : nullptr;
+  (void)target; // the GPU tiles come from #vit.tile
+  placeStages(def, [](KernelStage &stage, const KernelStage *parent) {
+    switch (stage.kind) {
+    case KernelStage::Kind::Elementwise:
+      gpuElementwise(stage);
+      break;
+    case KernelStage::Kind::RowReduce:
+      gpuRowReduce(stage, parent);
+      break;
+    case KernelStage::Kind::Gemm:
       if (parent)
-        stage.func.compute_at(parent->func, parent->parallelLoop);
-      else if (!isOutput)
-        stage.func.compute_root();
-      switch (stage.kind) {
-      case KernelStage::Kind::Elementwise:
-        gpuElementwise(stage);
-        break;
-      case KernelStage::Kind::RowReduce:
-        gpuRowReduce(stage, parent);
-        break;
-      case KernelStage::Kind::Gemm:
-        if (parent)
-          gpuNestedGemm(stage);
-        else
-          gpuGemm(stage, stage.queryRows);
-        break;
-      }
+        gpuNestedGemm(stage);
+      else
+        gpuGemm(stage, stage.queryRows);
+      break;
     }
-  }
+  });
 }

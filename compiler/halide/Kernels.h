@@ -18,6 +18,7 @@
 
 #include "Halide.h"
 
+#include <functional>
 #include <vector>
 
 namespace vitc {
@@ -70,6 +71,14 @@ struct KernelDef {
 /// The algorithm of one op (a kernel's representative), reading parameters
 /// in the layout chosen for `lanes`-wide vectors.
 KernelDef defineKernel(mlir::Operation *op, int lanes);
+
+/// Places every stage and hands it to `schedule`, outer stages first so that
+/// nested stages find their parent's loop: a nested stage is computed inside
+/// its parent's parallel loop, another stage that is not an output at the
+/// root. `parent` is the stage a nested one is computed in, else null.
+void placeStages(KernelDef &def,
+                 const std::function<void(KernelStage &stage,
+                                          const KernelStage *parent)> &schedule);
 
 /// Schedules a kernel for a CPU target.
 void scheduleCpu(KernelDef &def, const Halide::Target &target);
