@@ -101,24 +101,39 @@ Expr panel(const ImageParam &weight, Expr m, Expr k, int block) {
   return weight(m % block, k, m / block);
 }
 
-/// Patch projection as a GEMM over (x, y, c) of each patch, the weight
-/// stored [C, P, P, D] (d innermost).
-OpDef patchProjection(mlir::vit::PatchProjectionOp op, int lanes) {
-  OpDef def = start(op, KernelStage::Kind::Gemm, lanes);
-  ImageParam images = def.inputs[0], weight = def.inputs[1];
-  auto imageShape = op.getImages().getType().getShape();
-  auto weightShape = op.getWeight().getType().getShape(); // [D, C, Ph, Pw]
+/// The patch projection's accumulator: acc(d, n, b) sums, over the (x, y, c)
+/// of patch `patch(n)`, the image's pixels times the weight (stored in
+/// panels of `block` columns; PyTorch's [D, C, Ph, Pw] order along k). The
+/// kernel stride is the patch, so the image is read in place.
+std::pair<Func, RDom> patchAccumulator(ImageParam images, ImageParam weight,
+                                       int block,
+                                       llvm::ArrayRef<int64_t> imageShape,
+                                       llvm::ArrayRef<int64_t> weightShape,
+                                       const std::vector<Var> &vars,
+                                       const std::function<Expr(Expr)> &patch,
+                                       const char *name) {
   const int channels = imageShape[1], patchH = weightShape[2],
             patchW = weightShape[3];
   const int gridW = imageShape[3] / patchW;
   RDom r(0, patchW, 0, patchH, 0, channels, "patch");
-  Var d = def.vars[0], n = def.vars[1], b = def.vars[2];
-  Expr row = n / gridW, col = n % gridW;
-  Func acc("acc");
+  Var d = vars[0], n = vars[1], b = vars[2];
+  Expr p = patch(n), row = p / gridW, col = p % gridW;
+  Func acc(name);
   acc(d, n, b) = 0.0f;
   acc(d, n, b) += images(col * patchW + r.x, row * patchH + r.y, r.z, b) *
-                  panel(weight, d, (r.z * patchH + r.y) * patchW + r.x,
-                        static_cast<int>(paramLayoutFor(op, 1, lanes).block));
+                  panel(weight, d, (r.z * patchH + r.y) * patchW + r.x, block);
+  return {acc, r};
+}
+
+/// Patch projection as a GEMM over (x, y, c) of each patch.
+OpDef patchProjection(mlir::vit::PatchProjectionOp op, int lanes) {
+  OpDef def = start(op, KernelStage::Kind::Gemm, lanes);
+  auto [acc, r] = patchAccumulator(
+      def.inputs[0], def.inputs[1],
+      static_cast<int>(paramLayoutFor(op, 1, lanes).block),
+      op.getImages().getType().getShape(), op.getWeight().getType().getShape(),
+      def.vars, [](Expr n) { return n; }, "acc");
+  Var d = def.vars[0], n = def.vars[1], b = def.vars[2];
   Func out("patch_projection");
   Expr value = acc(d, n, b);
   if (op.getBias())
@@ -548,13 +563,10 @@ int panelBlock(Operation *op, mlir::Value value, int lanes) {
 KernelDef fusedPatchEmbed(mlir::vit::FusedPatchEmbedOp op, int lanes) {
   KernelDef def;
   def.inputs = fusedInputs(op, lanes);
-  ImageParam images = def.inputs[0], weight = def.inputs[1];
   auto imageShape = op.getImages().getType().getShape();
   auto weightShape = op.getWeight().getType().getShape(); // [D, C, Ph, Pw]
-  const int channels = imageShape[1], patchH = weightShape[2],
-            patchW = weightShape[3];
-  const int gridW = imageShape[3] / patchW;
-  const int patches = (imageShape[2] / patchH) * gridW;
+  const int patches =
+      (imageShape[2] / weightShape[2]) * (imageShape[3] / weightShape[3]);
   int prefix = 0;
   for (mlir::Value t : op.getPrefixTokens())
     prefix += mlir::cast<mlir::RankedTensorType>(t.getType()).getShape()[1];
@@ -562,17 +574,15 @@ KernelDef fusedPatchEmbed(mlir::vit::FusedPatchEmbedOp op, int lanes) {
   KernelStage stage;
   stage.kind = KernelStage::Kind::Gemm;
   stage.weightGemm = true;
+  stage.weight = def.inputs[1];
   stage.extents = halideExtents(op.getType().getShape());
   stage.vars = makeVars(3, "e_v");
   Var d = stage.vars[0], n = stage.vars[1], b = stage.vars[2];
-  RDom r(0, patchW, 0, patchH, 0, channels, "patch");
-  Expr patch = clamp(n - prefix, 0, patches - 1);
-  Expr row = patch / gridW, col = patch % gridW;
-  Func acc("embed_acc");
-  acc(d, n, b) = 0.0f;
-  acc(d, n, b) += images(col * patchW + r.x, row * patchH + r.y, r.z, b) *
-                  panel(weight, d, (r.z * patchH + r.y) * patchW + r.x,
-                        panelBlock(op, op.getWeight(), lanes));
+  auto [acc, r] = patchAccumulator(
+      def.inputs[0], def.inputs[1], panelBlock(op, op.getWeight(), lanes),
+      imageShape, weightShape, stage.vars,
+      [&](Expr row) { return clamp(row - prefix, 0, patches - 1); },
+      "embed_acc");
   Expr value = acc(d, n, b);
   if (op.getBias())
     value += inputOf(op, def.inputs, op.getBias())(d);

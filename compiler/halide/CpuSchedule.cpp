@@ -17,27 +17,13 @@ using namespace vitc;
 
 namespace {
 
-/// Fuses vars[from..] into one loop (vars[from] afterwards names it).
-Var fuseOuter(Func f, const std::vector<Var> &vars, size_t from,
-              const std::string &name) {
-  if (from >= vars.size())
-    return Var();
-  Var fused = vars[from];
-  for (size_t i = from + 1; i < vars.size(); ++i) {
-    Var next(name + std::to_string(i));
-    f.fuse(fused, vars[i], next);
-    fused = next;
-  }
-  return fused;
-}
-
 void scheduleElementwise(KernelStage &stage, int vec) {
   Func out = stage.func;
   std::vector<Var> vars = out.args();
   if (stage.extents[0] >= vec)
     out.vectorize(vars[0], vec, TailStrategy::GuardWithIf);
   if (vars.size() > 1) {
-    Var rows = fuseOuter(out, vars, 1, "rows");
+    Var rows = fuseLoops(out, vars, 1, "rows");
     out.parallel(rows, stage.rowsPerTask > 0 ? stage.rowsPerTask : 4,
                  TailStrategy::GuardWithIf);
   }
@@ -45,7 +31,7 @@ void scheduleElementwise(KernelStage &stage, int vec) {
 
 void scheduleRowReduce(KernelStage &def, int vec, bool nested) {
   Func out = def.func;
-  Var rows = fuseOuter(out, def.vars, 1, "rows");
+  Var rows = fuseLoops(out, def.vars, 1, "rows");
   if (!nested) {
     Var block("row_block");
     out.split(rows, block, rows, def.rowsPerTask > 0 ? def.rowsPerTask : 8,
@@ -99,7 +85,7 @@ void scheduleGemm(KernelStage &def, int vec, bool nested) {
   for (size_t i = 2; i < def.vars.size(); ++i)
     outer.push_back(def.vars[i]);
   Var parallelLoop =
-      outer.empty() ? tileOuter : fuseOuter(out, outer, 0, "blocks");
+      outer.empty() ? tileOuter : fuseLoops(out, outer, 0, "blocks");
   if (!nested)
     out.parallel(parallelLoop);
   def.parallelLoop = parallelLoop;
@@ -125,6 +111,19 @@ void scheduleGemm(KernelStage &def, int vec, bool nested) {
 }
 
 } // namespace
+
+Var vitc::fuseLoops(Func f, const std::vector<Var> &vars, size_t from,
+                    const std::string &name) {
+  if (from >= vars.size())
+    return Var();
+  Var fused = vars[from];
+  for (size_t i = from + 1; i < vars.size(); ++i) {
+    Var next(name + std::to_string(i));
+    f.fuse(fused, vars[i], next);
+    fused = next;
+  }
+  return fused;
+}
 
 void vitc::placeStages(
     KernelDef &def,

@@ -22,18 +22,6 @@ using namespace vitc;
 
 namespace {
 
-/// Fuses vars[from..] into one loop (vars[from] afterwards names it).
-Var fuseAll(Func f, const std::vector<Var> &vars, size_t from,
-            const std::string &name) {
-  Var fused = vars[from];
-  for (size_t i = from + 1; i < vars.size(); ++i) {
-    Var next(name + std::to_string(i));
-    f.fuse(fused, vars[i], next);
-    fused = next;
-  }
-  return fused;
-}
-
 TailStrategy tailFor(int64_t extent, int tile) {
   return extent >= tile ? TailStrategy::ShiftInwards
                         : TailStrategy::GuardWithIf;
@@ -42,7 +30,7 @@ TailStrategy tailFor(int64_t extent, int tile) {
 void gpuElementwise(KernelStage &stage) {
   Func out = stage.func;
   std::vector<Var> vars = out.args();
-  Var flat = vars.size() > 1 ? fuseAll(out, vars, 0, "flat") : vars[0];
+  Var flat = vars.size() > 1 ? fuseLoops(out, vars, 0, "flat") : vars[0];
   Var block("eblock"), thread("ethread");
   out.gpu_tile(flat, block, thread, 128, TailStrategy::GuardWithIf);
 }
@@ -69,7 +57,7 @@ void gpuRowReduce(KernelStage &stage, const KernelStage *parent) {
     }
     return;
   }
-  Var rows = stage.vars.size() > 2 ? fuseAll(out, stage.vars, 1, "rrows")
+  Var rows = stage.vars.size() > 2 ? fuseLoops(out, stage.vars, 1, "rrows")
                                    : stage.vars[1];
   Var block("rblock"), thread("rthread");
   int perBlock = stage.rowsPerTask > 0 ? stage.rowsPerTask : 64;
@@ -182,7 +170,7 @@ void gpuGemm(KernelStage &stage, int queryRows) {
   std::vector<Var> outer{yo};
   for (size_t d = 2; d < stage.vars.size(); ++d)
     outer.push_back(stage.vars[d]);
-  Var blocksY = fuseAll(out, outer, 0, "gblocks");
+  Var blocksY = fuseLoops(out, outer, 0, "gblocks");
   out.gpu_blocks(xo, blocksY).gpu_threads(xt, yt);
   stage.parallelLoop = xo; // the innermost block loop: nested stages go here
 

@@ -72,6 +72,11 @@ struct KernelDef {
 /// in the layout chosen for `lanes`-wide vectors.
 KernelDef defineKernel(mlir::Operation *op, int lanes);
 
+/// Fuses f's loops vars[from..] into one (returned; an undefined Var if
+/// there are none), for schedules that spread them over cores or blocks.
+Halide::Var fuseLoops(Halide::Func f, const std::vector<Halide::Var> &vars,
+                      size_t from, const std::string &name);
+
 /// Places every stage and hands it to `schedule`, outer stages first so that
 /// nested stages find their parent's loop: a nested stage is computed inside
 /// its parent's parallel loop, another stage that is not an output at the
