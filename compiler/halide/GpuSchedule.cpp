@@ -84,14 +84,14 @@ void gpuNestedGemm(KernelStage &stage) {
 }
 
 /// Whether a weight GEMM can stage its operands: full tiles, a 1-D
-/// reduction over both a Func and the weight panels, and thread counts that
-/// let each slice be loaded by the block's threads in the GEMM's own shape
-/// (k per step = threads across columns = threads across rows).
+/// reduction over both a Func and the weight panels, and a k step no longer
+/// than either thread dimension, so the block's threads load each slice in
+/// one pass without growing the block (threads beyond k idle in that pass).
 bool canStage(const KernelStage &stage, int bx, int by, int tx, int ty) {
   int kt = stage.sharedK;
   return kt > 0 && stage.lhs.defined() && stage.weight.defined() &&
          stage.reduction.dimensions() == 1 && stage.extents[0] >= bx &&
-         stage.extents[1] >= by && kt == bx / tx && kt == by / ty &&
+         stage.extents[1] >= by && kt <= bx / tx && kt <= by / ty &&
          stage.vars.size() <= 3;
 }
 

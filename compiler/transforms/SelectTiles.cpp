@@ -34,6 +34,7 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
+#include <limits>
 #include <thread>
 #include <unistd.h>
 
@@ -141,6 +142,15 @@ int64_t vectorRegisters(TargetAttr target) {
   return target.getVectorBits() >= 512 || aarch64 ? 32 : 16;
 }
 
+/// The static rows per image of a kernel's GEMMs (tokens), or a large
+/// number when they are the batch (the head) or unknown.
+int64_t tokenRows(Operation *op) {
+  auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!type || type.getRank() < 3 || type.isDynamicDim(type.getRank() - 2))
+    return std::numeric_limits<int64_t>::max();
+  return type.getDimSize(type.getRank() - 2);
+}
+
 /// Threads of the attention core's block for `queries` query rows: the
 /// context stage runs (head width / 4) x queries, the scores 16 x queries.
 int64_t attentionThreads(FusedAttentionOp op, int64_t queries) {
@@ -149,8 +159,8 @@ int64_t attentionThreads(FusedAttentionOp op, int64_t queries) {
          queries;
 }
 
-/// GPU tiles: 256 threads per block, each accumulating a 4 x 2 register tile
-/// of a 64 x 32 block tile (narrower blocks for narrow GEMMs); attention keeps
+/// GPU tiles: 128 threads per block, each accumulating an 8 x 4 register tile
+/// of a 128 x 32 block tile (narrower blocks for narrow GEMMs); attention keeps
 /// the scores and probabilities of a tile of query rows in shared memory.
 TileAttr chooseGpuTile(Operation *op, TargetAttr target) {
   MLIRContext *context = op->getContext();
@@ -159,13 +169,24 @@ TileAttr chooseGpuTile(Operation *op, TargetAttr target) {
     return TileAttr::get(context, {std::min<int64_t>(64, target.getGpuThreads())},
                          1, {0});
   int64_t narrowest = *llvm::min_element(widths);
-  int64_t columns = 64, threadColumns = 4, threadRows = 2;
-  while (columns > threadColumns && columns / 2 >= narrowest)
+  // 8 x 4 outputs per thread: 32 multiply-adds per 12 shared-memory loads
+  // per step of k (a 4 x 2 tile does 8 per 6, and shared memory, not the
+  // FMA units, would bound it). 16 x 8 threads make a 128 x 32 block; narrow
+  // GEMMs take narrower blocks and thread tiles.
+  int64_t columns = 128, threadColumns = 8, threadRows = 4;
+  while (columns > 16 && columns / 2 >= narrowest)
     columns /= 2;
-  // As many threads across rows as across columns, and k steps of the same
-  // length, so the block's threads load each shared slice in one pass.
+  if (columns < 64)
+    threadColumns = 4;
   int64_t threadsAcross = columns / threadColumns;
-  int64_t rows = threadsAcross * threadRows, sharedK = threadsAcross;
+  // Rows per block: 32, fewer for short sequences so that blocks stay full.
+  int64_t rows = 8 * threadRows;
+  int64_t tokens = tokenRows(op);
+  while (rows > threadRows && rows > tokens)
+    rows /= 2;
+  // k steps as long as the shorter thread dimension, so each shared slice is
+  // loaded in one pass of the block's threads.
+  int64_t sharedK = std::min<int64_t>(threadsAcross, rows / threadRows);
   SmallVector<int64_t> tiles{columns, rows, threadColumns, threadRows, sharedK};
   if (auto attention = dyn_cast<FusedAttentionOp>(op)) {
     // Scores and probabilities of `queries` rows: 2 x N x queries floats.
