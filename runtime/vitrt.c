@@ -16,6 +16,7 @@
 
 #include "HalideRuntime.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -241,6 +242,14 @@ vitrt_status vitrt_open(const vitrt_model_desc *desc, const char *weights_path,
                   wanted, in_use < 0 ? "the default device " : "device ", in_use < 0 ? 0 : in_use);
     }
     if (device_models++ == 0) {
+      /* Halide's runtime looks for the driver as libcuda.so / libOpenCL.so,
+       * names that only development packages install; it first looks in the
+       * process, so load the driver's runtime name globally. */
+      const char *driver = strcmp(desc->device->name, "cuda") == 0     ? "libcuda.so.1"
+                           : strcmp(desc->device->name, "opencl") == 0 ? "libOpenCL.so.1"
+                                                                       : NULL;
+      if (driver)
+        dlopen(driver, RTLD_NOW | RTLD_GLOBAL); /* if absent, Halide's error says so */
       device_index = wanted;
       if (wanted >= 0)
         desc->device->set_gpu_device(wanted);
