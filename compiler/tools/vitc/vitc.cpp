@@ -131,7 +131,8 @@ static cl::opt<bool>
 static cl::opt<std::string>
     target("target",
            cl::desc("Halide target: host, x86-64-linux-avx2, "
-                    "x86-64-linux-avx512, arm-64-linux, ..."),
+                    "x86-64-linux-avx512_skylake, arm-64-linux, "
+                    "host-cuda-cuda_capability_80, host-opencl, ..."),
            cl::init("host"), cl::cat(outputCategory));
 static cl::opt<int> cores(
     "cores",
