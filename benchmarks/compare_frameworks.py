@@ -6,6 +6,7 @@ it with vitc (seeded random weights, the usual ViT init scales), loads the same 
 timm, exports them to ONNX, and for each batch size measures the best and median latency of
 each framework with the same thread count, checks that the logits agree, records vit-run's peak
 memory next to the weights' size, and profiles each vitc kernel's GFLOP/s against the peak.
+The frameworks take turns, round after round, so that the machine's noise reaches each alike.
 Run by hand (needs torch, timm, onnxruntime, onnx, onnxscript from PyPI), after the build:
 
     python3 benchmarks/compare_frameworks.py --models vit-ti16 vit-s16 vit-b16 --batches 1 8
@@ -38,14 +39,14 @@ TIMM_NAMES = {
 }
 
 
-def timed(fn, repeat):
-    fn()  # warm up
+def best_of(fn, runs):
+    """The best of `runs` timed calls of fn, in ms."""
     times = []
-    for _ in range(repeat):
+    for _ in range(runs):
         start = time.perf_counter()
         fn()
         times.append((time.perf_counter() - start) * 1000.0)
-    return min(times), statistics.median(times)
+    return min(times)
 
 
 def fma_peak(threads):
@@ -100,18 +101,29 @@ def bench_model(name, args, work, torch, timm, ort, load_file):
         inputs = os.path.join(work, f"in{batch}.npy")
         outputs = os.path.join(work, f"out{batch}.npy")
         np.save(inputs, images)
-        run = subprocess.run(["/usr/bin/time", "-f", "%M", VIT_RUN, "--library", lib, inputs,
-                              "--num-threads", str(args.threads), "--top", "0",
-                              "--repeat", str(args.repeat + 1), "-o", outputs],
-                             check=True, capture_output=True, text=True)
-        line = run.stdout.strip().splitlines()[-1]
-        vitc_best = float(line.split("best ")[1].split(" ms")[0])
-        vitc_median = float(line.split("mean ")[1].split(" ms")[0])
-        peak_kb = int(run.stderr.strip().splitlines()[-1])
+        # Interleaved rounds, so that a noisy stretch of this shared machine hits every
+        # framework alike: each round takes the best of 3 runs of vitc (vit-run), PyTorch and
+        # ONNX Runtime, one after the other; best and median are over the rounds.
+        vitc_times, torch_times, ort_times, peak_kb = [], [], [], 0
         with torch.no_grad():
-            reference = model(torch.from_numpy(images)).numpy()
-            torch_best, torch_median = timed(lambda: model(torch.from_numpy(images)), args.repeat)
-        ort_best, ort_median = timed(lambda: session.run(None, {"images": images}), args.repeat)
+            reference = model(torch.from_numpy(images)).numpy()  # and a warm-up
+            session.run(None, {"images": images})
+            for round_ in range(args.repeat):
+                run = subprocess.run(["/usr/bin/time", "-f", "%M", VIT_RUN, "--library", lib,
+                                      inputs, "--num-threads", str(args.threads), "--top", "0",
+                                      "--repeat", "3"] + (["-o", outputs] if round_ == 0 else []),
+                                     check=True, capture_output=True, text=True)
+                line = run.stdout.strip().splitlines()[-1]
+                vitc_times.append(float(line.split("best ")[1].split(" ms")[0]))
+                peak_kb = max(peak_kb, int(run.stderr.strip().splitlines()[-1]))
+                time.sleep(0.2)
+                torch_times.append(best_of(lambda: model(torch.from_numpy(images)), 3))
+                time.sleep(0.2)
+                ort_times.append(best_of(lambda: session.run(None, {"images": images}), 3))
+                time.sleep(0.2)
+        vitc_best, vitc_median = min(vitc_times), statistics.median(vitc_times)
+        torch_best, torch_median = min(torch_times), statistics.median(torch_times)
+        ort_best, ort_median = min(ort_times), statistics.median(ort_times)
         ours = np.load(outputs)
         diff = float(np.abs(ours - reference).max())
         top1 = float((ours.argmax(1) == reference.argmax(1)).mean())
@@ -128,7 +140,8 @@ def main():
     parser.add_argument("--models", nargs="+", default=["vit-b16"], choices=sorted(TIMM_NAMES))
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="interleaved rounds (each the best of 3 runs per framework)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--target", default="host")
     args = parser.parse_args()
@@ -157,7 +170,8 @@ def main():
     print(f"\n{args.threads} threads, {cpu}; torch {torch.__version__}, "
           f"onnxruntime {ort.__version__}; vitc target {args.target}; fp32 FMA peak "
           f"{peak_one:.1f} GFLOP/s on 1 thread, {peak:.1f} GFLOP/s on {args.threads}\n")
-    print("| model | batch | vitc ms (best/mean) | PyTorch ms (best/median) | ORT ms (best/median) "
+    print(f"(best and median over {args.repeat} interleaved rounds, each the best of 3 runs)\n")
+    print("| model | batch | vitc ms (best/median) | PyTorch ms (best/median) | ORT ms (best/median) "
           "| vitc/PyTorch | vitc/ORT | images/s vitc | max abs diff vs PyTorch | top-1 agree "
           "| vit-run peak RSS (weights) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
