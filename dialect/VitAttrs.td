@@ -99,7 +99,7 @@ def Vit_TileAttr : Vit_Attr<"Tile", "tile"> {
       registers while k advances in steps of `shared k` through shared
       memory; fused attention adds a sixth size, the query rows per block
       whose scores and probabilities live in shared memory.
-    - GPU, row-wise kernels: `[rows per block]`, a thread per row.
+    - GPU, row-wise kernels: `[threads per block]`.
 
     Example:
     ```mlir

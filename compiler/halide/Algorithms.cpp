@@ -282,18 +282,26 @@ KernelStage layerNormStage(Func x, ImageParam scale, ImageParam bias,
   RDom r(0, width, std::string(name) + "_d");
   std::vector<Expr> atR = rowArgs;
   atR.insert(atR.begin(), r);
+  // The sums are Funcs of their own so that schedules can split them (a GPU
+  // spreads each row's sum over a block's threads).
+  Func total(std::string(name) + "_total"),
+      squares(std::string(name) + "_squares");
   Func mean(std::string(name) + "_mean"),
       variance(std::string(name) + "_variance");
-  mean(rowVars) = sum(x(atR)) / float(width);
+  total(rowVars) = 0.0f;
+  total(rowVars) += x(atR);
+  mean(rowVars) = total(rowArgs) / float(width);
   Expr centered = x(atR) - mean(rowArgs);
-  variance(rowVars) = sum(centered * centered) / float(width);
+  squares(rowVars) = 0.0f;
+  squares(rowVars) += centered * centered;
+  variance(rowVars) = squares(rowArgs) / float(width);
   Func normed(name);
   normed(stage.vars) = (x(stage.vars) - mean(rowArgs)) /
                            sqrt(variance(rowArgs) + epsilon) *
                            scale(stage.vars[0]) +
                        bias(stage.vars[0]);
   stage.func = normed;
-  stage.rowStages = {mean, variance};
+  stage.rowStages = {total, mean, squares, variance};
   return stage;
 }
 

@@ -10,7 +10,8 @@
 //  - Attention: one block per (query tile, head, batch). The block computes
 //    the scores and the softmax of its query rows into shared memory (they
 //    never reach global memory), then the context rows from them.
-//  - Row reductions (layer norm): a thread per row, blocks of rows.
+//  - Row reductions (layer norm): a block per row, its threads across the
+//    row, each row sum split over them.
 //  - Element-wise stages: one flat index, blocks of threads.
 //
 //===----------------------------------------------------------------------===//
@@ -32,7 +33,9 @@ void gpuElementwise(KernelStage &stage) {
   std::vector<Var> vars = out.args();
   Var flat = vars.size() > 1 ? fuseLoops(out, vars, 0, "flat") : vars[0];
   Var block("eblock"), thread("ethread");
-  out.gpu_tile(flat, block, thread, 128, TailStrategy::GuardWithIf);
+  out.gpu_tile(flat, block, thread,
+               stage.rowsPerTask > 0 ? stage.rowsPerTask : 128,
+               TailStrategy::GuardWithIf);
 }
 
 /// A row reduction at the root: a thread per row. Nested in a block (the
@@ -57,16 +60,33 @@ void gpuRowReduce(KernelStage &stage, const KernelStage *parent) {
     }
     return;
   }
+  // A block per row (layer norm), its threads across the row so that every
+  // access is coalesced: each row sum is split over the threads (rfactor),
+  // whose partial sums one thread then adds up.
   Var rows = stage.vars.size() > 2 ? fuseLoops(out, stage.vars, 1, "rrows")
                                    : stage.vars[1];
-  Var block("rblock"), thread("rthread");
-  int perBlock = stage.rowsPerTask > 0 ? stage.rowsPerTask : 64;
-  out.split(rows, block, thread, perBlock, TailStrategy::GuardWithIf)
-      .reorder(column, thread, block)
-      .gpu_blocks(block)
-      .gpu_threads(thread);
-  for (Func row : stage.rowStages)
-    row.compute_at(out, thread);
+  int threads = stage.rowsPerTask > 0 ? stage.rowsPerTask : 128;
+  while (threads > 1 && stage.extents[0] % threads != 0)
+    threads /= 2;
+  Var columnBlock("rdo"), columnThread("rdt");
+  out.split(column, columnBlock, columnThread, threads)
+      .reorder(columnBlock, columnThread, rows)
+      .gpu_blocks(rows)
+      .gpu_threads(columnThread);
+  for (Func row : stage.rowStages) {
+    if (!row.has_update_definition()) {
+      row.compute_inline(); // mean, variance: a division
+      continue;
+    }
+    RVar outer("rko"), lane("rki");
+    Var laneVar("lane");
+    Func partial = row.update()
+                       .split(row.rvars()[0], outer, lane, threads)
+                       .rfactor(lane, laneVar);
+    partial.compute_at(out, rows).gpu_threads(laneVar);
+    partial.update().gpu_threads(laneVar);
+    row.compute_at(out, rows);
+  }
 }
 
 /// Scores nested in the attention block: threads over 16 keys x the query

@@ -56,7 +56,8 @@ struct KernelStage {
   int queryRows = 0; // GPU attention: query rows per block
   bool parallelRows = false; // row tiles, not column tiles, across cores
   int vector = 0;            // lanes of the innermost loop
-  int rowsPerTask = 0;       // row-wise stages: rows per parallel task
+  int rowsPerTask = 0; // row-wise stages: rows per parallel task (CPU),
+                       // threads per block (GPU)
 };
 
 /// A kernel's algorithm: its inputs, its stages in producer order, and the

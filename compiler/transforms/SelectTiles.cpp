@@ -165,8 +165,8 @@ int64_t attentionThreads(FusedAttentionOp op, int64_t queries) {
 TileAttr chooseGpuTile(Operation *op, TargetAttr target) {
   MLIRContext *context = op->getContext();
   SmallVector<int64_t> widths = weightGemmWidths(op);
-  if (widths.empty())
-    return TileAttr::get(context, {std::min<int64_t>(64, target.getGpuThreads())},
+  if (widths.empty()) // threads per block: across a row, or flat
+    return TileAttr::get(context, {std::min<int64_t>(128, target.getGpuThreads())},
                          1, {0});
   int64_t narrowest = *llvm::min_element(widths);
   // 8 x 4 outputs per thread: 32 multiply-adds per 12 shared-memory loads
@@ -313,8 +313,8 @@ std::string checkGpuTile(Operation *op, TileAttr tile, TargetAttr target) {
   ArrayRef<int64_t> tiles = tile.getTiles();
   size_t wanted = !gemm ? 1 : isa<FusedAttentionOp>(op) ? 6 : 5;
   if (tiles.size() != wanted)
-    return std::string(!gemm ? "row-wise GPU kernels take tiles = [rows per "
-                               "block]"
+    return std::string(!gemm ? "row-wise GPU kernels take tiles = [threads "
+                               "per block]"
                        : wanted == 6
                            ? "fused attention on a GPU takes tiles = [block "
                              "columns, block rows, thread columns, thread "
