@@ -777,31 +777,34 @@ KernelDef vitc::defineKernel(Operation *op, int lanes) {
     }
   }
   if (auto tile = op->getAttrOfType<mlir::vit::TileAttr>("vit.tile")) {
+    // What each size means: VitAttrs.td (CPU GEMMs [columns, rows], GPU
+    // GEMMs [block columns, block rows, thread columns, thread rows, shared
+    // k (, query rows)], row-wise kernels one size).
     llvm::ArrayRef<int64_t> sizes = tile.getTiles();
-    bool gemm = llvm::any_of(def.stages, [](const KernelStage &s) {
-      return s.weightGemm || s.kind == KernelStage::Kind::Gemm;
+    auto size = [&](size_t i) {
+      return i < sizes.size() ? static_cast<int>(sizes[i]) : 0;
+    };
+    const bool gemm = llvm::any_of(def.stages, [](const KernelStage &s) {
+      return s.kind == KernelStage::Kind::Gemm;
     });
-    const bool gpu = sizes.size() >= 4; // [bx, by, tx, ty (, queries)]
+    const bool gpu = sizes.size() >= 4;
     for (KernelStage &stage : def.stages) {
       stage.vector = static_cast<int>(tile.getVector());
-      if (gpu) {
-        stage.queryRows = sizes.size() > 5 ? static_cast<int>(sizes[5]) : 0;
-        if (stage.weightGemm || mlir::isa<mlir::vit::MatmulOp>(op)) {
-          stage.tileColumns = static_cast<int>(sizes[0]);
-          stage.tileRows = static_cast<int>(sizes[1]);
-          stage.threadColumns = static_cast<int>(sizes[2]);
-          stage.threadRows = static_cast<int>(sizes[3]);
-          stage.sharedK = sizes.size() > 4 ? static_cast<int>(sizes[4]) : 0;
-        }
+      if (!gemm) {
+        stage.rowsPerTask = size(0);
         continue;
       }
-      if (gemm && sizes.size() >= 2 &&
-          (stage.weightGemm || mlir::isa<mlir::vit::MatmulOp>(op))) {
-        stage.tileColumns = static_cast<int>(sizes[0]);
-        stage.tileRows = static_cast<int>(sizes[1]);
+      stage.queryRows = gpu ? size(5) : 0;
+      if (!stage.weightGemm && !mlir::isa<mlir::vit::MatmulOp>(op))
+        continue; // attention's scores and context size their own tiles
+      stage.tileColumns = size(0);
+      stage.tileRows = size(1);
+      if (gpu) {
+        stage.threadColumns = size(2);
+        stage.threadRows = size(3);
+        stage.sharedK = size(4);
+      } else {
         stage.parallelRows = llvm::is_contained(tile.getParallel(), 1);
-      } else if (!gemm) {
-        stage.rowsPerTask = static_cast<int>(sizes[0]);
       }
     }
   }
