@@ -397,6 +397,8 @@ static void record(vitrt_context *c, const vitrt_step_desc *step, int64_t batch,
     entry = &c->profile[c->profile_count++];
     entry->kernel = step->kernel;
   }
+  if (entry->calls == 0 || seconds < entry->best_seconds)
+    entry->best_seconds = seconds;
   entry->calls += 1;
   entry->seconds += seconds;
   entry->flops += step->flops_per_image * (double)batch;

@@ -182,22 +182,36 @@ OpDef matmul(mlir::vit::MatmulOp op, int lanes) {
   return def;
 }
 
-OpDef softmax(mlir::vit::SoftmaxOp op, int lanes) {
-  OpDef def = start(op, KernelStage::Kind::RowReduce, lanes);
-  ImageParam in = def.inputs[0];
-  const int width = static_cast<int>(def.extents[0]);
-  std::vector<Var> rowVars(def.vars.begin() + 1, def.vars.end());
-  std::vector<Expr> rowArgs = asExprs(def.vars, 1);
-  RDom r(0, width, "j");
+/// Softmax of `in` over dimension 0 (`width` wide) at `vars`: the result,
+/// and its per-row stages (max, exps, sum) in `rowStages`. The max and sum
+/// are explicit updates so that schedules can split them over vector lanes
+/// or threads (rfactor).
+Func softmaxRows(Func in, int width, const std::vector<Var> &vars,
+                 const std::string &name, std::vector<Func> &rowStages) {
+  std::vector<Var> rowVars(vars.begin() + 1, vars.end());
+  std::vector<Expr> rowArgs = asExprs(vars, 1);
+  RDom r(0, width, name + "_j");
   std::vector<Expr> atR = rowArgs;
   atR.insert(atR.begin(), r);
-  Func rowMax("row_max"), exps("exps"), rowSum("row_sum"), out("softmax");
-  rowMax(rowVars) = maximum(in(atR));
-  exps(def.vars) = exp(in(def.vars) - rowMax(rowArgs));
-  rowSum(rowVars) = sum(exps(atR));
-  out(def.vars) = exps(def.vars) / rowSum(rowArgs);
-  def.rowStages = {rowMax, exps, rowSum};
-  def.outputs = {out};
+  Func rowMax(name + "_max"), exps(name + "_exps"), rowSum(name + "_sum"),
+      out(name);
+  rowMax(rowVars) = Float(32).min();
+  rowMax(rowVars) = max(rowMax(rowArgs), in(atR));
+  exps(vars) = exp(in(vars) - rowMax(rowArgs));
+  rowSum(rowVars) = 0.0f;
+  rowSum(rowVars) += exps(atR);
+  out(vars) = exps(vars) / rowSum(rowArgs);
+  rowStages = {rowMax, exps, rowSum};
+  return out;
+}
+
+OpDef softmax(mlir::vit::SoftmaxOp op, int lanes) {
+  OpDef def = start(op, KernelStage::Kind::RowReduce, lanes);
+  Func in("softmax_in");
+  in(def.vars) = def.inputs[0](def.vars);
+  in.compute_inline();
+  def.outputs = {softmaxRows(in, static_cast<int>(def.extents[0]), def.vars,
+                             "softmax", def.rowStages)};
   return def;
 }
 
@@ -489,20 +503,8 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
   probs.kind = KernelStage::Kind::RowReduce;
   probs.extents = scoreExtents;
   probs.vars = makeVars(4, "p_v");
-  {
-    std::vector<Var> rowVars(probs.vars.begin() + 1, probs.vars.end());
-    std::vector<Expr> rowArgs = asExprs(probs.vars, 1);
-    RDom r(0, tokens, "p_j");
-    std::vector<Expr> atR = rowArgs;
-    atR.insert(atR.begin(), r);
-    Func rowMax("row_max"), exps("exps"), rowSum("row_sum"), out("probs");
-    rowMax(rowVars) = maximum(scores.func(atR));
-    exps(probs.vars) = exp(scores.func(probs.vars) - rowMax(rowArgs));
-    rowSum(rowVars) = sum(exps(atR));
-    out(probs.vars) = exps(probs.vars) / rowSum(rowArgs);
-    probs.func = out;
-    probs.rowStages = {rowMax, exps, rowSum};
-  }
+  probs.func = softmaxRows(scores.func, tokens, probs.vars, "probs",
+                           probs.rowStages);
   // context(e, i, h, b) = sum_j probs(j, i, h, b) * v(e, j, h, b), written
   // with the heads merged: merged(c, n, b) = context(c % Dh, n, c / Dh, b).
   KernelStage context;

@@ -41,8 +41,22 @@ void scheduleRowReduce(KernelStage &def, int vec, bool nested) {
   out.vectorize(def.vars[0], vec, TailStrategy::GuardWithIf);
   for (Func stage : def.rowStages) {
     stage.compute_at(out, rows);
-    if (stage.args().size() == def.vars.size()) // per-element stage, e.g. exp
+    if (stage.args().size() == def.vars.size()) { // per-element, e.g. exp
       stage.vectorize(stage.args()[0], vec, TailStrategy::GuardWithIf);
+      continue;
+    }
+    // A row sum or max as one scalar chain costs a dependent add per element
+    // (it was most of softmax's and layer norm's time): split it over the
+    // vector's lanes instead, one partial result per lane, and combine those.
+    if (stage.has_update_definition() && def.extents[0] >= 2 * vec) {
+      RVar outer("r_outer"), lane("r_lane");
+      Var laneVar("lane");
+      Func partial = stage.update()
+                         .split(stage.rvars()[0], outer, lane, vec)
+                         .rfactor(lane, laneVar);
+      partial.compute_at(out, rows).vectorize(laneVar);
+      partial.update().vectorize(laneVar);
+    }
   }
 }
 

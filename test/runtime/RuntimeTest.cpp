@@ -290,8 +290,12 @@ TEST(Runtime, ProfilesEveryKernelWithItsFlops) {
   // The MLP of width 32, hidden 64, 17 tokens: 2 GEMMs of 17 x 32 x 64
   // multiply-adds per image, batch 2, two runs.
   EXPECT_DOUBLE_EQ(entries[2].flops, 2.0 * 2 * (2.0 * 17 * 32 * 64) * 2 * 2);
-  for (const vitrt_kernel_profile &e : entries)
+  for (const vitrt_kernel_profile &e : entries) {
     EXPECT_GT(e.seconds, 0.0) << e.kernel;
+    // The fastest call is one of the calls: no longer than their mean.
+    EXPECT_GT(e.best_seconds, 0.0) << e.kernel;
+    EXPECT_LE(e.best_seconds, e.seconds / double(e.calls)) << e.kernel;
+  }
   // Re-enabling starts over; a null count is refused.
   ASSERT_EQ(vitrt_context_set_profiling(m.context, 1), VITRT_OK);
   ASSERT_EQ(vitrt_context_get_profile(m.context, nullptr, 0, &count), VITRT_OK);
