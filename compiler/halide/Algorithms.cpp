@@ -200,8 +200,11 @@ Func softmaxRows(Func in, int width, const std::vector<Var> &vars,
   exps(vars) = exp(in(vars) - rowMax(rowArgs));
   rowSum(rowVars) = 0.0f;
   rowSum(rowVars) += exps(atR);
-  out(vars) = exps(vars) / rowSum(rowArgs);
-  rowStages = {rowMax, exps, rowSum};
+  // One division per row, not per element (x * (1/s) is within an ulp of x/s).
+  Func inverse(name + "_inverse");
+  inverse(rowVars) = 1.0f / rowSum(rowArgs);
+  out(vars) = exps(vars) * inverse(rowArgs);
+  rowStages = {rowMax, exps, rowSum, inverse};
   return out;
 }
 
@@ -301,21 +304,22 @@ KernelStage layerNormStage(Func x, ImageParam scale, ImageParam bias,
   Func total(std::string(name) + "_total"),
       squares(std::string(name) + "_squares");
   Func mean(std::string(name) + "_mean"),
-      variance(std::string(name) + "_variance");
+      inverseStd(std::string(name) + "_rstd");
   total(rowVars) = 0.0f;
   total(rowVars) += x(atR);
   mean(rowVars) = total(rowArgs) / float(width);
   Expr centered = x(atR) - mean(rowArgs);
   squares(rowVars) = 0.0f;
   squares(rowVars) += centered * centered;
-  variance(rowVars) = squares(rowArgs) / float(width);
+  // 1/sqrt(variance + eps) once per row (as PyTorch does), not a division
+  // per element.
+  inverseStd(rowVars) = 1.0f / sqrt(squares(rowArgs) / float(width) + epsilon);
   Func normed(name);
-  normed(stage.vars) = (x(stage.vars) - mean(rowArgs)) /
-                           sqrt(variance(rowArgs) + epsilon) *
+  normed(stage.vars) = (x(stage.vars) - mean(rowArgs)) * inverseStd(rowArgs) *
                            scale(stage.vars[0]) +
                        bias(stage.vars[0]);
   stage.func = normed;
-  stage.rowStages = {total, mean, squares, variance};
+  stage.rowStages = {total, mean, squares, inverseStd};
   return stage;
 }
 

@@ -12,6 +12,8 @@
 
 #include "compiler/halide/Kernels.h"
 
+#include <algorithm>
+
 using namespace Halide;
 using namespace vitc;
 
@@ -60,7 +62,7 @@ void scheduleRowReduce(KernelStage &def, int vec, bool nested) {
   }
 }
 
-void scheduleGemm(KernelStage &def, int vec, bool nested) {
+void scheduleGemm(KernelStage &def, int vec, int registers, bool nested) {
   Func out = def.func, acc = def.accumulator;
   Var x = def.vars[0], y = def.vars[1];
   // Tiles that do not divide the extent are shifted inwards (the overlap is
@@ -73,7 +75,14 @@ void scheduleGemm(KernelStage &def, int vec, bool nested) {
                         ? def.tileColumns
                         : static_cast<int>(gemmTileWidth(width, vec));
   const bool fullX = width >= tileX;
-  const int tileY = def.tileRows > 0 ? def.tileRows : 4;
+  // Without rows from the tile (attention's per-head GEMMs), as many rows as
+  // the vector registers hold: accumulators plus a vector per column and the
+  // broadcast (6 rows of 2 vectors with 16 registers).
+  const int columnVectors = std::max(1, tileX / vec);
+  const int tileY =
+      def.tileRows > 0
+          ? def.tileRows
+          : std::clamp((registers - columnVectors - 1) / columnVectors, 1, 8);
   const bool fullY = rows >= tileY;
   auto tail = [](bool full) {
     return full ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
@@ -162,6 +171,10 @@ void vitc::placeStages(
 
 void vitc::scheduleCpu(KernelDef &def, const Target &target) {
   const int natural = target.natural_vector_size(Float(32));
+  // SIMD registers: 32 with AVX-512 and on AArch64, else 16.
+  const bool aarch64 = target.arch == Target::ARM && target.bits == 64;
+  const int registers =
+      target.has_feature(Target::AVX512) || aarch64 ? 32 : 16;
   placeStages(def, [&](KernelStage &stage, const KernelStage *parent) {
     const int vec = stage.vector > 0 ? stage.vector : natural;
     switch (stage.kind) {
@@ -172,7 +185,7 @@ void vitc::scheduleCpu(KernelDef &def, const Target &target) {
       scheduleRowReduce(stage, vec, parent != nullptr);
       break;
     case KernelStage::Kind::Gemm:
-      scheduleGemm(stage, vec, parent != nullptr);
+      scheduleGemm(stage, vec, registers, parent != nullptr);
       break;
     }
   });

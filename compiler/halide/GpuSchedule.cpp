@@ -77,7 +77,7 @@ void gpuRowReduce(KernelStage &stage, const KernelStage *parent) {
       .gpu_threads(columnThread);
   for (Func row : stage.rowStages) {
     if (!row.has_update_definition()) {
-      row.compute_inline(); // mean, variance: a division
+      row.compute_inline(); // mean, 1/std: per-row arithmetic
       continue;
     }
     RVar outer("rko"), lane("rki");
