@@ -19,8 +19,10 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
@@ -389,6 +391,11 @@ int main(int argc, char **argv) {
   if (emit == Emit::Lib) {
     if (outputPath == "-")
       return fail("--emit=lib needs -o libNAME.a or -o libNAME.so");
+    // Checked before the minutes of compiling, not by the linker at the end.
+    llvm::StringRef outputDir = llvm::sys::path::parent_path(outputPath);
+    if (!outputDir.empty() && !llvm::sys::fs::is_directory(outputDir))
+      return fail("-o: cannot write '" + outputPath + "': no directory '" +
+                  outputDir + "'");
     if (printParams)
       writeParams(*config, llvm::errs());
     mlir::MLIRContext context;
