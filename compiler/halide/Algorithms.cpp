@@ -441,6 +441,7 @@ KernelDef fusedMlp(mlir::vit::FusedMlpOp op, int lanes) {
                 extents, "fused_mlp", [&](Expr sum, const std::vector<Var> &v) {
                   return x(v) + sum + b2(v[0]);
                 });
+  fc1.costlyEpilogue = activation != mlir::vit::MlpActivation::Relu;
   def.stages = {norm, fc1, fc2};
   def.outputs = {fc2.func};
   return def;

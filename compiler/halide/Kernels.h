@@ -51,6 +51,7 @@ struct KernelStage {
   int tileColumns = 0, tileRows = 0;
   int threadColumns = 0, threadRows = 0; // GPU: each thread's register tile
   int sharedK = 0; // GPU: k per step with both operand slices in shared memory
+  bool costlyEpilogue = false; // Gemm: e.g. GELU, which a CPU tile loops over
   Halide::Func lhs;          // Gemm: the left operand, when it is a Func
   Halide::ImageParam weight; // weight GEMMs: the parameter, in panels
   int queryRows = 0; // GPU attention: query rows per block
