@@ -32,7 +32,7 @@ struct OpDef {
   std::vector<int64_t> extents;
   Func accumulator;
   RDom reduction;
-  Func transposedRhs;
+  Func stagedRhs;
   std::vector<Func> rowStages;
 };
 
@@ -163,7 +163,7 @@ OpDef matmul(mlir::vit::MatmulOp op, int lanes) {
   if (op.getTransposeRhs()) {
     std::swap(rhsArgs[0], rhsArgs[1]); // rhs is (k, j, ...)
     rhsView(viewVars) = rhs(rhsArgs);
-    def.transposedRhs = rhsView;
+    def.stagedRhs = rhsView;
   } else {
     rhsView(viewVars) = rhs(rhsArgs); // rhs is already (j, k, ...)
   }
@@ -502,7 +502,7 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
     scores.func = out;
     scores.accumulator = acc;
     scores.reduction = r;
-    scores.transposedRhs = keys;
+    scores.stagedRhs = keys;
   }
   KernelStage probs;
   probs.kind = KernelStage::Kind::RowReduce;
@@ -520,15 +520,20 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
     Var e = context.vars[0], i = context.vars[1], h = context.vars[2],
         b = context.vars[3];
     RDom r(0, tokens, "c_j");
+    // values(e, j, h, b): the head's values copied out of the QKV rows (a
+    // [tokens, Dh] block instead of one strided row per token).
+    Func values("values");
+    Var ve("ve"), vj("vj"), vh("vh"), vb("vb");
+    values(ve, vj, vh, vb) = qkv.func(2 * width + vh * headDim + ve, vj, vb);
     Func acc("context_acc");
     acc(e, i, h, b) = 0.0f;
-    acc(e, i, h, b) +=
-        probs.func(r, i, h, b) * qkv.func(2 * width + h * headDim + e, r, b);
+    acc(e, i, h, b) += probs.func(r, i, h, b) * values(e, r, h, b);
     Func out("context");
     out(e, i, h, b) = acc(e, i, h, b);
     context.func = out;
     context.accumulator = acc;
     context.reduction = r;
+    context.stagedRhs = values;
   }
   // The projection reads the context with the heads merged, k = h * Dh + e.
   // The context is stored that way ([B, N, H x Dh], as merge_heads would
@@ -777,7 +782,7 @@ KernelDef vitc::defineKernel(Operation *op, int lanes) {
       stage.extents = single.extents;
       stage.accumulator = single.accumulator;
       stage.reduction = single.reduction;
-      stage.transposedRhs = single.transposedRhs;
+      stage.stagedRhs = single.stagedRhs;
       stage.rowStages = single.rowStages;
       stage.weightGemm = mlir::isa<mlir::vit::PatchProjectionOp>(op);
       def.stages.push_back(stage);

@@ -136,8 +136,9 @@ void scheduleGemm(KernelStage &def, int vec, int registers, bool nested) {
     acc.unroll(ay);
     acc.update().unroll(ay);
   }
-  if (def.transposedRhs.defined())
-    def.transposedRhs.compute_at(out, parallelLoop);
+  if (def.stagedRhs.defined())
+    def.stagedRhs.compute_at(out, parallelLoop)
+        .vectorize(def.stagedRhs.args()[0], vec, TailStrategy::GuardWithIf);
 }
 
 } // namespace

@@ -101,8 +101,8 @@ void gpuNestedGemm(KernelStage &stage) {
       .reorder(jo, jt, i)
       .gpu_threads(jt, i);
   stage.accumulator.compute_at(out, jo);
-  if (stage.transposedRhs.defined())
-    stage.transposedRhs.compute_inline();
+  if (stage.stagedRhs.defined())
+    stage.stagedRhs.compute_inline();
 }
 
 /// Whether a weight GEMM can stage its operands: full tiles, a 1-D
@@ -206,8 +206,8 @@ void gpuGemm(KernelStage &stage, int queryRows) {
   for (int r = 0; r < stage.reduction.dimensions(); ++r)
     updateOrder.push_back(stage.reduction[r]);
   acc.update().reorder(updateOrder).unroll(ax).unroll(ay);
-  if (stage.transposedRhs.defined())
-    stage.transposedRhs.compute_inline();
+  if (stage.stagedRhs.defined())
+    stage.stagedRhs.compute_inline();
 }
 
 } // namespace

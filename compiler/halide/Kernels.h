@@ -35,7 +35,9 @@ struct KernelStage {
   std::vector<int64_t> extents;  // per var; -1: the batch
   Halide::Func accumulator;      // Gemm: the sum over k
   Halide::RDom reduction;        // Gemm: the k of the accumulator
-  Halide::Func transposedRhs; // Gemm with a transposed right side: staged copy
+  // Gemm: a copy of the right side made per parallel task, so the inner loop
+  // reads it contiguously (transposed keys, one head's values); GPUs inline it.
+  Halide::Func stagedRhs;
   std::vector<Halide::Func> rowStages; // RowReduce: per-row reductions
   // Nesting: a stage with `parallelOuterOnly` spreads only its dimensions
   // from 2 on (e.g. heads and batch) over the cores; stages with `nestIn` set
