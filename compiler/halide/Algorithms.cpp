@@ -806,7 +806,7 @@ KernelDef vitc::defineKernel(Operation *op, int lanes) {
         stage.rowsPerTask = size(0);
         continue;
       }
-      stage.queryRows = gpu ? size(5) : 0;
+      stage.queryRows = gpu ? size(5) : size(2);
       if (!stage.weightGemm && !mlir::isa<mlir::vit::MatmulOp>(op))
         continue; // attention's scores and context size their own tiles
       stage.tileColumns = size(0);

@@ -94,6 +94,16 @@ void scheduleGemm(KernelStage &def, int vec, int registers, bool nested) {
   // tile says so (GEMMs with few column tiles).
   Var tileOuter = def.parallelRows ? yo : xo, tileInner = def.parallelRows ? xo : yo;
   std::vector<VarOrRVar> order{xi, yi, tileInner, tileOuter};
+  // Attention's context: blocks of query rows are tasks of their own (with
+  // the heads and images), each computing the scores of its rows.
+  Var queryBlock;
+  if (def.parallelOuterOnly && fullY && def.queryRows > 0 &&
+      def.queryRows < rows) {
+    queryBlock = Var("query_block");
+    const int tilesPerBlock = (def.queryRows + tileY - 1) / tileY;
+    out.split(yo, queryBlock, yo, tilesPerBlock, TailStrategy::GuardWithIf);
+    order.push_back(queryBlock);
+  }
   for (size_t i = 2; i < def.vars.size(); ++i)
     order.push_back(def.vars[i]);
   out.reorder(order).vectorize(xi, vec, TailStrategy::GuardWithIf);
@@ -112,6 +122,8 @@ void scheduleGemm(KernelStage &def, int vec, int registers, bool nested) {
   std::vector<Var> outer;
   if (!def.parallelOuterOnly)
     outer.push_back(tileOuter);
+  if (queryBlock.name() == "query_block")
+    outer.push_back(queryBlock);
   for (size_t i = 2; i < def.vars.size(); ++i)
     outer.push_back(def.vars[i]);
   Var parallelLoop =

@@ -56,7 +56,7 @@ struct KernelStage {
   bool costlyEpilogue = false; // Gemm: e.g. GELU, which a CPU tile loops over
   Halide::Func lhs;          // Gemm: the left operand, when it is a Func
   Halide::ImageParam weight; // weight GEMMs: the parameter, in panels
-  int queryRows = 0; // GPU attention: query rows per block
+  int queryRows = 0; // attention: query rows per block (GPU) or task (CPU)
   bool parallelRows = false; // row tiles, not column tiles, across cores
   int vector = 0;            // lanes of the innermost loop
   int rowsPerTask = 0; // row-wise stages: rows per parallel task (CPU),

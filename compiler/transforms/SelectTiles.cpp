@@ -14,7 +14,9 @@
 //    broadcast fit the registers).
 //    parallel = [0] spreads column tiles over the cores (each core streams
 //    its own weight panels); [1] spreads row tiles instead, for GEMMs with
-//    fewer column tiles than twice the cores.
+//    fewer column tiles than twice the cores. Fused attention adds a third
+//    size, the query rows of each per-head task (all of them unless the
+//    heads alone make fewer than two tasks per core).
 //  - Row-wise kernels (layer norm, softmax, element-wise ops): tiles =
 //    [rows per parallel task], parallel = [0].
 //
@@ -224,8 +226,18 @@ TileAttr chooseTile(Operation *op, TargetAttr target) {
   const int64_t rows = vectorRegisters(target) >= 32 ? 8 : 4;
   const int64_t columns = vectors * lanes;
   bool manyColumnTiles = narrowest / columns >= 2 * target.getCores();
-  return TileAttr::get(context, {columns, rows}, lanes,
-                       {manyColumnTiles ? 0 : 1});
+  SmallVector<int64_t> tiles{columns, rows};
+  if (auto attention = dyn_cast<FusedAttentionOp>(op)) {
+    // The per-head part runs a task per (query rows, head, image): split the
+    // queries until one image's heads make at least two tasks per core
+    // (ViT-Ti's 3 heads on 2 cores: 2 blocks of 99 queries).
+    int64_t tokens = attention.getInput().getType().getDimSize(1);
+    int64_t heads = attention.getHeads(), blocks = 1;
+    while (heads * blocks < 2 * target.getCores() && tokens / (blocks + 1) >= 16)
+      ++blocks;
+    tiles.push_back((tokens + blocks - 1) / blocks);
+  }
+  return TileAttr::get(context, tiles, lanes, {manyColumnTiles ? 0 : 1});
 }
 
 /// A schedule file: tile overrides by location name or op name.
@@ -354,9 +366,15 @@ std::string checkTile(Operation *op, TileAttr tile, TargetAttr target) {
     return checkGpuTile(op, tile, target);
   bool gemm = !weightGemmWidths(op).empty();
   ArrayRef<int64_t> tiles = tile.getTiles();
-  if (gemm && tiles.size() != 2)
+  if (isa<FusedAttentionOp>(op)) {
+    if (tiles.size() != 2 && tiles.size() != 3)
+      return "fused attention takes tiles = [columns, rows] or [columns, "
+             "rows, query rows per task], got " +
+             std::to_string(tiles.size()) + " sizes";
+  } else if (gemm && tiles.size() != 2) {
     return "GEMM kernels take tiles = [columns, rows], got " +
            std::to_string(tiles.size()) + " sizes";
+  }
   if (!gemm && tiles.size() != 1)
     return "row-wise kernels take tiles = [rows per task], got " +
            std::to_string(tiles.size()) + " sizes";

@@ -44,3 +44,21 @@ func.func @head(%x: tensor<?x768xf32>, %g: tensor<768xf32>, %b: tensor<768xf32>,
   %y = vit.layer_norm %x, %g, %b eps = 1.0e-6 : (tensor<?x768xf32>, tensor<768xf32>, tensor<768xf32>) -> tensor<?x768xf32>
   return %l, %n, %y : tensor<?x1000xf32>, tensor<?x40xf32>, tensor<?x768xf32>
 }
+
+// -----
+
+// Fused attention adds the query rows of each per-head task: all 197 when
+// the heads of one image make two tasks per core (12 heads, 2 cores), fewer
+// when they do not (3 heads: 2 blocks of 99 queries on 2 cores; on 16
+// cores 12 heads take 3 blocks of 66 and 3 heads 11 blocks of 18).
+// AVX2-LABEL: func.func @attention
+// AVX2: heads = 12 {{.*}} {vit.tile = #vit.tile<tiles = [24, 4, 197], vector = 8, parallel = [0]>}
+// AVX2: heads = 3 {{.*}} {vit.tile = #vit.tile<tiles = [24, 4, 99], vector = 8, parallel = [0]>}
+// ARM-LABEL: func.func @attention
+// ARM: heads = 12 {{.*}} {vit.tile = #vit.tile<tiles = [12, 8, 66], vector = 4, parallel = [0]>}
+// ARM: heads = 3 {{.*}} {vit.tile = #vit.tile<tiles = [12, 8, 18], vector = 4, parallel = [0]>}
+func.func @attention(%x: tensor<?x197x768xf32>, %g: tensor<768xf32>, %wqkv: tensor<2304x768xf32>, %wo: tensor<768x768xf32>) -> (tensor<?x197x768xf32>, tensor<?x197x768xf32>) {
+  %a = vit.fused_attention %x, %g, %g, %wqkv, %wo, %g heads = 12 eps = 1.0e-6 : (tensor<?x197x768xf32>, tensor<768xf32>, tensor<768xf32>, tensor<2304x768xf32>, tensor<768x768xf32>, tensor<768xf32>) -> tensor<?x197x768xf32>
+  %b = vit.fused_attention %x, %g, %g, %wqkv, %wo, %g heads = 3 eps = 1.0e-6 : (tensor<?x197x768xf32>, tensor<768xf32>, tensor<768xf32>, tensor<2304x768xf32>, tensor<768x768xf32>, tensor<768xf32>) -> tensor<?x197x768xf32>
+  return %a, %b : tensor<?x197x768xf32>, tensor<?x197x768xf32>
+}
