@@ -93,6 +93,8 @@ def Vit_TileAttr : Vit_Attr<"Tile", "tile"> {
 
     - CPU, GEMM kernels: `[columns, rows]` of the register tile of their
       weight GEMMs; parallel `[0]` (column tiles) or `[1]` (row tiles).
+      Fused attention may add a third size, the query rows of each per-head
+      task (without it, every task takes all the queries).
     - CPU, row-wise kernels: `[rows per parallel task]`.
     - GPU, GEMM kernels: `[block columns, block rows, thread columns,
       thread rows, shared k]`, each thread accumulating its columns x rows in

@@ -550,8 +550,8 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
                 "fused_attention", [&](Expr sum, const std::vector<Var> &v) {
                   return x(v) + sum + projBias(v[0]);
                 });
-  // Scores and probabilities are computed per (head, batch) inside the
-  // context's parallel loop: a [N, N] tile per head, never [B, H, N, N].
+  // Scores and probabilities are computed per (query block, head, batch)
+  // inside the context's parallel loop: never [B, H, N, N].
   context.parallelOuterOnly = true;
   scores.nestIn = probs.nestIn = 4; // the index of `context` below
   def.stages = {norm, qkv, scores, probs, context, proj};
@@ -694,6 +694,7 @@ KernelDef fusedHead(mlir::vit::FusedHeadOp op, int lanes) {
         "pre_logits", [&](Expr sum, const std::vector<Var> &v) {
           return tanh(sum + bias(v[0]));
         });
+    preLogits.costlyEpilogue = true;
     def.stages.push_back(preLogits);
     features = preLogits.func;
   }
@@ -791,7 +792,8 @@ KernelDef vitc::defineKernel(Operation *op, int lanes) {
   if (auto tile = op->getAttrOfType<mlir::vit::TileAttr>("vit.tile")) {
     // What each size means: VitAttrs.td (CPU GEMMs [columns, rows], GPU
     // GEMMs [block columns, block rows, thread columns, thread rows, shared
-    // k (, query rows)], row-wise kernels one size).
+    // k (, query rows)], CPU fused attention [columns, rows (, query rows
+    // per task)], row-wise kernels one size).
     llvm::ArrayRef<int64_t> sizes = tile.getTiles();
     auto size = [&](size_t i) {
       return i < sizes.size() ? static_cast<int>(sizes[i]) : 0;

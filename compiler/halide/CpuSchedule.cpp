@@ -1,12 +1,14 @@
 //===- CpuSchedule.cpp - how vit kernels run on a CPU ---------------------===//
 //
 // GEMMs follow Halide's own matrix multiplication schedule: an output tile of
-// 1-3 vectors by 4 rows is accumulated in registers over all of k, the weight
-// columns of the tile stay in cache while every row passes (tile columns are
-// the outer loop), and column blocks are spread over cores together with the
-// batch. Row reductions (softmax, layer norm) run a row per iteration,
-// vectorized along the row; elementwise kernels are vectorized along the
-// innermost dimension and parallel over the rest.
+// 1-3 vectors by the tile's rows is accumulated in registers over all of k,
+// the weight columns of the tile stay in cache while every row passes (tile
+// columns are the outer loop), and column blocks are spread over cores
+// together with the batch; a cheap epilogue is unrolled so the accumulators
+// never leave the registers. Row reductions (softmax, layer norm) run a row
+// per iteration, vectorized along the row, each row sum or max split over
+// the vector's lanes; elementwise kernels are vectorized along the innermost
+// dimension and parallel over the rest.
 //
 //===----------------------------------------------------------------------===//
 
@@ -51,13 +53,10 @@ void scheduleRowReduce(KernelStage &def, int vec, bool nested) {
     // (it was most of softmax's and layer norm's time): split it over the
     // vector's lanes instead, one partial result per lane, and combine those.
     if (stage.has_update_definition() && def.extents[0] >= 2 * vec) {
-      RVar outer("r_outer"), lane("r_lane");
-      Var laneVar("lane");
-      Func partial = stage.update()
-                         .split(stage.rvars()[0], outer, lane, vec)
-                         .rfactor(lane, laneVar);
-      partial.compute_at(out, rows).vectorize(laneVar);
-      partial.update().vectorize(laneVar);
+      Var lane("lane");
+      Func partial = splitRowReduction(stage, vec, lane);
+      partial.compute_at(out, rows).vectorize(lane);
+      partial.update().vectorize(lane);
     }
   }
 }
@@ -75,13 +74,15 @@ void scheduleGemm(KernelStage &def, int vec, int registers, bool nested) {
                         ? def.tileColumns
                         : static_cast<int>(gemmTileWidth(width, vec));
   const bool fullX = width >= tileX;
-  // Without rows from the tile (attention's per-head GEMMs), as many rows as
-  // the vector registers hold: accumulators plus a vector per column and the
-  // broadcast (6 rows of 2 vectors with 16 registers).
+  // Attention's per-head GEMMs (no rows in the tile) take as many rows as the
+  // vector registers hold: accumulators plus a vector per column and the
+  // broadcast (6 rows of 2 vectors with 16 registers). Weight GEMMs take the
+  // tile's rows (4 without one: 6 measured slower for them).
   const int columnVectors = std::max(1, tileX / vec);
   const int tileY =
-      def.tileRows > 0
-          ? def.tileRows
+      def.tileRows > 0 ? def.tileRows
+      : def.weightGemm
+          ? 4
           : std::clamp((registers - columnVectors - 1) / columnVectors, 1, 8);
   const bool fullY = rows >= tileY;
   auto tail = [](bool full) {
@@ -96,11 +97,16 @@ void scheduleGemm(KernelStage &def, int vec, int registers, bool nested) {
   std::vector<VarOrRVar> order{xi, yi, tileInner, tileOuter};
   // Attention's context: blocks of query rows are tasks of their own (with
   // the heads and images), each computing the scores of its rows.
-  Var queryBlock;
-  if (def.parallelOuterOnly && fullY && def.queryRows > 0 &&
-      def.queryRows < rows) {
-    queryBlock = Var("query_block");
-    const int tilesPerBlock = (def.queryRows + tileY - 1) / tileY;
+  // The tile asks for blocks of queryRows rows; the blocks are made of whole
+  // row tiles, as many blocks as asked for.
+  Var queryBlock("query_block");
+  const bool queryBlocks = def.parallelOuterOnly && fullY &&
+                           def.queryRows > 0 && def.queryRows < rows;
+  if (queryBlocks) {
+    const int64_t blocks = (rows + def.queryRows - 1) / def.queryRows;
+    const int64_t rowTiles = (rows + tileY - 1) / tileY;
+    const int tilesPerBlock =
+        static_cast<int>((rowTiles + blocks - 1) / blocks);
     out.split(yo, queryBlock, yo, tilesPerBlock, TailStrategy::GuardWithIf);
     order.push_back(queryBlock);
   }
@@ -122,7 +128,7 @@ void scheduleGemm(KernelStage &def, int vec, int registers, bool nested) {
   std::vector<Var> outer;
   if (!def.parallelOuterOnly)
     outer.push_back(tileOuter);
-  if (queryBlock.name() == "query_block")
+  if (queryBlocks)
     outer.push_back(queryBlock);
   for (size_t i = 2; i < def.vars.size(); ++i)
     outer.push_back(def.vars[i]);
@@ -168,6 +174,13 @@ Var vitc::fuseLoops(Func f, const std::vector<Var> &vars, size_t from,
   return fused;
 }
 
+Func vitc::splitRowReduction(Func row, int parts, Var part) {
+  RVar outer("r_outer"), inner("r_part");
+  return row.update()
+      .split(row.rvars()[0], outer, inner, parts)
+      .rfactor(inner, part);
+}
+
 void vitc::placeStages(
     KernelDef &def,
     const std::function<void(KernelStage &, const KernelStage *)> &schedule) {
@@ -191,10 +204,10 @@ void vitc::placeStages(
 
 void vitc::scheduleCpu(KernelDef &def, const Target &target) {
   const int natural = target.natural_vector_size(Float(32));
-  // SIMD registers: 32 with AVX-512 and on AArch64, else 16.
+  // SIMD registers: 32 with AVX-512 (16 float lanes) and on AArch64, else 16
+  // (as vit-select-tiles counts them).
   const bool aarch64 = target.arch == Target::ARM && target.bits == 64;
-  const int registers =
-      target.has_feature(Target::AVX512) || aarch64 ? 32 : 16;
+  const int registers = natural >= 16 || aarch64 ? 32 : 16;
   placeStages(def, [&](KernelStage &stage, const KernelStage *parent) {
     const int vec = stage.vector > 0 ? stage.vector : natural;
     switch (stage.kind) {

@@ -10,8 +10,8 @@
 //  - Attention: one block per (query tile, head, batch). The block computes
 //    the scores and the softmax of its query rows into shared memory (they
 //    never reach global memory), then the context rows from them.
-//  - Row reductions (layer norm): a block per row, its threads across the
-//    row, each row sum split over them.
+//  - Row reductions (layer norm, softmax): a block per row, its threads
+//    across the row, each row sum or max split over them.
 //  - Element-wise stages: one flat index, blocks of threads.
 //
 //===----------------------------------------------------------------------===//
@@ -38,7 +38,7 @@ void gpuElementwise(KernelStage &stage) {
                TailStrategy::GuardWithIf);
 }
 
-/// A row reduction at the root: a thread per row. Nested in a block (the
+/// A row reduction at the root: a block per row. Nested in a block (the
 /// attention's softmax), threads over the row's columns and its rows.
 void gpuRowReduce(KernelStage &stage, const KernelStage *parent) {
   Func out = stage.func;
@@ -62,16 +62,19 @@ void gpuRowReduce(KernelStage &stage, const KernelStage *parent) {
     }
     return;
   }
-  // A block per row (layer norm), its threads across the row so that every
-  // access is coalesced: each row sum is split over the threads (rfactor),
-  // whose partial sums one thread then adds up.
+  // A block per row (layer norm, softmax), its threads across the row so that
+  // every access is coalesced: each row sum or max is split over the threads
+  // (rfactor), whose partial results one thread then combines.
   Var rows = stage.vars.size() > 2 ? fuseLoops(out, stage.vars, 1, "rrows")
                                    : stage.vars[1];
+  // No more threads than the row is long; a row the threads do not divide
+  // (softmax over 197 tokens) leaves some idle in its last pass.
   int threads = stage.rowsPerTask > 0 ? stage.rowsPerTask : 128;
-  while (threads > 1 && stage.extents[0] % threads != 0)
+  while (threads > 1 && threads > stage.extents[0])
     threads /= 2;
   Var columnBlock("rdo"), columnThread("rdt");
-  out.split(column, columnBlock, columnThread, threads)
+  out.split(column, columnBlock, columnThread, threads,
+            TailStrategy::GuardWithIf)
       .reorder(columnBlock, columnThread, rows)
       .gpu_blocks(rows)
       .gpu_threads(columnThread);
@@ -80,13 +83,10 @@ void gpuRowReduce(KernelStage &stage, const KernelStage *parent) {
       row.compute_inline(); // mean, 1/std: per-row arithmetic
       continue;
     }
-    RVar outer("rko"), lane("rki");
-    Var laneVar("lane");
-    Func partial = row.update()
-                       .split(row.rvars()[0], outer, lane, threads)
-                       .rfactor(lane, laneVar);
-    partial.compute_at(out, rows).gpu_threads(laneVar);
-    partial.update().gpu_threads(laneVar);
+    Var lane("lane");
+    Func partial = splitRowReduction(row, threads, lane);
+    partial.compute_at(out, rows).gpu_threads(lane);
+    partial.update().gpu_threads(lane);
     row.compute_at(out, rows);
   }
 }

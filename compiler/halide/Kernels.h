@@ -81,6 +81,11 @@ KernelDef defineKernel(mlir::Operation *op, int lanes);
 Halide::Var fuseLoops(Halide::Func f, const std::vector<Halide::Var> &vars,
                       size_t from, const std::string &name);
 
+/// Splits the reduction of `row` (a per-row sum or max over dimension 0)
+/// into `parts` partial results along `part` (vector lanes on a CPU, threads
+/// on a GPU): returns the Func of the partials, which `row` then combines.
+Halide::Func splitRowReduction(Halide::Func row, int parts, Halide::Var part);
+
 /// Places every stage and hands it to `schedule`, outer stages first so that
 /// nested stages find their parent's loop: a nested stage is computed inside
 /// its parent's parallel loop, another stage that is not an output at the

@@ -96,9 +96,10 @@ def VitSelectTiles : Pass<"vit-select-tiles", "mlir::ModuleOp"> {
   let description = [{
     Describes the target as `#vit.target` on the module (vector width, cores,
     cache sizes) and gives every kernel op a `#vit.tile`: for GEMM kernels the
-    register tile [columns, rows] of their weight GEMMs, the vector width and
-    which loop runs in parallel; for row-wise kernels the rows per parallel
-    task. The backend reads the tiles and nothing else decides them. A
+    register tile [columns, rows] of their weight GEMMs (fused attention: and
+    the query rows per task, when one image's heads are too few tasks for the
+    cores), the vector width and which loop runs in parallel; for row-wise
+    kernels the rows per parallel task. The backend reads the tiles and nothing else decides them. A
     schedule file overrides the choice per kernel:
 
       {"vit.fused_mlp": {"tiles": [16, 6], "vector": 8, "parallel": [1]},

@@ -233,9 +233,12 @@ TileAttr chooseTile(Operation *op, TargetAttr target) {
     // (ViT-Ti's 3 heads on 2 cores: 2 blocks of 99 queries).
     int64_t tokens = attention.getInput().getType().getDimSize(1);
     int64_t heads = attention.getHeads(), blocks = 1;
-    while (heads * blocks < 2 * target.getCores() && tokens / (blocks + 1) >= 16)
+    while (!ShapedType::isDynamic(tokens) &&
+           heads * blocks < 2 * target.getCores() &&
+           tokens / (blocks + 1) >= 16)
       ++blocks;
-    tiles.push_back((tokens + blocks - 1) / blocks);
+    if (blocks > 1)
+      tiles.push_back((tokens + blocks - 1) / blocks);
   }
   return TileAttr::get(context, tiles, lanes, {manyColumnTiles ? 0 : 1});
 }

@@ -89,7 +89,10 @@ typedef struct vitrt_kernel_profile {
   int64_t calls;
   double seconds;     /* total over the calls */
   double flops;       /* total GEMM FLOPs of the calls (0: not a GEMM kernel) */
-  double best_seconds; /* the fastest call (a noisy machine slows some calls) */
+  double best_seconds; /* the fastest call (a noisy machine slows some calls).
+                          A later field: callers allocate these entries, so
+                          programs built against an older vitrt.h must be
+                          rebuilt. */
 } vitrt_kernel_profile;
 
 vitrt_status vitrt_context_set_profiling(vitrt_context *context, int enabled);
