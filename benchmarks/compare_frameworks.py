@@ -80,7 +80,9 @@ def bench_model(name, args, work, torch, timm, ort, load_file):
     start = time.perf_counter()
     subprocess.run([VITC, "--model", name, "--random-weights", str(args.seed),
                     "--save-weights", timm_weights, "--target", args.target,
-                    "--emit=lib", "-o", lib], check=True)
+                    "--emit=lib", "-o", lib]
+                   + (["--schedule-file", args.schedule_file] if args.schedule_file else []),
+                   check=True)
     compile_s = time.perf_counter() - start
     kernel_weights = os.path.join(work, os.path.basename(lib)[3:-3] + ".safetensors")
     weights_mb = os.path.getsize(kernel_weights) / 2**20
@@ -146,6 +148,8 @@ def main():
                         help="interleaved rounds (each the best of 3 runs per framework)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--target", default="host")
+    parser.add_argument("--schedule-file", help="tile overrides for vitc (--schedule-file, "
+                        "docs/PASSES.md); its keys must match an op of every model benchmarked")
     args = parser.parse_args()
 
     import torch
@@ -170,7 +174,8 @@ def main():
     except (OSError, StopIteration):
         pass
     print(f"\n{args.threads} threads, {cpu}; torch {torch.__version__}, "
-          f"onnxruntime {ort.__version__}; vitc target {args.target}; fp32 FMA peak "
+          f"onnxruntime {ort.__version__}; vitc target {args.target}, tiles "
+          f"{args.schedule_file or 'chosen by vitc'}; fp32 FMA peak "
           f"{peak_one:.1f} GFLOP/s on 1 thread, {peak:.1f} GFLOP/s on {args.threads}\n")
     print(f"(best and median over {args.repeat} interleaved rounds, each the best of 3 runs)\n")
     print("| model | batch | vitc ms (best/median) | PyTorch ms (best/median) | ORT ms (best/median) "

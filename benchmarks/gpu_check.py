@@ -9,6 +9,10 @@ Two steps, so that only the second needs the GPU (a GPU machine may have no comp
   # on the GPU machine (python3 with numpy, torch, timm, safetensors): one short run
   python3 benchmarks/gpu_check.py run --dir build-gpu
 
+`prepare --schedule-file tiles.json` compiles the big model with tile overrides (the GPU block,
+thread and shared-memory tiles of docs/PASSES.md), so several schedules can be prepared into
+separate --out folders and timed in one session on the GPU.
+
 `prepare` writes libvitrt.so (the C runtime, libc only), the tiny reference models compiled for
 CUDA with their weights, inputs and PyTorch logits, and ViT-B/16 at 224 compiled for CUDA
 (its 346 MB of weights are not carried: `run` makes timm's seeded random init and packs it into
@@ -60,10 +64,12 @@ def prepare(args):
     # The big model: the library only; its weights are made where it runs.
     big = args.model.replace("-", "_")
     lib = os.path.join(args.out, f"lib{big}.so")
+    tiles = ["--schedule-file", args.schedule_file] if args.schedule_file else []
     subprocess.run([VITC, "--model", args.model, "--random-weights", "0", "--target",
-                    args.target, "--emit=lib", "-o", lib], check=True)
+                    args.target, "--emit=lib", "-o", lib] + tiles, check=True)
     os.remove(os.path.join(args.out, f"{big}.safetensors"))
-    manifest["big"] = dict(library=os.path.basename(lib), model=args.model)
+    manifest["big"] = dict(library=os.path.basename(lib), model=args.model,
+                           schedule_file=args.schedule_file)
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
     total = sum(os.path.getsize(os.path.join(args.out, f)) for f in os.listdir(args.out))
@@ -112,7 +118,9 @@ def run(args):
               f"torch {torch.__version__}, CUDA {torch.version.cuda}")
     else:
         print(f"device: CPU; torch {torch.__version__}")
-    print(f"vitc target: {manifest['target']}; tolerance {TOLERANCE:g} x max(1, |reference|)\n")
+    tiles = manifest["big"].get("schedule_file") or "vitc's own"
+    print(f"vitc target: {manifest['target']}; tiles: {tiles}; "
+          f"tolerance {TOLERANCE:g} x max(1, |reference|)\n")
     runtime = Runtime(os.path.join(args.dir, "libvitrt.so"))
     failures = 0
 
@@ -168,6 +176,8 @@ def main():
     p.add_argument("--out", default=os.path.join(ROOT, "build-gpu"))
     p.add_argument("--target", default="host-cuda-cuda_capability_80")
     p.add_argument("--model", default="vit-b16", choices=sorted(TIMM_NAMES))
+    p.add_argument("--schedule-file", help="tile overrides for the big model (vitc --schedule-file, "
+                   "docs/PASSES.md): e.g. other GPU block and thread tiles")
     r = sub.add_parser("run", help="run the checks and the benchmark (needs the GPU)")
     r.add_argument("--dir", default=os.path.join(ROOT, "build-gpu"))
     r.add_argument("--device", choices=["cuda", "cpu"], help="default: from the target")
