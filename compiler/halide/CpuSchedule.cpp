@@ -35,7 +35,10 @@ void scheduleElementwise(KernelStage &stage, int vec) {
 
 void scheduleRowReduce(KernelStage &def, int vec, bool nested) {
   Func out = def.func;
-  Var rows = fuseLoops(out, def.vars, 1, "rows");
+  // Nested (attention's softmax, per query block), the row loop stays its
+  // own: fused with the others, whose extents are then dynamic, the per-row
+  // buffers would be sized for the whole block and allocated on the heap.
+  Var rows = nested ? def.vars[1] : fuseLoops(out, def.vars, 1, "rows");
   if (!nested) {
     Var block("row_block");
     out.split(rows, block, rows, def.rowsPerTask > 0 ? def.rowsPerTask : 8,
