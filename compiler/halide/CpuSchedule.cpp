@@ -99,9 +99,8 @@ void scheduleGemm(KernelStage &def, int vec, int registers, bool nested) {
   Var tileOuter = def.parallelRows ? yo : xo, tileInner = def.parallelRows ? xo : yo;
   std::vector<VarOrRVar> order{xi, yi, tileInner, tileOuter};
   // Attention's context: blocks of query rows are tasks of their own (with
-  // the heads and images), each computing the scores of its rows.
-  // The tile asks for blocks of queryRows rows; the blocks are made of whole
-  // row tiles, as many blocks as asked for.
+  // the heads and images), each computing the scores of its rows. The tile
+  // asks for blocks of queryRows rows: as many blocks, of whole row tiles.
   Var queryBlock("query_block");
   const bool queryBlocks = def.parallelOuterOnly && fullY &&
                            def.queryRows > 0 && def.queryRows < rows;
