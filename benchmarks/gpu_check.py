@@ -9,9 +9,10 @@ Two steps, so that only the second needs the GPU (a GPU machine may have no comp
   # on the GPU machine (python3 with numpy, torch, timm, safetensors): one short run
   python3 benchmarks/gpu_check.py run --dir build-gpu
 
-`prepare --schedule-file tiles.json` compiles the big model with tile overrides (the GPU block,
-thread and shared-memory tiles of docs/PASSES.md), so several schedules can be prepared into
-separate --out folders and timed in one session on the GPU.
+`prepare --schedule-file A.json --schedule-file B.json ...` also compiles the big model with
+each file's tile overrides (the GPU block, thread and shared-memory tiles of docs/PASSES.md),
+and `run` checks and times every variant against the same PyTorch run: one short session on
+the GPU sweeps the tiles (benchmarks/gpu_tiles/ holds candidates for ViT-B/16).
 
 `prepare` writes libvitrt.so (the C runtime, libc only), the tiny reference models compiled for
 CUDA with their weights, inputs and PyTorch logits, and ViT-B/16 at 224 compiled for CUDA
@@ -61,15 +62,22 @@ def prepare(args):
         for f in ("input.npy", "logits.npy"):
             shutil.copy(os.path.join(ref, f), os.path.join(args.out, f"{name}.{f}"))
         manifest["tiny"].append(name)
-    # The big model: the library only; its weights are made where it runs.
+    # The big model: the libraries only (vitc's own tiles, then one per schedule file); their
+    # weights are made where they run.
     big = args.model.replace("-", "_")
-    lib = os.path.join(args.out, f"lib{big}.so")
-    tiles = ["--schedule-file", args.schedule_file] if args.schedule_file else []
-    subprocess.run([VITC, "--model", args.model, "--random-weights", "0", "--target",
-                    args.target, "--emit=lib", "-o", lib] + tiles, check=True)
-    os.remove(os.path.join(args.out, f"{big}.safetensors"))
-    manifest["big"] = dict(library=os.path.basename(lib), model=args.model,
-                           schedule_file=args.schedule_file)
+    manifest["big"] = dict(model=args.model, variants=[])
+    for schedule in [None] + (args.schedule_file or []):
+        stem = os.path.splitext(os.path.basename(schedule))[0] if schedule else ""
+        name = f"{big}_{stem.replace('-', '_')}" if stem else big
+        lib = os.path.join(args.out, f"lib{name}.so")
+        tiles = ["--schedule-file", schedule] if schedule else []
+        subprocess.run([VITC, "--model", args.model, "--random-weights", "0", "--target",
+                        args.target, "--emit=lib", "-o", lib] + tiles,
+                       check=True)
+        os.remove(os.path.join(args.out, f"{name}.safetensors"))
+        manifest["big"]["variants"].append(dict(library=os.path.basename(lib),
+                                                tiles=os.path.basename(schedule) if schedule
+                                                else "vitc's own"))
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
     total = sum(os.path.getsize(os.path.join(args.out, f)) for f in os.listdir(args.out))
@@ -118,9 +126,7 @@ def run(args):
               f"torch {torch.__version__}, CUDA {torch.version.cuda}")
     else:
         print(f"device: CPU; torch {torch.__version__}")
-    tiles = manifest["big"].get("schedule_file") or "vitc's own"
-    print(f"vitc target: {manifest['target']}; tiles: {tiles}; "
-          f"tolerance {TOLERANCE:g} x max(1, |reference|)\n")
+    print(f"vitc target: {manifest['target']}; tolerance {TOLERANCE:g} x max(1, |reference|)\n")
     runtime = Runtime(os.path.join(args.dir, "libvitrt.so"))
     failures = 0
 
@@ -137,34 +143,43 @@ def run(args):
     big = manifest["big"]
     torch.manual_seed(args.seed)
     reference_model = timm.create_model(TIMM_NAMES[big["model"]], pretrained=False).eval()
-    weights = os.path.join(args.scratch, "gpu_check_weights.safetensors")
-    model = Model(runtime, os.path.join(args.dir, big["library"]), None)
-    model.pack_weights(reference_model.state_dict(), weights)
-    model = Model(runtime, os.path.join(args.dir, big["library"]), weights, gpu)
+    state = reference_model.state_dict()
     reference_model = reference_model.to(torch_device)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    rows = []
+    # PyTorch once per batch; then every variant of the library (its own tiles, so its own
+    # weight layout) against the same images and logits.
+    inputs = {}
     for batch in args.batches:
         images = np.random.default_rng(batch).uniform(-1, 1, (batch, 3, 224, 224)).astype(np.float32)
         on_device = torch.from_numpy(images).to(torch_device)
         with torch.no_grad():
             reference = reference_model(on_device).float().cpu().numpy()
             torch_best, _ = timed(lambda: reference_model(on_device), args.repeat, sync)
-        ours = model.run(images)
-        ok, worst = compare(ours, reference)
-        failures += not ok
-        vitc_best, _ = timed(lambda: model.run(images), args.repeat, lambda: None)
-        rows.append((batch, vitc_best, torch_best, worst, ok))
-    model.close()
-    os.remove(weights)
+        inputs[batch] = (images, reference, torch_best)
+    del reference_model
+    weights = os.path.join(args.scratch, "gpu_check_weights.safetensors")
+    rows = []
+    for variant in big["variants"]:
+        library = os.path.join(args.dir, variant["library"])
+        Model(runtime, library, None).pack_weights(state, weights)
+        model = Model(runtime, library, weights, gpu)
+        for batch in args.batches:
+            images, reference, torch_best = inputs[batch]
+            ok, worst = compare(model.run(images), reference)
+            failures += not ok
+            vitc_best, _ = timed(lambda: model.run(images), args.repeat, lambda: None)
+            rows.append((variant["tiles"], batch, vitc_best, torch_best, worst, ok))
+        model.close()
+        os.remove(weights)
 
     print(f"\n{big['model']} at 224, fp32, best of {args.repeat}:\n")
-    print("| batch | vitc ms | vitc images/s | PyTorch ms | PyTorch images/s | vitc/PyTorch throughput "
-          "| max rel diff |")
-    print("|---|---|---|---|---|---|---|")
-    for batch, ours, theirs, worst, ok in rows:
-        print(f"| {batch} | {ours:.2f} | {1000 * batch / ours:.0f} | {theirs:.2f} | "
-              f"{1000 * batch / theirs:.0f} | {theirs / ours:.2f} | {worst:.1e}{'' if ok else ' FAIL'} |")
+    print("| vitc tiles | batch | vitc ms | vitc images/s | PyTorch ms | PyTorch images/s "
+          "| vitc/PyTorch throughput | max rel diff |")
+    print("|---|---|---|---|---|---|---|---|")
+    for tiles, batch, ours, theirs, worst, ok in rows:
+        print(f"| {tiles} | {batch} | {ours:.2f} | {1000 * batch / ours:.0f} | {theirs:.2f} | "
+              f"{1000 * batch / theirs:.0f} | {theirs / ours:.2f} | "
+              f"{worst:.1e}{'' if ok else ' FAIL'} |")
     print(f"\n{'all numeric checks passed' if not failures else f'{failures} numeric checks FAILED'}")
     return 1 if failures else 0
 
@@ -176,8 +191,10 @@ def main():
     p.add_argument("--out", default=os.path.join(ROOT, "build-gpu"))
     p.add_argument("--target", default="host-cuda-cuda_capability_80")
     p.add_argument("--model", default="vit-b16", choices=sorted(TIMM_NAMES))
-    p.add_argument("--schedule-file", help="tile overrides for the big model (vitc --schedule-file, "
-                   "docs/PASSES.md): e.g. other GPU block and thread tiles")
+    p.add_argument("--schedule-file", action="append",
+                   help="also compile the big model with these tile overrides (vitc "
+                   "--schedule-file, docs/PASSES.md), one library each; repeatable, so one run "
+                   "on the GPU times a sweep of block and thread tiles")
     r = sub.add_parser("run", help="run the checks and the benchmark (needs the GPU)")
     r.add_argument("--dir", default=os.path.join(ROOT, "build-gpu"))
     r.add_argument("--device", choices=["cuda", "cpu"], help="default: from the target")
