@@ -62,3 +62,18 @@ func.func @attention(%x: tensor<?x197x768xf32>, %g: tensor<768xf32>, %wqkv: tens
   %b = vit.fused_attention %x, %g, %g, %wqkv, %wo, %g heads = 3 eps = 1.0e-6 : (tensor<?x197x768xf32>, tensor<768xf32>, tensor<768xf32>, tensor<2304x768xf32>, tensor<768x768xf32>, tensor<768xf32>) -> tensor<?x197x768xf32>
   return %a, %b : tensor<?x197x768xf32>, tensor<?x197x768xf32>
 }
+
+// -----
+
+// Unfused attention's matmuls multiply activations: 2-vector tiles with as
+// many rows as the registers hold (6 with AVX2's 16, 8 with 32).
+// AVX2-LABEL: func.func @matmuls
+// AVX2: vit.matmul {{.*}} transpose_rhs {vit.tile = #vit.tile<tiles = [16, 6], vector = 8, parallel = [0]>}
+// AVX2: vit.matmul {{.*}} {vit.tile = #vit.tile<tiles = [16, 6], vector = 8, parallel = [0]>}
+// AVX512: vit.matmul {{.*}} transpose_rhs {vit.tile = #vit.tile<tiles = [32, 8], vector = 16, parallel = [0]>}
+// AVX512: vit.matmul {{.*}} {vit.tile = #vit.tile<tiles = [32, 8], vector = 16, parallel = [1]>}
+func.func @matmuls(%q: tensor<?x3x197x64xf32>, %k: tensor<?x3x197x64xf32>) -> tensor<?x3x197x64xf32> {
+  %s = vit.matmul %q, %k transpose_rhs : (tensor<?x3x197x64xf32>, tensor<?x3x197x64xf32>) -> tensor<?x3x197x197xf32>
+  %c = vit.matmul %s, %k : (tensor<?x3x197x197xf32>, tensor<?x3x197x64xf32>) -> tensor<?x3x197x64xf32>
+  return %c : tensor<?x3x197x64xf32>
+}
