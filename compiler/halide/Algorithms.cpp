@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/halide/Activations.h"
 #include "compiler/halide/Kernels.h"
 
 #include "dialect/VitDialect.h"
@@ -86,13 +87,6 @@ OpDef start(Operation *op, KernelStage::Kind kind, int lanes) {
   def.extents = halideExtents(type.getShape());
   def.vars = makeVars(def.extents.size());
   return def;
-}
-
-Expr geluErf(Expr x) { return 0.5f * x * (1.0f + erf(x * float(M_SQRT1_2))); }
-
-Expr geluTanh(Expr x) {
-  const float k = static_cast<float>(std::sqrt(2.0 / M_PI));
-  return 0.5f * x * (1.0f + tanh(k * (x + 0.044715f * x * x * x)));
 }
 
 /// Element (column m, row k) of a GEMM weight stored in panels: Halide
