@@ -49,17 +49,22 @@ def best_of(fn, runs):
     return min(times)
 
 
-def fma_peak(threads):
-    """The machine's fp32 FMA peak in GFLOP/s on `threads` threads (and on one)."""
-    out = subprocess.run([FMA_PEAK], check=True, capture_output=True, text=True).stdout
+def fma_peak(threads, seconds=1.0, calls=100):
+    """The machine's fp32 FMA peak in GFLOP/s: (1 thread, `threads` threads, sustained), where
+    sustained is the mean over `calls` 10 ms calls on all cores (fma_peak.cpp says why)."""
+    out = subprocess.run([FMA_PEAK, str(seconds), str(calls)], check=True, capture_output=True,
+                         text=True).stdout
     one = float(out.split("1 thread ")[1].split(" GFLOP/s")[0])
     many = float(out.split(" threads ")[1].split(" GFLOP/s")[0])
-    return one, (many if threads > 1 else one)
+    sustained = float(out.split("mean ")[1].split(" GFLOP/s")[0])
+    return one, (many if threads > 1 else one), sustained
 
 
 def profile_kernels(lib, inputs, threads, repeat):
-    """vit-run --profile: [(kernel, calls, ms/run, share %, GFLOP/s or None, GFLOP/s in the
-    fastest call or None)]."""
+    """vit-run --profile, between two short sustained-peak measurements: ([(kernel, calls,
+    ms/run, share %, GFLOP/s or None, GFLOP/s in the fastest call or None)], the sustained
+    peak around it)."""
+    before = fma_peak(threads, 0.2, 50)[2]
     out = subprocess.run([VIT_RUN, "--library", lib, inputs, "--num-threads", str(threads),
                           "--top", "0", "--repeat", str(repeat), "--profile"],
                          check=True, capture_output=True, text=True).stdout
@@ -71,7 +76,8 @@ def profile_kernels(lib, inputs, threads, repeat):
         rows.append((name, int(calls), float(ms), float(share.rstrip("%")),
                      None if gflops == "-" else float(gflops),
                      None if best == "-" else float(best)))
-    return rows
+    after = fma_peak(threads, 0.2, 50)[2]
+    return rows, (before + after) / 2
 
 
 def bench_model(name, args, work, torch, timm, ort, load_file):
@@ -159,7 +165,7 @@ def main():
 
     torch.set_num_threads(args.threads)
     work = tempfile.mkdtemp(prefix="vitc-bench-")
-    peak_one, peak = fma_peak(args.threads)
+    peak_one, peak, _ = fma_peak(args.threads)
     rows, profiles = [], {}
     for name in args.models:
         print(f"benchmarking {name} ...", file=sys.stderr, flush=True)
@@ -189,21 +195,26 @@ def main():
               f"{1000 * r['batch'] / r['vitc']:.1f} | {r['max_diff']:.2e} | {r['top1']:.2f} | "
               f"{r['peak_mb']:.0f} MB ({r['weights_mb']:.0f} MB, +{r['peak_mb'] - r['weights_mb']:.0f}) |")
     print("\n(ratio < 1: vitc is faster)\n")
-    print(f"Per-kernel profile (vit-run --profile; % of peak = GFLOP/s / {peak:.1f}):\n")
-    print("(all calls, and the fastest call of each kernel, which the machine's noise touches "
-          "least)\n")
-    print("| model | batch | kernel | calls | ms/run | share | GFLOP/s | % of peak "
-          "| fastest call GFLOP/s | % of peak |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(f"Per-kernel profile (vit-run --profile): each kernel's GFLOP/s over all its calls "
+          f"against the peak ({peak:.1f} GFLOP/s) and against the sustained peak measured just "
+          f"before and after the profile (the FMA loop's own mean over 10 ms calls), and its "
+          f"fastest call against the peak.\n")
+    print("| model | batch | kernel | calls | ms/run | share | GFLOP/s (all calls) | % of peak "
+          "| % of sustained peak | fastest call GFLOP/s | % of peak |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, by_batch in profiles.items():
-        for batch, kernels in by_batch.items():
+        for batch, (kernels, sustained) in by_batch.items():
             for kernel, calls, ms, share, gflops, best in kernels:
-                cells = []
-                for value in (gflops, best):
-                    cells += ["-", "-"] if value is None else [f"{value:.1f}",
-                                                               f"{100 * value / peak:.0f}%"]
+                pct = lambda value, against: f"{100 * value / against:.0f}%"
+                cells = (["-"] * 5 if gflops is None else
+                         [f"{gflops:.1f}", pct(gflops, peak), pct(gflops, sustained),
+                          "-" if best is None else f"{best:.1f}",
+                          "-" if best is None else pct(best, peak)])
                 print(f"| {name} | {batch} | {kernel} | {calls} | {ms:.2f} | {share:.1f}% | "
                       + " | ".join(cells) + " |")
+    print("\n(sustained peak during each profile: " + ", ".join(
+        f"{name} batch {batch} {sustained:.1f}" for name, by_batch in profiles.items()
+        for batch, (_, sustained) in by_batch.items()) + " GFLOP/s)")
     json.dump(dict(rows=rows, profiles=profiles, peak=peak, peak_one=peak_one),
               open(os.path.join(work, "results.json"), "w"), indent=1)
     print(f"\n(raw results: {os.path.join(work, 'results.json')})", file=sys.stderr)
