@@ -61,23 +61,35 @@ def fma_peak(threads, seconds=1.0, calls=100):
 
 
 def profile_kernels(lib, inputs, threads, repeat):
-    """vit-run --profile, between two short sustained-peak measurements: ([(kernel, calls,
-    ms/run, share %, GFLOP/s or None, GFLOP/s in the fastest call or None)], the sustained
-    peak around it)."""
-    before = fma_peak(threads, 0.2, 50)[2]
+    """vit-run --profile: {kernel: (calls, ms/run, share %, GFLOP/s or None, GFLOP/s in the
+    fastest call or None)}."""
     out = subprocess.run([VIT_RUN, "--library", lib, inputs, "--num-threads", str(threads),
                           "--top", "0", "--repeat", str(repeat), "--profile"],
                          check=True, capture_output=True, text=True).stdout
     lines = out.splitlines()
     table = lines[[i for i, l in enumerate(lines) if l.startswith("kernel")][0] + 1:]
-    rows = []
+    rows = {}
     for line in table:
         name, calls, ms, share, gflops, best = line.split()
-        rows.append((name, int(calls), float(ms), float(share.rstrip("%")),
-                     None if gflops == "-" else float(gflops),
-                     None if best == "-" else float(best)))
-    after = fma_peak(threads, 0.2, 50)[2]
-    return rows, (before + after) / 2
+        rows[name] = (int(calls), float(ms), float(share.rstrip("%")),
+                      None if gflops == "-" else float(gflops),
+                      None if best == "-" else float(best))
+    return rows
+
+
+def summarize_profiles(rounds):
+    """Per kernel over the rounds' profiles: (calls, median ms/run, median share, GFLOP/s of
+    all calls in the median round and in the best round, GFLOP/s of the fastest call)."""
+    summary = []
+    for kernel, (calls, *_rest) in rounds[0].items():
+        ms = [r[kernel][1] for r in rounds]
+        share = [r[kernel][2] for r in rounds]
+        gflops = [r[kernel][3] for r in rounds if r[kernel][3] is not None]
+        fastest = [r[kernel][4] for r in rounds if r[kernel][4] is not None]
+        summary.append((kernel, calls, statistics.median(ms), statistics.median(share),
+                        statistics.median(gflops) if gflops else None,
+                        max(gflops) if gflops else None, max(fastest) if fastest else None))
+    return summary
 
 
 def bench_model(name, args, work, torch, timm, ort, load_file):
@@ -114,7 +126,7 @@ def bench_model(name, args, work, torch, timm, ort, load_file):
         # Interleaved rounds, so that a noisy stretch of this shared machine hits every
         # framework alike: each round takes the best of 3 runs of vitc (vit-run), PyTorch and
         # ONNX Runtime, one after the other; best and median are over the rounds.
-        vitc_times, torch_times, ort_times, peak_kb = [], [], [], 0
+        vitc_times, torch_times, ort_times, peak_kb, kernel_rounds = [], [], [], 0, []
         with torch.no_grad():
             reference = model(torch.from_numpy(images)).numpy()  # and a warm-up
             session.run(None, {"images": images})
@@ -131,6 +143,9 @@ def bench_model(name, args, work, torch, timm, ort, load_file):
                 time.sleep(0.2)
                 ort_times.append(best_of(lambda: session.run(None, {"images": images}), 3))
                 time.sleep(0.2)
+                # vitc's kernels, 2 runs after a warm-up, in the same stretch of the machine.
+                kernel_rounds.append(profile_kernels(lib, inputs, args.threads, 2))
+                time.sleep(0.2)
         vitc_best, vitc_median = min(vitc_times), statistics.median(vitc_times)
         torch_best, torch_median = min(torch_times), statistics.median(torch_times)
         ort_best, ort_median = min(ort_times), statistics.median(ort_times)
@@ -141,7 +156,7 @@ def bench_model(name, args, work, torch, timm, ort, load_file):
                          torch=torch_best, torch_median=torch_median, ort=ort_best,
                          ort_median=ort_median, max_diff=diff, top1=top1,
                          peak_mb=peak_kb / 1024, weights_mb=weights_mb, compile_s=compile_s))
-        profiles[batch] = profile_kernels(lib, inputs, args.threads, args.repeat)
+        profiles[batch] = summarize_profiles(kernel_rounds)
     return rows, profiles
 
 
@@ -165,7 +180,7 @@ def main():
 
     torch.set_num_threads(args.threads)
     work = tempfile.mkdtemp(prefix="vitc-bench-")
-    peak_one, peak, _ = fma_peak(args.threads)
+    peak_one, peak, sustained = fma_peak(args.threads)
     rows, profiles = [], {}
     for name in args.models:
         print(f"benchmarking {name} ...", file=sys.stderr, flush=True)
@@ -195,27 +210,24 @@ def main():
               f"{1000 * r['batch'] / r['vitc']:.1f} | {r['max_diff']:.2e} | {r['top1']:.2f} | "
               f"{r['peak_mb']:.0f} MB ({r['weights_mb']:.0f} MB, +{r['peak_mb'] - r['weights_mb']:.0f}) |")
     print("\n(ratio < 1: vitc is faster)\n")
-    print(f"Per-kernel profile (vit-run --profile): each kernel's GFLOP/s over all its calls "
-          f"against the peak ({peak:.1f} GFLOP/s) and against the sustained peak measured just "
-          f"before and after the profile (the FMA loop's own mean over 10 ms calls), and its "
-          f"fastest call against the peak.\n")
-    print("| model | batch | kernel | calls | ms/run | share | GFLOP/s (all calls) | % of peak "
-          "| % of sustained peak | fastest call GFLOP/s | % of peak |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"Per-kernel profile (`vit-run --profile` in each round, 2 runs after a warm-up): "
+          f"GFLOP/s over all of a kernel's calls in the median round and in the best round, "
+          f"and in its fastest call; % of the {peak:.1f} GFLOP/s peak. The FMA loop itself, "
+          f"in 10 ms calls, averaged {sustained:.1f} GFLOP/s when measured.\n")
+    print("| model | batch | kernel | calls | ms/run | share | GFLOP/s all calls, median round "
+          "| % of peak | best round | % of peak | fastest call | % of peak |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, by_batch in profiles.items():
-        for batch, (kernels, sustained) in by_batch.items():
-            for kernel, calls, ms, share, gflops, best in kernels:
-                pct = lambda value, against: f"{100 * value / against:.0f}%"
-                cells = (["-"] * 5 if gflops is None else
-                         [f"{gflops:.1f}", pct(gflops, peak), pct(gflops, sustained),
-                          "-" if best is None else f"{best:.1f}",
-                          "-" if best is None else pct(best, peak)])
+        for batch, kernels in by_batch.items():
+            for kernel, calls, ms, share, *rates in kernels:
+                cells = []
+                for value in rates:
+                    cells += ["-", "-"] if value is None else [f"{value:.1f}",
+                                                               f"{100 * value / peak:.0f}%"]
                 print(f"| {name} | {batch} | {kernel} | {calls} | {ms:.2f} | {share:.1f}% | "
                       + " | ".join(cells) + " |")
-    print("\n(sustained peak during each profile: " + ", ".join(
-        f"{name} batch {batch} {sustained:.1f}" for name, by_batch in profiles.items()
-        for batch, (_, sustained) in by_batch.items()) + " GFLOP/s)")
-    json.dump(dict(rows=rows, profiles=profiles, peak=peak, peak_one=peak_one),
+    json.dump(dict(rows=rows, profiles=profiles, peak=peak, peak_one=peak_one,
+                   sustained=sustained),
               open(os.path.join(work, "results.json"), "w"), indent=1)
     print(f"\n(raw results: {os.path.join(work, 'results.json')})", file=sys.stderr)
 
