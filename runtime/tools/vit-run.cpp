@@ -58,7 +58,9 @@ static cl::opt<int64_t>
            cl::desc("Use only the first N images of the input (0: all)"),
            cl::init(0));
 static cl::opt<unsigned>
-    repeat("repeat", cl::desc("Run this many times and report the time"),
+    repeat("repeat",
+           cl::desc("Run this many times after one warm-up run and report "
+                    "the best and mean time"),
            cl::init(1));
 static cl::opt<bool> profile(
     "profile",
@@ -170,12 +172,13 @@ int main(int argc, char **argv) {
                                                     : features.data.data(),
                               features.data.size());
   };
-  if (profile) {
-    // Warm up (first-touch page faults, device uploads), then profile.
-    if (runOnce() != VITRT_OK ||
-        vitrt_context_set_profiling(context, 1) != VITRT_OK)
-      return fail(vitrt_last_error());
-  }
+  // Timed runs start warm: the first run pays for first-touch page faults of
+  // the weights and activations (and device uploads), which would make the
+  // mean of a few runs meaningless.
+  if ((repeat > 1 || profile) && runOnce() != VITRT_OK)
+    return fail(vitrt_last_error());
+  if (profile && vitrt_context_set_profiling(context, 1) != VITRT_OK)
+    return fail(vitrt_last_error());
   double best = 1e30, total = 0;
   for (unsigned i = 0; i < std::max(1u, repeat.getValue()); ++i) {
     auto start = std::chrono::steady_clock::now();
