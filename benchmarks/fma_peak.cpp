@@ -8,8 +8,9 @@
 // as a kernel call (10 ms), run by one pool of threads like a model's
 // kernels, and averaged over all calls. On a shared machine (a vCPU whose
 // core a neighbour also runs on) even this loop, which touches no memory,
-// loses calls to the neighbours; a kernel's mean over all its calls compares
-// with this mean, its fastest call with the best-of-3 peak.
+// loses calls to the neighbours. The loop's fastest 10 ms call is the fair
+// reference for a kernel's fastest call (it is a little above the best-of-3
+// peak, which averages over a whole second).
 //
 //   vitc-fma-peak [seconds per measurement, default 1] [calls, default 100]
 //
@@ -128,8 +129,8 @@ int main(int argc, char **argv) {
   }
   double seconds = argc > 1 ? std::atof(argv[1]) : 1.0;
   int calls = argc > 2 ? std::atoi(argv[2]) : 100;
-  if (!(seconds > 0) || calls < 1) {
-    std::fprintf(stderr, "usage: vitc-fma-peak [seconds per measurement > 0] [calls >= 1]\n");
+  if (!(seconds > 0 && seconds <= 60) || calls < 1) {
+    std::fprintf(stderr, "usage: vitc-fma-peak [seconds per measurement, 0-60] [calls >= 1]\n");
     return 1;
   }
   int cores = std::max(1u, std::thread::hardware_concurrency());

@@ -51,6 +51,11 @@ def Vit_FusedAttentionOp : Vit_Op<"fused_attention", [Pure]> {
     Made by `vit-fuse-attention`; the [B, heads, N, N] scores are never a
     tensor of the IR.
 
+    The result may keep only the first T ≤ N tokens, `[B, T, D]`: then only
+    those rows are queries (the keys and values are still every token's) and
+    only they get the projection and the residual. `vit-prune-tokens` makes
+    such a last block when the head reads only the class token.
+
     Example:
     ```mlir
     %y = vit.fused_attention %x, %g, %b, %wqkv qkv_bias %bqkv, %wo, %bo heads = 12 eps = 1.000000e-06

@@ -240,7 +240,14 @@ LogicalResult FusedAttentionOp::verify() {
                         {width, width})) ||
       failed(checkShape(*this, "proj_bias", getProjBias().getType(), {width})))
     return failure();
-  return checkShape(*this, "result", getType(), input);
+  // The result keeps all tokens or, pruned, the first T of them.
+  if (failed(checkRank(*this, "result", getType(), 3)))
+    return failure();
+  int64_t queries = shapeOf(getResult())[1];
+  if (isKnown(queries) && isKnown(input[1]) && (queries < 1 || queries > input[1]))
+    return emitOpError() << "result keeps " << queries << " tokens of the input's "
+                         << input[1] << "; it must keep between 1 and all of them";
+  return checkShape(*this, "result", getType(), {input[0], queries, width});
 }
 
 LogicalResult FusedPatchEmbedOp::verify() {

@@ -26,8 +26,13 @@ Float32 emulation: FMA is emulated *exactly* (exact float64 product, TwoSum for 
 addition, round-to-odd to 53 bits, then one rounding to float32 - round-to-odd makes the
 double rounding innocuous); mul/div/clamp are native numpy float32 (IEEE, RN).
 
-Usage:  python3 scripts/fit_erf.py [--out DIR]          (fit, tune, check, write DIR/result.md; < 2 min)
-        python3 scripts/fit_erf.py --exhaustive   (additionally every float32 in [2^-12, c])
+Usage:  python3 scripts/fit_erf.py [--out DIR]   (fit, tune, check, write DIR/result_default_run.md; < 2 min)
+        python3 scripts/fit_erf.py --exhaustive [--out DIR]
+                                  (also every float32 in [2^-12, c]; writes DIR/result.md)
+DIR defaults to the current directory.
+
+In vitc the t/4 term is computed as clamp(x/4, -c/4, c/4), which equals 0.25f*t exactly, so
+the emulated fma(t, r, 0.25f*t) is what the kernels compute (Activations.cpp says why).
 """
 import sys, time
 import numpy as np
@@ -36,6 +41,8 @@ from scipy.optimize import linprog
 
 f32 = np.float32
 T0 = time.time()
+if "--out" in sys.argv and sys.argv.index("--out") + 1 >= len(sys.argv):
+    sys.exit("fit_erf.py: --out needs a directory")
 OUTDIR = sys.argv[sys.argv.index("--out") + 1] if "--out" in sys.argv else "."
 ABS_TOL, REL_TOL = 2e-7, 5e-7
 

@@ -6,8 +6,11 @@
 
 using namespace Halide;
 
-// erf as t * (1/4 + P(z) / Q(z)) with t = x clamped to +-3.9 (beyond which
-// float32 erf is +-1) and z = t^2: ten fused multiply-adds and a division,
+/// Where fastErf's argument is clamped: its fit reaches +-1 there.
+static const float kErfBound = 3.9000001f;
+
+// erf as t * (1/4 + P(z) / Q(z)) with t = x clamped to +-3.9 (where the fit
+// reaches +-1 exactly, as float32 erf does from 3.92 on) and z = t^2: ten fused multiply-adds and a division,
 // where Halide's erf takes two polynomials, a 16th power, a division and a
 // select (a GELU per output element is a visible share of a narrow model's
 // MLP). The coefficients were fitted for vitc by scripts/fit_erf.py, a
@@ -18,19 +21,28 @@ Expr vitc::fastErf(Expr x) {
                             4.39561563e-06f, -3.95343659e-06f, -7.49637775e-06f};
   static const float q[] = {1.0f,          0.501224518f,    0.113726869f,
                             0.0148950256f, 0.00115458015f, 3.82524377e-05f};
-  Expr t = clamp(x, -3.9000001f, 3.9000001f);
+  const float bound = kErfBound;
+  Expr t = clamp(x, -bound, bound);
   Expr z = t * t;
   Expr num = p[5], den = q[5];
   for (int k = 4; k >= 0; --k) {
     num = num * z + p[k]; // each a fused multiply-add
     den = den * z + q[k];
   }
-  return t * (num / den) + 0.25f * t;
+  // t/4 as its own clamp of x/4 (exact): written as 0.25f * t, Halide's
+  // simplifier factors t * r + t / 4 into t * (r + 1/4), whose rounding
+  // misses the fit by up to 2e-7 and leaves erf(3.9) one ulp short of 1.
+  Expr quarter = clamp(x * 0.25f, -0.25f * bound, 0.25f * bound);
+  return t * (num / den) + quarter;
 }
 
 Expr vitc::geluErf(Expr x) {
   Expr half = 0.5f * x;
-  return half + half * fastErf(x * float(M_SQRT1_2));
+  // Below -3.9 sqrt(2), where erf is clamped to -1, GELU is 0 (|GELU| < 1e-7
+  // there): said outright, because the simplifier reassociates
+  // x/2 (1 + erf) so that 1 + erf is a rounding error times x, not 0.
+  return select(x < -kErfBound * float(M_SQRT2), 0.0f,
+                half + half * fastErf(x * float(M_SQRT1_2)));
 }
 
 Expr vitc::geluTanh(Expr x) {

@@ -455,6 +455,10 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
   std::vector<int64_t> extents = halideExtents(shape);
   const int width = static_cast<int>(shape[2]),
             tokens = static_cast<int>(shape[1]);
+  // The query rows: every token, or the first few when the result keeps only
+  // those (vit-prune-tokens); keys and values are always every token's.
+  const int queries = static_cast<int>(op.getType().getShape()[1]);
+  std::vector<int64_t> resultExtents = halideExtents(op.getType().getShape());
   const int heads = static_cast<int>(op.getHeads()), headDim = width / heads;
   auto blockOf = [&](mlir::Value weight) {
     for (unsigned i = 0; i < op->getNumOperands(); ++i)
@@ -475,7 +479,7 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
                 });
 
   // Per head: scores(j, i, h, b) = q(., i)·k(., j) / sqrt(Dh).
-  std::vector<int64_t> scoreExtents{tokens, tokens, heads, -1};
+  std::vector<int64_t> scoreExtents{tokens, queries, heads, -1};
   KernelStage scores;
   scores.kind = KernelStage::Kind::Gemm;
   scores.extents = scoreExtents;
@@ -508,7 +512,7 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
   // with the heads merged: merged(c, n, b) = context(c % Dh, n, c / Dh, b).
   KernelStage context;
   context.kind = KernelStage::Kind::Gemm;
-  context.extents = {headDim, tokens, heads, -1};
+  context.extents = {headDim, queries, heads, -1};
   context.vars = makeVars(4, "c_v");
   {
     Var e = context.vars[0], i = context.vars[1], h = context.vars[2],
@@ -540,8 +544,8 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
   merged(mc, mn, mb) = context.func(mc % headDim, mn, mc / headDim, mb);
   merged.compute_inline();
   KernelStage proj =
-      gemmStage(merged, projWeight, blockOf(op.getProjWeight()), width, extents,
-                "fused_attention", [&](Expr sum, const std::vector<Var> &v) {
+      gemmStage(merged, projWeight, blockOf(op.getProjWeight()), width,
+                resultExtents, "fused_attention", [&](Expr sum, const std::vector<Var> &v) {
                   return x(v) + sum + projBias(v[0]);
                 });
   // Scores and probabilities are computed per (query block, head, batch)

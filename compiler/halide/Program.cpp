@@ -140,10 +140,12 @@ double vitc::gemmFlopsPerImage(Operation *op) {
         return gemm(n, o.getFc1Weight()) + gemm(n, o.getFc2Weight());
       })
       .Case([&](vit::FusedAttentionOp o) {
-        double n = rows(o.getInput()), width = shape(o.getInput()).back();
-        // q·kᵀ and probs·v: 2 x (N x N x D) multiply-adds over all heads.
-        return gemm(n, o.getQkvWeight()) + gemm(n, o.getProjWeight()) +
-               2.0 * 2.0 * n * n * width;
+        double n = rows(o.getInput()), queries = rows(o.getResult()),
+               width = shape(o.getInput()).back();
+        // q·kᵀ and probs·v: 2 x (queries x N x D) multiply-adds over all
+        // heads; the projection only for the query rows.
+        return gemm(n, o.getQkvWeight()) + gemm(queries, o.getProjWeight()) +
+               2.0 * 2.0 * queries * n * width;
       })
       .Case([&](vit::FusedHeadOp o) {
         return gemm(1, o.getPreLogitsWeight()) + gemm(1, o.getHeadWeight()) +

@@ -22,11 +22,13 @@ void mlir::vit::buildDefaultPipeline(OpPassManager &pm,
   // 4. The head, once the last MLP is fused, so that the final norm's input
   //    is a kernel result.
   pm.addNestedPass<func::FuncOp>(createVitFuseHead());
-  // 5. Canonicalize and clean up parameters the fused ops made redundant.
+  // 5. The last block computes only the tokens the head reads.
+  pm.addNestedPass<func::FuncOp>(createVitPruneTokens());
+  // 6. Canonicalize and clean up parameters the fused ops made redundant.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   }
-  // 6. Tiles last: they depend on which kernels exist and on their shapes.
+  // 7. Tiles last: they depend on which kernels exist and on their shapes.
   VitSelectTilesOptions tiles;
   tiles.target = options.target;
   tiles.cores = options.cores;

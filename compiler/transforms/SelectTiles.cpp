@@ -194,7 +194,7 @@ TileAttr chooseGpuTile(Operation *op, TargetAttr target) {
   if (auto attention = dyn_cast<FusedAttentionOp>(op)) {
     // Scores and probabilities of `queries` rows: 2 x N x queries floats.
     int64_t tokens = attention.getInput().getType().getDimSize(1);
-    int64_t queries = 16;
+    int64_t queries = std::min<int64_t>(16, attention.getType().getDimSize(1));
     while (queries > 1 && (2 * tokens * queries * 4 > target.getGpuSharedBytes() ||
                            attentionThreads(attention, queries) >
                                target.getGpuThreads()))
@@ -238,7 +238,7 @@ TileAttr chooseTile(Operation *op, TargetAttr target) {
     // The per-head part runs a task per (query rows, head, image): split the
     // queries until one image's heads make at least two tasks per core
     // (ViT-Ti's 3 heads on 2 cores: 2 blocks of 99 queries).
-    int64_t tokens = attention.getInput().getType().getDimSize(1);
+    int64_t tokens = attention.getType().getDimSize(1);
     int64_t heads = attention.getHeads(), blocks = 1;
     while (!ShapedType::isDynamic(tokens) &&
            heads * blocks < 2 * target.getCores() &&

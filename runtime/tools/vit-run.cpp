@@ -59,8 +59,8 @@ static cl::opt<int64_t>
            cl::init(0));
 static cl::opt<unsigned>
     repeat("repeat",
-           cl::desc("Run this many times after one warm-up run and report "
-                    "the best and mean time"),
+           cl::desc("Run this many times and report the best and mean time "
+                    "(after one untimed warm-up run when more than once)"),
            cl::init(1));
 static cl::opt<bool> profile(
     "profile",

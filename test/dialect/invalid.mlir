@@ -541,3 +541,20 @@ func.func @head_class_token_skip(%x: tensor<?x5x8xf32>) {
   %f = vit.fused_head %x pool class_token skip = 2 : (tensor<?x5x8xf32>) -> tensor<?x8xf32>
   return
 }
+
+// -----
+
+// A pruned attention keeps the first tokens of its input, never more.
+func.func @fused_attention_keeps_too_many(%x: tensor<?x5x8xf32>, %g: tensor<8xf32>, %wqkv: tensor<24x8xf32>, %wo: tensor<8x8xf32>) {
+  // expected-error @+1 {{'vit.fused_attention' op result keeps 6 tokens of the input's 5; it must keep between 1 and all of them}}
+  %a = vit.fused_attention %x, %g, %g, %wqkv, %wo, %g heads = 2 eps = 1.0e-6 : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<24x8xf32>, tensor<8x8xf32>, tensor<8xf32>) -> tensor<?x6x8xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_width(%x: tensor<?x5x8xf32>, %g: tensor<8xf32>, %wqkv: tensor<24x8xf32>, %wo: tensor<8x8xf32>) {
+  // expected-error @+1 {{'vit.fused_attention' op result has shape ?x1x4 but expected ?x1x8}}
+  %a = vit.fused_attention %x, %g, %g, %wqkv, %wo, %g heads = 2 eps = 1.0e-6 : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<24x8xf32>, tensor<8x8xf32>, tensor<8xf32>) -> tensor<?x1x4xf32>
+  return
+}

@@ -279,17 +279,20 @@ TEST(Runtime, ProfilesEveryKernelWithItsFlops) {
   run(m.context, input, 10);
   run(m.context, input, 10);
   ASSERT_EQ(vitrt_context_get_profile(m.context, nullptr, 0, &count), VITRT_OK);
-  // Fused: patch embedding, attention, MLP, head.
-  ASSERT_EQ(count, 4);
+  // Fused: patch embedding, the first block's attention and MLP, the last
+  // block's (pruned to the class token the head reads), head.
+  ASSERT_EQ(count, 6);
   std::vector<vitrt_kernel_profile> entries(count);
   ASSERT_EQ(vitrt_context_get_profile(m.context, entries.data(), count, &count),
             VITRT_OK);
   EXPECT_STREQ(entries[1].kernel, "k1_fused_attention");
-  EXPECT_EQ(entries[0].calls, 2);     // once per run
-  EXPECT_EQ(entries[1].calls, 2 * 2); // depth 2
+  EXPECT_STREQ(entries[3].kernel, "k3_fused_attention");
+  for (const vitrt_kernel_profile &e : entries)
+    EXPECT_EQ(e.calls, 2) << e.kernel; // once per run
   // The MLP of width 32, hidden 64, 17 tokens: 2 GEMMs of 17 x 32 x 64
-  // multiply-adds per image, batch 2, two runs.
-  EXPECT_DOUBLE_EQ(entries[2].flops, 2.0 * 2 * (2.0 * 17 * 32 * 64) * 2 * 2);
+  // multiply-adds per image, batch 2, two runs; the last block's on 1 token.
+  EXPECT_DOUBLE_EQ(entries[2].flops, 2.0 * 2 * (2.0 * 17 * 32 * 64) * 2);
+  EXPECT_DOUBLE_EQ(entries[4].flops, 2.0 * 2 * (2.0 * 1 * 32 * 64) * 2);
   for (const vitrt_kernel_profile &e : entries) {
     EXPECT_GT(e.seconds, 0.0) << e.kernel;
     // The fastest call is one of the calls: no longer than their mean.

@@ -49,25 +49,27 @@ std::vector<float> grid(double lo, double hi, int n) {
 
 double geluReference(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
 
-TEST(Activations, FastErfIsWithinTwoTenthsOfAMillionthEverywhere) {
+TEST(Activations, FastErfIsWithinAQuarterMillionthEverywhere) {
   std::vector<float> xs = grid(-10.0, 10.0, 2'000'000);
   std::vector<float> ys = compiled(vitc::fastErf, xs);
   double worst = 0, at = 0;
   for (size_t k = 0; k < xs.size(); ++k) {
     double err = std::abs(double(ys[k]) - std::erf(double(xs[k])));
-    if (!(err <= worst)) { // NaN counts as the worst
+    if (std::isnan(err) || err > worst) {
       worst = err;
       at = xs[k];
     }
   }
+  // 1.6e-7 here (with FMA); without FMA contraction rounding adds a little.
   EXPECT_LE(worst, 2.5e-7) << "at x = " << at;
-  // Odd, exact at zero, saturated beyond the clamp.
-  std::vector<float> special =
-      compiled(vitc::fastErf, {0.0f, 10.0f, -10.0f, std::numeric_limits<float>::infinity()});
+  // Odd, exact at zero, exactly +-1 from the clamp on (as float32 erf is
+  // from 3.92 on).
+  std::vector<float> special = compiled(vitc::fastErf, {0.0f, 3.9f, -3.9f, 10.0f, -1e30f});
   EXPECT_EQ(special[0], 0.0f);
-  EXPECT_NEAR(special[1], 1.0f, 1e-7);
-  EXPECT_NEAR(special[2], -1.0f, 1e-7);
-  EXPECT_NEAR(special[3], 1.0f, 1e-7);
+  EXPECT_EQ(special[1], 1.0f);
+  EXPECT_EQ(special[2], -1.0f);
+  EXPECT_EQ(special[3], 1.0f);
+  EXPECT_EQ(special[4], -1.0f);
 }
 
 TEST(Activations, GeluErfMatchesTheExactFormula) {
@@ -77,19 +79,18 @@ TEST(Activations, GeluErfMatchesTheExactFormula) {
   for (size_t k = 0; k < xs.size(); ++k) {
     double x = xs[k];
     double err = std::abs(double(ys[k]) - geluReference(x)) / std::max(1.0, std::abs(x));
-    if (!(err <= worst)) {
+    if (std::isnan(err) || err > worst) {
       worst = err;
       at = x;
     }
   }
   EXPECT_LE(worst, 3e-7) << "at x = " << at;
-  std::vector<float> special =
-      compiled(vitc::geluErf, {std::numeric_limits<float>::infinity(), -20.0f, 20.0f});
-  EXPECT_EQ(special[0], std::numeric_limits<float>::infinity());
-  // Beyond the clamp erf is within an ulp of -1: GELU of a large negative
-  // input is then -x/2 times that ulp, not exactly 0.
-  EXPECT_NEAR(special[1], 0.0f, 1e-6);
-  EXPECT_NEAR(special[2], 20.0f, 2e-6);
+  // Saturated: 0 for large negative inputs, x for large positive ones.
+  std::vector<float> special = compiled(vitc::geluErf, {-20.0f, 20.0f, -1e30f, 1e30f});
+  EXPECT_EQ(special[0], 0.0f);
+  EXPECT_EQ(special[1], 20.0f);
+  EXPECT_EQ(special[2], 0.0f);
+  EXPECT_EQ(special[3], 1e30f);
 }
 
 TEST(Activations, GeluTanhMatchesTheExactFormula) {
@@ -101,7 +102,7 @@ TEST(Activations, GeluTanhMatchesTheExactFormula) {
     double exact =
         0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
     double err = std::abs(double(ys[k]) - exact) / std::max(1.0, std::abs(x));
-    if (!(err <= worst)) {
+    if (std::isnan(err) || err > worst) {
       worst = err;
       at = x;
     }
