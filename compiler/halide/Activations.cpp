@@ -10,16 +10,18 @@ using namespace Halide;
 static const float kErfBound = 3.9000001f;
 
 // erf as t * (1/4 + P(z) / Q(z)) with t = x clamped to +-3.9 (where the fit
-// reaches +-1 exactly, as float32 erf does from 3.92 on) and z = t^2: ten fused multiply-adds and a division,
-// where Halide's erf takes two polynomials, a 16th power, a division and a
-// select (a GELU per output element is a visible share of a narrow model's
-// MLP). The coefficients were fitted for vitc by scripts/fit_erf.py, a
-// minimax fit checked with exact float32 FMA rounding: max |error| 1.6e-7.
-// Storing P - Q/4 and adding t/4 last keeps rounding small where erf ~ 1.
+// reaches +-1 exactly, as float32 erf does from 3.92 on) and z = t^2: ten
+// fused multiply-adds and a division, where Halide's erf takes two
+// polynomials, a 16th power, a division and a select (a GELU per output
+// element is a visible share of a narrow model's MLP). The coefficients were
+// fitted for vitc by scripts/fit_erf.py, a minimax fit checked with exact
+// float32 FMA rounding: max |error| 1.6e-7. Storing P - Q/4 and adding t/4 last
+// keeps rounding small where erf ~ 1.
 Expr vitc::fastErf(Expr x) {
-  static const float p[] = {0.878379226f,    0.0641389936f,    0.0242070984f,
-                            4.39561563e-06f, -3.95343659e-06f, -7.49637775e-06f};
-  static const float q[] = {1.0f,          0.501224518f,    0.113726869f,
+  static const float p[] = {0.878379226f,     0.0641389936f,
+                            0.0242070984f,    4.39561563e-06f,
+                            -3.95343659e-06f, -7.49637775e-06f};
+  static const float q[] = {1.0f,          0.501224518f,   0.113726869f,
                             0.0148950256f, 0.00115458015f, 3.82524377e-05f};
   const float bound = kErfBound;
   Expr t = clamp(x, -bound, bound);

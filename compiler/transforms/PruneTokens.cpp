@@ -42,8 +42,8 @@ struct VitPruneTokens : mlir::vit::impl::VitPruneTokensBase<VitPruneTokens> {
         ++numPruned;
         return;
       }
-      LLVM_DEBUG(llvm::dbgs() << "vit-prune-tokens: not pruned: " << reason
-                              << "\n");
+      LLVM_DEBUG(llvm::dbgs()
+                 << "vit-prune-tokens: not pruned: " << reason << "\n");
       if (explain)
         head.emitRemark() << "last block not pruned: " << reason;
     });

@@ -24,7 +24,8 @@ using Halide::Var;
 
 /// f of every input, compiled for the host with 8-lane vectors.
 std::vector<float> compiled(Expr (*f)(Expr), const std::vector<float> &inputs) {
-  Buffer<float> in(const_cast<float *>(inputs.data()), static_cast<int>(inputs.size()));
+  Buffer<float> in(const_cast<float *>(inputs.data()),
+                   static_cast<int>(inputs.size()));
   Var i("i");
   Func out("out");
   out(i) = f(in(i));
@@ -53,8 +54,8 @@ std::vector<float> grid(double lo, double hi, int n) {
 struct Worst {
   double error = 0, at = 0;
 };
-Worst worstError(Expr (*f)(Expr), const std::vector<float> &xs, double (*exact)(double),
-                 bool relative) {
+Worst worstError(Expr (*f)(Expr), const std::vector<float> &xs,
+                 double (*exact)(double), bool relative) {
   std::vector<float> ys = compiled(f, xs);
   Worst worst;
   for (size_t k = 0; k < xs.size(); ++k) {
@@ -69,19 +70,24 @@ Worst worstError(Expr (*f)(Expr), const std::vector<float> &xs, double (*exact)(
 }
 
 double erfReference(double x) { return std::erf(x); }
-double geluReference(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
+double geluReference(double x) {
+  return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
+}
 double geluTanhReference(double x) {
-  return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+  return 0.5 * x *
+         (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
 }
 
 TEST(Activations, FastErfIsWithinAQuarterMillionthEverywhere) {
-  Worst worst = worstError(vitc::fastErf, grid(-10.0, 10.0, 2'000'000), erfReference,
-                           /*relative=*/false);
+  Worst worst =
+      worstError(vitc::fastErf, grid(-10.0, 10.0, 2'000'000), erfReference,
+                 /*relative=*/false);
   // 1.6e-7 here (with FMA); without FMA contraction rounding adds a little.
   EXPECT_LE(worst.error, 2.5e-7) << "at x = " << worst.at;
   // Odd, exact at zero, exactly +-1 from the clamp on (as float32 erf is
   // from 3.92 on).
-  std::vector<float> special = compiled(vitc::fastErf, {0.0f, 3.9f, -3.9f, 10.0f, -1e30f});
+  std::vector<float> special =
+      compiled(vitc::fastErf, {0.0f, 3.9f, -3.9f, 10.0f, -1e30f});
   EXPECT_EQ(special[0], 0.0f);
   EXPECT_EQ(special[1], 1.0f);
   EXPECT_EQ(special[2], -1.0f);
@@ -90,11 +96,13 @@ TEST(Activations, FastErfIsWithinAQuarterMillionthEverywhere) {
 }
 
 TEST(Activations, GeluErfMatchesTheExactFormula) {
-  Worst worst = worstError(vitc::geluErf, grid(-12.0, 12.0, 2'000'000), geluReference,
-                           /*relative=*/true);
+  Worst worst =
+      worstError(vitc::geluErf, grid(-12.0, 12.0, 2'000'000), geluReference,
+                 /*relative=*/true);
   EXPECT_LE(worst.error, 3e-7) << "at x = " << worst.at;
   // Saturated: 0 for large negative inputs, x for large positive ones.
-  std::vector<float> special = compiled(vitc::geluErf, {-20.0f, 20.0f, -1e30f, 1e30f});
+  std::vector<float> special =
+      compiled(vitc::geluErf, {-20.0f, 20.0f, -1e30f, 1e30f});
   EXPECT_EQ(special[0], 0.0f);
   EXPECT_EQ(special[1], 20.0f);
   EXPECT_EQ(special[2], 0.0f);
@@ -102,8 +110,9 @@ TEST(Activations, GeluErfMatchesTheExactFormula) {
 }
 
 TEST(Activations, GeluTanhMatchesTheExactFormula) {
-  Worst worst = worstError(vitc::geluTanh, grid(-12.0, 12.0, 200'000), geluTanhReference,
-                           /*relative=*/true);
+  Worst worst =
+      worstError(vitc::geluTanh, grid(-12.0, 12.0, 200'000), geluTanhReference,
+                 /*relative=*/true);
   EXPECT_LE(worst.error, 1e-6) << "at x = " << worst.at;
 }
 
