@@ -50,8 +50,9 @@ class Runtime:
 class Model:
     """A compiled model library opened with its weights."""
 
-    def __init__(self, runtime, library, weights, device=-1):
-        # device: the GPU index for vitrt_options.device (-1: the default).
+    def __init__(self, runtime, library, weights, device=-1, threads=0):
+        # device: the GPU index for vitrt_options.device (-1: the default); threads: worker
+        # threads (0: one per core).
         self.runtime = runtime
         self.lib = ctypes.CDLL(library)
         symbol = os.path.basename(library)[3:-3] + "_model"
@@ -61,7 +62,7 @@ class Model:
         self.desc = self.desc_ptr.contents
         self.model, self.context = ctypes.c_void_p(), ctypes.c_void_p()
         if weights is not None:
-            options = Options(0, str(device).encode() if device >= 0 else None)
+            options = Options(threads, str(device).encode() if device >= 0 else None)
             runtime.check(runtime.lib.vitrt_open(ctypes.cast(self.desc_ptr, ctypes.c_void_p),
                                                  weights.encode(), ctypes.byref(options),
                                                  ctypes.byref(self.model)), "vitrt_open")
