@@ -49,11 +49,10 @@ def best_of(fn, runs):
     return min(times)
 
 
-def fma_peak(threads, seconds=1.0, calls=100):
+def fma_peak(threads):
     """The machine's fp32 FMA peak in GFLOP/s: (1 thread, `threads` threads, sustained, fastest
-    call), the last two over `calls` 10 ms calls on all cores (fma_peak.cpp says why)."""
-    out = subprocess.run([FMA_PEAK, str(seconds), str(calls)], check=True, capture_output=True,
-                         text=True).stdout
+    call), the last two over 100 calls of 10 ms on all cores (fma_peak.cpp says why)."""
+    out = subprocess.run([FMA_PEAK], check=True, capture_output=True, text=True).stdout
     one = float(out.split("1 thread ")[1].split(" GFLOP/s")[0])
     many = float(out.split(" threads ")[1].split(" GFLOP/s")[0])
     sustained = float(out.split("mean ")[1].split(" GFLOP/s")[0])

@@ -96,8 +96,8 @@ Sustained sustained(int threads, double callSeconds, int calls, double onePeak) 
         finished.fetch_add(1, std::memory_order_release);
       }
     });
-  std::vector<double> gflops;
   const double flop = threads * double(iterations) * 12 * 8 * 2;
+  std::vector<double> seconds;
   for (int call = 0; call < calls; ++call) {
     auto start = std::chrono::steady_clock::now();
     finished.store(0);
@@ -106,18 +106,19 @@ Sustained sustained(int threads, double callSeconds, int calls, double onePeak) 
     (void)sink;
     while (finished.load(std::memory_order_acquire) != threads - 1)
       _mm_pause();
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    gflops.push_back(flop / s / 1e9);
+    seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   quit.store(true);
   for (std::thread &t : workers)
     t.join();
   // The mean rate over all calls is total work over total time.
-  double seconds = 0;
-  for (double g : gflops)
-    seconds += flop / (g * 1e9);
-  std::sort(gflops.begin(), gflops.end());
-  return {flop * calls / seconds / 1e9, gflops[gflops.size() / 2], gflops.back()};
+  double total = 0;
+  for (double t : seconds)
+    total += t;
+  std::sort(seconds.begin(), seconds.end());
+  auto rate = [&](double t) { return flop / t / 1e9; };
+  return {flop * calls / total / 1e9, rate(seconds[seconds.size() / 2]), rate(seconds.front())};
 }
 
 } // namespace

@@ -23,8 +23,7 @@ Expr vitc::fastErf(Expr x) {
                             -3.95343659e-06f, -7.49637775e-06f};
   static const float q[] = {1.0f,          0.501224518f,   0.113726869f,
                             0.0148950256f, 0.00115458015f, 3.82524377e-05f};
-  const float bound = kErfBound;
-  Expr t = clamp(x, -bound, bound);
+  Expr t = clamp(x, -kErfBound, kErfBound);
   Expr z = t * t;
   Expr num = p[5], den = q[5];
   for (int k = 4; k >= 0; --k) {
@@ -34,7 +33,7 @@ Expr vitc::fastErf(Expr x) {
   // t/4 as its own clamp of x/4 (exact): written as 0.25f * t, Halide's
   // simplifier factors t * r + t / 4 into t * (r + 1/4), whose rounding
   // misses the fit by up to 2e-7 and leaves erf(3.9) one ulp short of 1.
-  Expr quarter = clamp(x * 0.25f, -0.25f * bound, 0.25f * bound);
+  Expr quarter = clamp(x * 0.25f, -0.25f * kErfBound, 0.25f * kErfBound);
   return t * (num / den) + quarter;
 }
 
