@@ -1,61 +1,305 @@
-//===- VitAttrs.cpp - verifiers of #vit.target and #vit.tile --------------===//
+//===- VitAttrs.cpp - verifiers of #vit.target and the tile attributes ----===//
 //
 // Attributes are checked when they are built or parsed, so the passes that
-// read them can trust every field.
+// read them can trust every field. Tiles also list their parameters by name
+// (TileAttrInterface) for schedule files and tuning.
 //
 //===----------------------------------------------------------------------===//
 
 #include "dialect/VitDialect.h"
-
-#include "llvm/ADT/SmallSet.h"
 
 using namespace mlir;
 using namespace mlir::vit;
 
 LogicalResult TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  StringRef target, int64_t vectorBits,
-                                 int64_t cores, int64_t l1Bytes,
-                                 int64_t l2Bytes, int64_t gpuThreads,
-                                 int64_t gpuSharedBytes) {
+                                 int64_t vectorRegisters, int64_t cores,
+                                 CpuFeatures features, GpuApi gpu,
+                                 int64_t gpuThreads, int64_t gpuSharedBytes) {
+  (void)features;
   if (target.empty())
     return emitError() << "target string must not be empty";
-  if (vectorBits < 8 || !llvm::isPowerOf2_64(vectorBits))
+  if (vectorBits < 32 || !llvm::isPowerOf2_64(vectorBits))
     return emitError()
-           << "vector_bits must be a power of two of at least 8, got "
+           << "vector_bits must be a power of two of at least 32, got "
            << vectorBits;
+  bool isGpu = gpu != GpuApi::None;
+  if ((!isGpu && vectorRegisters < 1) || vectorRegisters < 0 ||
+      vectorRegisters > 64)
+    return emitError() << "vector_registers must be between 1 and 64 on a "
+                          "CPU target (0 on a GPU), got "
+                       << vectorRegisters;
   if (cores < 1)
     return emitError() << "cores must be at least 1, got " << cores;
-  if (l1Bytes < 0 || l2Bytes < 0)
-    return emitError() << "cache sizes must not be negative, got l1_bytes = "
-                       << l1Bytes << ", l2_bytes = " << l2Bytes;
-  if (gpuThreads < 0 || gpuSharedBytes < 0 || (gpuThreads == 0) != (gpuSharedBytes == 0))
-    return emitError() << "gpu_threads and gpu_shared_bytes must both be positive "
-                          "(a GPU target) or both 0, got "
-                       << gpuThreads << " and " << gpuSharedBytes;
+  if (isGpu != (gpuThreads > 0) || isGpu != (gpuSharedBytes > 0) ||
+      gpuThreads < 0 || gpuSharedBytes < 0)
+    return emitError() << "gpu_threads and gpu_shared_bytes must both be "
+                          "positive for a GPU target (gpu = cuda or opencl) "
+                          "and 0 otherwise, got gpu = "
+                       << stringifyGpuApi(gpu) << ", " << gpuThreads << " and "
+                       << gpuSharedBytes;
   return success();
 }
 
-LogicalResult TileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                               ArrayRef<int64_t> tiles, int64_t vector,
-                               ArrayRef<int64_t> parallel) {
-  if (tiles.empty())
-    return emitError() << "tiles must name at least one loop";
-  // The bounds keep every product of sizes (threads, unrolled registers)
-  // far from overflow.
-  for (auto [loop, size] : llvm::enumerate(tiles))
+namespace {
+
+/// Every tile size is at least 1 and small enough that products of sizes
+/// (threads, unrolled registers) stay far from overflow.
+LogicalResult
+checkSizes(function_ref<InFlightDiagnostic()> emitError,
+           std::initializer_list<std::pair<StringRef, int64_t>> sizes) {
+  for (auto [name, size] : sizes)
     if (size < 1 || size > 4096)
-      return emitError() << "tile size of loop " << loop
-                         << " must be between 1 and 4096, got " << size;
+      return emitError() << name << " must be between 1 and 4096, got " << size;
+  return success();
+}
+
+LogicalResult checkVector(function_ref<InFlightDiagnostic()> emitError,
+                          int64_t columns, int64_t vector,
+                          StringRef columnsName = "columns") {
   if (vector < 1 || vector > 64)
     return emitError() << "vector must be between 1 and 64, got " << vector;
-  llvm::SmallSet<int64_t, 4> seen;
-  for (int64_t loop : parallel) {
-    if (loop < 0 || loop >= static_cast<int64_t>(tiles.size()))
-      return emitError() << "parallel loop " << loop
-                         << " is out of range: tiles has " << tiles.size()
-                         << " loops";
-    if (!seen.insert(loop).second)
-      return emitError() << "parallel loop " << loop << " is listed twice";
-  }
+  if (columns % vector != 0)
+    return emitError() << columnsName << " (" << columns
+                       << ") must be a multiple of vector (" << vector << ")";
   return success();
+}
+
+LogicalResult checkThreadTile(function_ref<InFlightDiagnostic()> emitError,
+                              int64_t blockColumns, int64_t blockRows,
+                              int64_t threadColumns, int64_t threadRows) {
+  if (blockColumns % threadColumns != 0 || blockRows % threadRows != 0)
+    return emitError() << "the block tile " << blockColumns << "x" << blockRows
+                       << " is not a multiple of the thread tile "
+                       << threadColumns << "x" << threadRows;
+  return success();
+}
+
+const StringRef kParallelKeywords[] = {"columns", "rows"};
+
+TileParameter parallelParameter(TileParallel parallel) {
+  return {"parallel", static_cast<int64_t>(parallel), kParallelKeywords};
+}
+
+/// The value named `name` in `values`; fails (after `emitError`) if absent.
+FailureOr<int64_t> lookup(ArrayRef<TileParameter> values, StringRef name,
+                          function_ref<InFlightDiagnostic()> emitError) {
+  for (const TileParameter &value : values)
+    if (value.name == name)
+      return value.value;
+  (void)(emitError() << "missing tile parameter '" << name << "'");
+  return failure();
+}
+
+/// Looks up every name in `names`, in order; fails on the first missing one.
+FailureOr<SmallVector<int64_t>>
+lookupAll(ArrayRef<TileParameter> values, ArrayRef<StringRef> names,
+          function_ref<InFlightDiagnostic()> emitError) {
+  SmallVector<int64_t> out;
+  for (StringRef name : names) {
+    FailureOr<int64_t> value = lookup(values, name, emitError);
+    if (failed(value))
+      return failure();
+    out.push_back(*value);
+  }
+  return out;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// CPU tiles
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+CpuGemmTileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                        int64_t columns, int64_t rows, int64_t vector,
+                        TileParallel parallel) {
+  (void)parallel;
+  if (failed(checkSizes(emitError, {{"columns", columns}, {"rows", rows}})))
+    return failure();
+  return checkVector(emitError, columns, vector);
+}
+
+SmallVector<TileParameter> CpuGemmTileAttr::getTileParameters() const {
+  return {{"columns", getColumns()},
+          {"rows", getRows()},
+          {"vector", getVector()},
+          parallelParameter(getParallel())};
+}
+
+Attribute CpuGemmTileAttr::withTileParameters(
+    ArrayRef<TileParameter> values,
+    function_ref<InFlightDiagnostic()> emitError) const {
+  auto v =
+      lookupAll(values, {"columns", "rows", "vector", "parallel"}, emitError);
+  if (failed(v))
+    return {};
+  return getChecked(emitError, getContext(), (*v)[0], (*v)[1], (*v)[2],
+                    static_cast<TileParallel>((*v)[3]));
+}
+
+LogicalResult
+CpuAttentionTileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                             int64_t columns, int64_t rows, int64_t vector,
+                             TileParallel parallel, int64_t scoreColumns,
+                             int64_t scoreRows, int64_t contextColumns,
+                             int64_t contextRows, int64_t queryRows) {
+  (void)parallel;
+  if (failed(checkSizes(emitError, {{"columns", columns},
+                                    {"rows", rows},
+                                    {"score_columns", scoreColumns},
+                                    {"score_rows", scoreRows},
+                                    {"context_columns", contextColumns},
+                                    {"context_rows", contextRows}})) ||
+      failed(checkVector(emitError, columns, vector)) ||
+      failed(checkVector(emitError, scoreColumns, vector, "score_columns")) ||
+      failed(checkVector(emitError, contextColumns, vector, "context_columns")))
+    return failure();
+  if (queryRows < 0 || queryRows > 4096)
+    return emitError() << "query_rows must be between 0 (all) and 4096, got "
+                       << queryRows;
+  return success();
+}
+
+SmallVector<TileParameter> CpuAttentionTileAttr::getTileParameters() const {
+  return {{"columns", getColumns()},
+          {"rows", getRows()},
+          {"vector", getVector()},
+          parallelParameter(getParallel()),
+          {"score_columns", getScoreColumns()},
+          {"score_rows", getScoreRows()},
+          {"context_columns", getContextColumns()},
+          {"context_rows", getContextRows()},
+          {"query_rows", getQueryRows()}};
+}
+
+Attribute CpuAttentionTileAttr::withTileParameters(
+    ArrayRef<TileParameter> values,
+    function_ref<InFlightDiagnostic()> emitError) const {
+  auto v =
+      lookupAll(values,
+                {"columns", "rows", "vector", "parallel", "score_columns",
+                 "score_rows", "context_columns", "context_rows", "query_rows"},
+                emitError);
+  if (failed(v))
+    return {};
+  return getChecked(emitError, getContext(), (*v)[0], (*v)[1], (*v)[2],
+                    static_cast<TileParallel>((*v)[3]), (*v)[4], (*v)[5],
+                    (*v)[6], (*v)[7], (*v)[8]);
+}
+
+LogicalResult
+CpuRowTileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       int64_t rows, int64_t vector) {
+  if (failed(checkSizes(emitError, {{"rows", rows}})))
+    return failure();
+  if (vector < 1 || vector > 64)
+    return emitError() << "vector must be between 1 and 64, got " << vector;
+  return success();
+}
+
+SmallVector<TileParameter> CpuRowTileAttr::getTileParameters() const {
+  return {{"rows", getRows()}, {"vector", getVector()}};
+}
+
+Attribute CpuRowTileAttr::withTileParameters(
+    ArrayRef<TileParameter> values,
+    function_ref<InFlightDiagnostic()> emitError) const {
+  auto v = lookupAll(values, {"rows", "vector"}, emitError);
+  if (failed(v))
+    return {};
+  return getChecked(emitError, getContext(), (*v)[0], (*v)[1]);
+}
+
+//===----------------------------------------------------------------------===//
+// GPU tiles
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+GpuGemmTileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                        int64_t blockColumns, int64_t blockRows,
+                        int64_t threadColumns, int64_t threadRows,
+                        int64_t sharedK) {
+  if (failed(checkSizes(emitError, {{"block_columns", blockColumns},
+                                    {"block_rows", blockRows},
+                                    {"thread_columns", threadColumns},
+                                    {"thread_rows", threadRows},
+                                    {"shared_k", sharedK}})))
+    return failure();
+  return checkThreadTile(emitError, blockColumns, blockRows, threadColumns,
+                         threadRows);
+}
+
+SmallVector<TileParameter> GpuGemmTileAttr::getTileParameters() const {
+  return {{"block_columns", getBlockColumns()},
+          {"block_rows", getBlockRows()},
+          {"thread_columns", getThreadColumns()},
+          {"thread_rows", getThreadRows()},
+          {"shared_k", getSharedK()}};
+}
+
+Attribute GpuGemmTileAttr::withTileParameters(
+    ArrayRef<TileParameter> values,
+    function_ref<InFlightDiagnostic()> emitError) const {
+  auto v = lookupAll(values,
+                     {"block_columns", "block_rows", "thread_columns",
+                      "thread_rows", "shared_k"},
+                     emitError);
+  if (failed(v))
+    return {};
+  return getChecked(emitError, getContext(), (*v)[0], (*v)[1], (*v)[2], (*v)[3],
+                    (*v)[4]);
+}
+
+LogicalResult
+GpuAttentionTileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                             int64_t blockColumns, int64_t blockRows,
+                             int64_t threadColumns, int64_t threadRows,
+                             int64_t sharedK, int64_t queryRows) {
+  if (failed(GpuGemmTileAttr::verify(emitError, blockColumns, blockRows,
+                                     threadColumns, threadRows, sharedK)))
+    return failure();
+  return checkSizes(emitError, {{"query_rows", queryRows}});
+}
+
+SmallVector<TileParameter> GpuAttentionTileAttr::getTileParameters() const {
+  return {{"block_columns", getBlockColumns()},
+          {"block_rows", getBlockRows()},
+          {"thread_columns", getThreadColumns()},
+          {"thread_rows", getThreadRows()},
+          {"shared_k", getSharedK()},
+          {"query_rows", getQueryRows()}};
+}
+
+Attribute GpuAttentionTileAttr::withTileParameters(
+    ArrayRef<TileParameter> values,
+    function_ref<InFlightDiagnostic()> emitError) const {
+  auto v = lookupAll(values,
+                     {"block_columns", "block_rows", "thread_columns",
+                      "thread_rows", "shared_k", "query_rows"},
+                     emitError);
+  if (failed(v))
+    return {};
+  return getChecked(emitError, getContext(), (*v)[0], (*v)[1], (*v)[2], (*v)[3],
+                    (*v)[4], (*v)[5]);
+}
+
+LogicalResult
+GpuRowTileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       int64_t threads) {
+  return checkSizes(emitError, {{"threads", threads}});
+}
+
+SmallVector<TileParameter> GpuRowTileAttr::getTileParameters() const {
+  return {{"threads", getThreads()}};
+}
+
+Attribute GpuRowTileAttr::withTileParameters(
+    ArrayRef<TileParameter> values,
+    function_ref<InFlightDiagnostic()> emitError) const {
+  auto v = lookupAll(values, {"threads"}, emitError);
+  if (failed(v))
+    return {};
+  return getChecked(emitError, getContext(), (*v)[0]);
 }

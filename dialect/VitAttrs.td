@@ -11,6 +11,7 @@
 
 include "VitDialect.td"
 include "mlir/IR/EnumAttr.td"
+include "VitInterfaces.td"
 
 def Vit_GeluErf : I32EnumAttrCase<"Erf", 0, "erf">;
 def Vit_GeluTanh : I32EnumAttrCase<"Tanh", 1, "tanh">;
@@ -50,74 +51,205 @@ class Vit_Attr<string name, string attrMnemonic, list<Trait> traits = []>
   let mnemonic = attrMnemonic;
 }
 
+// The CPU features tile selection and code generation choose by. Each is the
+// whole instruction set a Halide target implies (avx512 is the Skylake set
+// F/CD/BW/DQ/VL; avx512_sapphirerapids implies every x86 feature below).
+def Vit_FeatureNone : I32BitEnumAttrCaseNone<"None", "none">;
+def Vit_FeatureSse41 : I32BitEnumAttrCaseBit<"SSE41", 0, "sse41">;
+def Vit_FeatureAvx : I32BitEnumAttrCaseBit<"AVX", 1, "avx">;
+def Vit_FeatureAvx2 : I32BitEnumAttrCaseBit<"AVX2", 2, "avx2">;
+def Vit_FeatureFma : I32BitEnumAttrCaseBit<"FMA", 3, "fma">;
+def Vit_FeatureF16c : I32BitEnumAttrCaseBit<"F16C", 4, "f16c">;
+def Vit_FeatureAvxVnni : I32BitEnumAttrCaseBit<"AVXVNNI", 5, "avx_vnni">;
+def Vit_FeatureAvx512 : I32BitEnumAttrCaseBit<"AVX512", 6, "avx512">;
+def Vit_FeatureAvx512Vnni : I32BitEnumAttrCaseBit<"AVX512VNNI", 7, "avx512_vnni">;
+def Vit_FeatureAvx512Bf16 : I32BitEnumAttrCaseBit<"AVX512BF16", 8, "avx512_bf16">;
+def Vit_FeatureAmxInt8 : I32BitEnumAttrCaseBit<"AMXInt8", 9, "amx_int8">;
+def Vit_FeatureAmxBf16 : I32BitEnumAttrCaseBit<"AMXBF16", 10, "amx_bf16">;
+def Vit_FeatureNeon : I32BitEnumAttrCaseBit<"NEON", 11, "neon">;
+def Vit_FeatureArmDotProd : I32BitEnumAttrCaseBit<"ARMDotProd", 12, "arm_dot_prod">;
+def Vit_FeatureArmFp16 : I32BitEnumAttrCaseBit<"ARMFp16", 13, "arm_fp16">;
+def Vit_CpuFeatures : I32BitEnumAttr<"CpuFeatures",
+    "instruction-set features of a CPU target",
+    [Vit_FeatureNone, Vit_FeatureSse41, Vit_FeatureAvx, Vit_FeatureAvx2,
+     Vit_FeatureFma, Vit_FeatureF16c, Vit_FeatureAvxVnni, Vit_FeatureAvx512,
+     Vit_FeatureAvx512Vnni, Vit_FeatureAvx512Bf16, Vit_FeatureAmxInt8,
+     Vit_FeatureAmxBf16, Vit_FeatureNeon, Vit_FeatureArmDotProd,
+     Vit_FeatureArmFp16]> {
+  let cppNamespace = "::mlir::vit";
+  let genSpecializedAttr = 0;
+}
+
+def Vit_GpuNone : I32EnumAttrCase<"None", 0, "none">;
+def Vit_GpuCuda : I32EnumAttrCase<"Cuda", 1, "cuda">;
+def Vit_GpuOpenCL : I32EnumAttrCase<"OpenCL", 2, "opencl">;
+def Vit_GpuApi : I32EnumAttr<"GpuApi", "the GPU API a target's kernels run on",
+    [Vit_GpuNone, Vit_GpuCuda, Vit_GpuOpenCL]> {
+  let cppNamespace = "::mlir::vit";
+  let genSpecializedAttr = 0;
+}
+
+def Vit_ParallelColumns : I32EnumAttrCase<"Columns", 0, "columns">;
+def Vit_ParallelRows : I32EnumAttrCase<"Rows", 1, "rows">;
+def Vit_TileParallel : I32EnumAttr<"TileParallel",
+    "which tiles of a GEMM the cores share out",
+    [Vit_ParallelColumns, Vit_ParallelRows]> {
+  let cppNamespace = "::mlir::vit";
+  let genSpecializedAttr = 0;
+}
+
 def Vit_TargetAttr : Vit_Attr<"Target", "target"> {
   let summary = "the machine a module is compiled for";
   let description = [{
-    Placed on the module. `target` is a Halide target string (`host`,
-    `x86-64-linux-avx2`, `host-cuda-cuda_capability_80`, ...); the other
-    fields describe the machine so that tile selection needs no other input.
-    Sizes are in bytes; `vector_bits` is the SIMD register width. GPU targets
-    also give the most threads per block and the shared memory per block;
-    for them `cores` counts streaming multiprocessors (compute units), 1
-    unless given (`vitc --cores`), since no device is queried at compile
-    time.
+    Placed on the module, and the only description of the machine that tile
+    selection, the program builder and the schedules read: it is built once
+    from the Halide target (compiler/target/TargetDescription.cpp), nothing
+    later parses the target string again. `target` is the Halide target
+    string the kernels are compiled for (`host`, `x86-64-linux-avx2`,
+    `host-cuda-cuda_capability_80`, several comma-separated for runtime
+    dispatch: the first one is described). `vector_bits` is the SIMD width
+    the kernels use for f32, `vector_registers` how many SIMD registers a
+    register tile may fill, `features` the instruction sets the target
+    implies. GPU targets name their API and give the most threads per block
+    and the shared memory per block; for them `cores` counts streaming
+    multiprocessors (compute units), 1 unless given (`vitc --cores`), since
+    no device is queried at compile time.
 
     Example:
     ```mlir
     module attributes {vit.target = #vit.target<target = "x86-64-linux-avx2",
-        vector_bits = 256, cores = 2, l1_bytes = 32768, l2_bytes = 524288>} {}
+        vector_bits = 256, vector_registers = 16, cores = 2,
+        features = sse41|avx|avx2|fma|f16c>} {}
     ```
   }];
   let parameters = (ins
     StringRefParameter<"Halide target string">:$target,
     "int64_t":$vector_bits,
-    "int64_t":$cores,
-    DefaultValuedParameter<"int64_t", "0", "L1 data cache bytes (0: unknown)">:$l1_bytes,
-    DefaultValuedParameter<"int64_t", "0", "L2 cache bytes (0: unknown)">:$l2_bytes,
     DefaultValuedParameter<"int64_t", "0",
-        "GPU targets: most threads per block (0: a CPU target)">:$gpu_threads,
+        "SIMD registers a register tile may fill (0 on GPUs)">:$vector_registers,
+    "int64_t":$cores,
+    DefaultValuedParameter<"::mlir::vit::CpuFeatures",
+        "::mlir::vit::CpuFeatures::None", "CPU features">:$features,
+    DefaultValuedParameter<"::mlir::vit::GpuApi", "::mlir::vit::GpuApi::None",
+        "the GPU API (none: a CPU target)">:$gpu,
+    DefaultValuedParameter<"int64_t", "0",
+        "GPU targets: most threads per block">:$gpu_threads,
     DefaultValuedParameter<"int64_t", "0",
         "GPU targets: shared memory per block in bytes">:$gpu_shared_bytes
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Whether the target has every feature in `wanted`.
+    bool has(::mlir::vit::CpuFeatures wanted) const {
+      return ::mlir::vit::bitEnumContainsAll(getFeatures(), wanted);
+    }
+    bool isGpu() const { return getGpu() != ::mlir::vit::GpuApi::None; }
+    /// f32 lanes of a SIMD vector (1 on GPUs: threads, not lanes).
+    int64_t getVectorLanes() const { return getVectorBits() / 32; }
+  }];
 }
 
-def Vit_TileAttr : Vit_Attr<"Tile", "tile"> {
-  let summary = "how one kernel is tiled for the module's target";
-  let description = [{
-    Placed on a kernel op by `vit-select-tiles`. `tiles` holds the kernel's
-    tile sizes, `vector` the lanes of the innermost loop, and `parallel` the
-    tiled loops (by index into `tiles`) run across cores or GPU blocks. What
-    each size means depends on the kernel and the target:
-
-    - CPU, GEMM kernels: `[columns, rows]` of the register tile of their
-      weight GEMMs; parallel `[0]` (column tiles) or `[1]` (row tiles).
-      Fused attention may add a third size, the query rows of each per-head
-      task (without it, every task takes all the queries).
-    - CPU, row-wise kernels: `[rows per parallel task]`.
-    - GPU, GEMM kernels: `[block columns, block rows, thread columns,
-      thread rows, shared k]`, each thread accumulating its columns x rows in
-      registers while k advances in steps of `shared k` through shared
-      memory; fused attention adds a sixth size, the query rows per block
-      whose scores and probabilities live in shared memory.
-    - GPU, row-wise kernels: `[threads per block]`.
-
-    Example:
-    ```mlir
-    #vit.tile<tiles = [32, 64, 256], vector = 8, parallel = [0]>
-    ```
-  }];
-  let parameters = (ins
-    ArrayRefParameter<"int64_t", "tile size per loop">:$tiles,
-    "int64_t":$vector,
-    OptionalArrayRefParameter<"int64_t", "parallel loops">:$parallel
-  );
-  let assemblyFormat = [{
-    `<` `tiles` `=` `[` $tiles `]` `,` `vector` `=` $vector
-        (`,` `parallel` `=` `[` $parallel^ `]`)? `>`
-  }];
+// Tiles are named parameters, one attribute per kernel kind and machine kind,
+// so that what each size means is in its name. vit-select-tiles chooses them
+// (defaultTile), a schedule file may set any of them by name, and the backend
+// only reads them: the panel layout of GEMM weights follows `columns`
+// (CPU) or `block_columns` (GPU).
+class Vit_TileAttr<string name, string attrMnemonic>
+    : Vit_Attr<name, attrMnemonic, [DeclareAttrInterfaceMethods<Vit_TileAttrInterface>]> {
+  let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
+}
+
+def Vit_CpuGemmTileAttr : Vit_TileAttr<"CpuGemmTile", "cpu_gemm_tile"> {
+  let summary = "register tile of a GEMM kernel on a CPU";
+  let description = [{
+    Each GEMM of the kernel accumulates `columns` x `rows` outputs in vector
+    registers over all of k (`columns` a multiple of `vector`, the lanes of
+    the innermost loop); GEMM weights are stored in panels `columns` wide.
+    `parallel` says which tiles the cores share out: column tiles (each core
+    streams its own weight panels) or row tiles (GEMMs with few columns).
+    Linear, patch projection, matmul, fused MLP, patch embedding and head.
+
+    Example: `#vit.cpu_gemm_tile<columns = 24, rows = 4, vector = 8, parallel = columns>`
+  }];
+  let parameters = (ins "int64_t":$columns, "int64_t":$rows, "int64_t":$vector,
+    DefaultValuedParameter<"::mlir::vit::TileParallel",
+        "::mlir::vit::TileParallel::Columns", "tiles shared out">:$parallel);
+}
+
+def Vit_CpuAttentionTileAttr : Vit_TileAttr<"CpuAttentionTile", "cpu_attention_tile"> {
+  let summary = "tiles of a fused attention kernel on a CPU";
+  let description = [{
+    `columns`, `rows`, `vector` and `parallel` tile the QKV and output
+    projections as for `#vit.cpu_gemm_tile`. Each (query rows, head, image)
+    is a task that computes its scores (a `score_columns` x `score_rows`
+    register tile over keys x queries) and its context (`context_columns` x
+    `context_rows` over head width x queries); `query_rows` is the queries
+    per task, 0 for all of them.
+
+    Example: `#vit.cpu_attention_tile<columns = 24, rows = 4, vector = 8,
+    parallel = columns, score_columns = 16, score_rows = 6,
+    context_columns = 16, context_rows = 6, query_rows = 99>`
+  }];
+  let parameters = (ins "int64_t":$columns, "int64_t":$rows, "int64_t":$vector,
+    DefaultValuedParameter<"::mlir::vit::TileParallel",
+        "::mlir::vit::TileParallel::Columns", "tiles shared out">:$parallel,
+    "int64_t":$score_columns, "int64_t":$score_rows,
+    "int64_t":$context_columns, "int64_t":$context_rows,
+    DefaultValuedParameter<"int64_t", "0", "queries per task (0: all)">:$query_rows);
+}
+
+def Vit_CpuRowTileAttr : Vit_TileAttr<"CpuRowTile", "cpu_row_tile"> {
+  let summary = "row-wise kernel on a CPU";
+  let description = [{
+    Layer norm, softmax and element-wise kernels: `rows` rows per parallel
+    task, `vector` lanes along each row.
+
+    Example: `#vit.cpu_row_tile<rows = 8, vector = 8>`
+  }];
+  let parameters = (ins "int64_t":$rows, "int64_t":$vector);
+}
+
+def Vit_GpuGemmTileAttr : Vit_TileAttr<"GpuGemmTile", "gpu_gemm_tile"> {
+  let summary = "block and thread tiles of a GEMM kernel on a GPU";
+  let description = [{
+    A block computes `block_columns` x `block_rows` outputs; each of its
+    threads accumulates `thread_columns` x `thread_rows` of them in
+    registers while k advances in steps of `shared_k` through shared memory.
+    GEMM weights are stored in panels `block_columns` wide.
+
+    Example: `#vit.gpu_gemm_tile<block_columns = 128, block_rows = 32,
+    thread_columns = 8, thread_rows = 4, shared_k = 8>`
+  }];
+  let parameters = (ins "int64_t":$block_columns, "int64_t":$block_rows,
+    "int64_t":$thread_columns, "int64_t":$thread_rows, "int64_t":$shared_k);
+}
+
+def Vit_GpuAttentionTileAttr : Vit_TileAttr<"GpuAttentionTile", "gpu_attention_tile"> {
+  let summary = "tiles of a fused attention kernel on a GPU";
+  let description = [{
+    The projections are tiled as by `#vit.gpu_gemm_tile`; a block per
+    (`query_rows` queries, head, image) keeps their scores and probabilities
+    in shared memory.
+
+    Example: `#vit.gpu_attention_tile<block_columns = 128, block_rows = 32,
+    thread_columns = 8, thread_rows = 4, shared_k = 8, query_rows = 16>`
+  }];
+  let parameters = (ins "int64_t":$block_columns, "int64_t":$block_rows,
+    "int64_t":$thread_columns, "int64_t":$thread_rows, "int64_t":$shared_k,
+    "int64_t":$query_rows);
+}
+
+def Vit_GpuRowTileAttr : Vit_TileAttr<"GpuRowTile", "gpu_row_tile"> {
+  let summary = "row-wise kernel on a GPU";
+  let description = [{
+    Layer norm and softmax run a block per row with `threads` threads across
+    it; element-wise kernels blocks of `threads` threads over a flat index.
+
+    Example: `#vit.gpu_row_tile<threads = 128>`
+  }];
+  let parameters = (ins "int64_t":$threads);
 }
 
 #endif // VIT_ATTRS_TD

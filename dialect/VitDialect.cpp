@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -11,6 +12,9 @@ using namespace mlir::vit;
 
 #include "dialect/VitDialect.cpp.inc"
 #include "dialect/VitEnums.cpp.inc"
+
+#include "dialect/VitAttrInterfaces.cpp.inc"
+#include "dialect/VitOpInterfaces.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "dialect/VitAttrs.cpp.inc"

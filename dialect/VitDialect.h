@@ -16,11 +16,16 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "dialect/TileParameter.h"
+
 #include "dialect/VitDialect.h.inc"
 #include "dialect/VitEnums.h.inc"
 
+#include "dialect/VitAttrInterfaces.h.inc"
 #define GET_ATTRDEF_CLASSES
 #include "dialect/VitAttrs.h.inc"
+
+#include "dialect/VitOpInterfaces.h.inc"
 
 #define GET_OP_CLASSES
 #include "dialect/VitOps.h.inc"

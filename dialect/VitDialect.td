@@ -19,8 +19,8 @@ def Vit_Dialect : Dialect {
   let summary = "Vision Transformer operators, primitive and fused";
   let description = [{
     Describes the forward pass of a Vision Transformer (Dosovitskiy et al.,
-    "An Image is Worth 16x16 Words", 2020) as an operator graph on f32
-    tensors. The batch dimension is dynamic (`?`); every other dimension is
+    "An Image is Worth 16x16 Words", 2020) as an operator graph on ranked
+    tensors: f32 activations, and GEMM weights in f32, bf16, f16 or i8. The batch dimension is dynamic (`?`); every other dimension is
     static for a compiled variant. Parameters are symbolic `vit.param` ops
     naming a tensor in the weights file, never dense constants.
 
@@ -35,7 +35,12 @@ def Vit_Dialect : Dialect {
 class Vit_Op<string mnemonic, list<Trait> traits = []>
     : Op<Vit_Dialect, mnemonic, traits>;
 
-// Every activation and parameter is a ranked f32 tensor.
+// Activations, and the parameters that are not GEMM weights, are ranked f32
+// tensors.
 def Vit_Tensor : RankedTensorOf<[F32]>;
+// GEMM weights may also be stored in the precisions vitc compiles GEMMs in
+// (the ops that read them say so in their operand types); a parameter may
+// hold any of them.
+def Vit_WeightTensor : RankedTensorOf<[F32, BF16, F16, I8]>;
 
 #endif // VIT_DIALECT_TD

@@ -24,12 +24,13 @@ def Vit_ParamOp : Vit_Op<"param", [Pure]> {
     ```
   }];
   let arguments = (ins StrAttr:$name);
-  let results = (outs Vit_Tensor:$value);
+  let results = (outs Vit_WeightTensor:$value);
   let assemblyFormat = "$name attr-dict `:` type($value)";
   let hasVerifier = 1;
 }
 
-def Vit_PatchProjectionOp : Vit_Op<"patch_projection", [Pure]> {
+def Vit_PatchProjectionOp : Vit_Op<"patch_projection", [Pure,
+    DeclareOpInterfaceMethods<Vit_KernelOpInterface, ["getKernelKind", "getGemmWeightOperands", "getFlopsPerImage"]>]> {
   let summary = "cut images into patches and project each to the model width";
   let description = [{
     A convolution whose kernel equals its stride (the patch size), with no
@@ -49,7 +50,7 @@ def Vit_PatchProjectionOp : Vit_Op<"patch_projection", [Pure]> {
         -> tensor<?x196x768xf32>
     ```
   }];
-  let arguments = (ins Vit_Tensor:$images, Vit_Tensor:$weight,
+  let arguments = (ins Vit_Tensor:$images, Vit_WeightTensor:$weight,
                        Optional<Vit_Tensor>:$bias);
   let results = (outs Vit_Tensor:$result);
   let assemblyFormat = [{
@@ -58,7 +59,7 @@ def Vit_PatchProjectionOp : Vit_Op<"patch_projection", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Vit_PrependTokensOp : Vit_Op<"prepend_tokens", [Pure]> {
+def Vit_PrependTokensOp : Vit_Op<"prepend_tokens", [Pure, Vit_KernelOpInterface]> {
   let summary = "put learned tokens (class, distillation) before the patch tokens";
   let description = [{
     Concatenates `tokens` `[1, T, D]`, broadcast over the batch, in front of
@@ -78,7 +79,8 @@ def Vit_PrependTokensOp : Vit_Op<"prepend_tokens", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Vit_AddPositionEmbeddingOp : Vit_Op<"add_position_embedding", [Pure]> {
+def Vit_AddPositionEmbeddingOp : Vit_Op<"add_position_embedding",
+    [Pure, Vit_KernelOpInterface]> {
   let summary = "add the learned position embedding to every token";
   let description = [{
     `result[b, l, d] = input[b, l, d] + embedding[0, l, d]`, with `input`

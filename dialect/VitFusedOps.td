@@ -12,7 +12,8 @@
 include "VitDialect.td"
 include "VitAttrs.td"
 
-def Vit_FusedMlpOp : Vit_Op<"fused_mlp", [Pure]> {
+def Vit_FusedMlpOp : Vit_Op<"fused_mlp", [Pure,
+    DeclareOpInterfaceMethods<Vit_KernelOpInterface, ["getKernelKind", "getGemmWeightOperands", "getFlopsPerImage"]>]> {
   let summary = "pre-norm MLP block with its residual connection";
   let description = [{
     `result = input + fc2(act(fc1(layer_norm(input))))`, where
@@ -30,8 +31,8 @@ def Vit_FusedMlpOp : Vit_Op<"fused_mlp", [Pure]> {
     ```
   }];
   let arguments = (ins Vit_Tensor:$input, Vit_Tensor:$norm_scale, Vit_Tensor:$norm_bias,
-                       Vit_Tensor:$fc1_weight, Vit_Tensor:$fc1_bias,
-                       Vit_Tensor:$fc2_weight, Vit_Tensor:$fc2_bias,
+                       Vit_WeightTensor:$fc1_weight, Vit_Tensor:$fc1_bias,
+                       Vit_WeightTensor:$fc2_weight, Vit_Tensor:$fc2_bias,
                        Vit_MlpActivation:$activation, F32Attr:$epsilon);
   let results = (outs Vit_Tensor:$result);
   let assemblyFormat = [{
@@ -41,7 +42,8 @@ def Vit_FusedMlpOp : Vit_Op<"fused_mlp", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Vit_FusedAttentionOp : Vit_Op<"fused_attention", [Pure]> {
+def Vit_FusedAttentionOp : Vit_Op<"fused_attention", [Pure,
+    DeclareOpInterfaceMethods<Vit_KernelOpInterface, ["getKernelKind", "getGemmWeightOperands", "getFlopsPerImage"]>]> {
   let summary = "pre-norm multi-head self-attention block with its residual connection";
   let description = [{
     `result = input + proj(attention(layer_norm(input)))`: the layer norm,
@@ -64,8 +66,8 @@ def Vit_FusedAttentionOp : Vit_Op<"fused_attention", [Pure]> {
     ```
   }];
   let arguments = (ins Vit_Tensor:$input, Vit_Tensor:$norm_scale, Vit_Tensor:$norm_bias,
-                       Vit_Tensor:$qkv_weight, Optional<Vit_Tensor>:$qkv_bias,
-                       Vit_Tensor:$proj_weight, Vit_Tensor:$proj_bias,
+                       Vit_WeightTensor:$qkv_weight, Optional<Vit_Tensor>:$qkv_bias,
+                       Vit_WeightTensor:$proj_weight, Vit_Tensor:$proj_bias,
                        I64Attr:$heads, F32Attr:$epsilon);
   let results = (outs Vit_Tensor:$result);
   let assemblyFormat = [{
@@ -77,7 +79,8 @@ def Vit_FusedAttentionOp : Vit_Op<"fused_attention", [Pure]> {
 }
 
 def Vit_FusedPatchEmbedOp : Vit_Op<"fused_patch_embed",
-    [Pure, AttrSizedOperandSegments]> {
+    [Pure, AttrSizedOperandSegments, DeclareOpInterfaceMethods<Vit_KernelOpInterface,
+        ["getKernelKind", "getGemmWeightOperands", "getFlopsPerImage"]>]> {
   let summary = "patch projection, prefix tokens and position embedding";
   let description = [{
     The whole embedding stage as one kernel:
@@ -99,7 +102,7 @@ def Vit_FusedPatchEmbedOp : Vit_Op<"fused_patch_embed",
            tensor<1x1x768xf32>, tensor<1x197x768xf32>) -> tensor<?x197x768xf32>
     ```
   }];
-  let arguments = (ins Vit_Tensor:$images, Vit_Tensor:$weight,
+  let arguments = (ins Vit_Tensor:$images, Vit_WeightTensor:$weight,
                        Optional<Vit_Tensor>:$bias,
                        Variadic<Vit_Tensor>:$prefix_tokens,
                        Vit_Tensor:$position_embedding);
@@ -111,7 +114,8 @@ def Vit_FusedPatchEmbedOp : Vit_Op<"fused_patch_embed",
   let hasVerifier = 1;
 }
 
-def Vit_FusedHeadOp : Vit_Op<"fused_head", [Pure, AttrSizedOperandSegments]> {
+def Vit_FusedHeadOp : Vit_Op<"fused_head", [Pure, AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<Vit_KernelOpInterface, ["getKernelKind", "getGemmWeightOperands", "getFlopsPerImage"]>]> {
   let summary = "final norm, pooling, pre-logits and classifier";
   let description = [{
     The classifier head as one kernel, from the encoder output `input`
@@ -142,11 +146,11 @@ def Vit_FusedHeadOp : Vit_Op<"fused_head", [Pure, AttrSizedOperandSegments]> {
   let arguments = (ins Vit_Tensor:$input,
                        Optional<Vit_Tensor>:$norm_scale,
                        Optional<Vit_Tensor>:$norm_bias,
-                       Optional<Vit_Tensor>:$pre_logits_weight,
+                       Optional<Vit_WeightTensor>:$pre_logits_weight,
                        Optional<Vit_Tensor>:$pre_logits_bias,
-                       Optional<Vit_Tensor>:$head_weight,
+                       Optional<Vit_WeightTensor>:$head_weight,
                        Optional<Vit_Tensor>:$head_bias,
-                       Optional<Vit_Tensor>:$dist_weight,
+                       Optional<Vit_WeightTensor>:$dist_weight,
                        Optional<Vit_Tensor>:$dist_bias,
                        Vit_HeadPooling:$pooling, I64Attr:$skip,
                        OptionalAttr<Vit_HeadNormPlacement>:$norm_at,

@@ -11,7 +11,7 @@
 include "VitDialect.td"
 include "VitAttrs.td"
 
-def Vit_LayerNormOp : Vit_Op<"layer_norm", [Pure]> {
+def Vit_LayerNormOp : Vit_Op<"layer_norm", [Pure, DeclareOpInterfaceMethods<Vit_KernelOpInterface, ["getKernelKind"]>]> {
   let summary = "layer normalization over the last dimension";
   let description = [{
     `result = (input - mean) / sqrt(var + epsilon) * scale + bias`, with mean
@@ -34,7 +34,7 @@ def Vit_LayerNormOp : Vit_Op<"layer_norm", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Vit_LinearOp : Vit_Op<"linear", [Pure]> {
+def Vit_LinearOp : Vit_Op<"linear", [Pure, DeclareOpInterfaceMethods<Vit_KernelOpInterface, ["getKernelKind", "getGemmWeightOperands", "getFlopsPerImage"]>]> {
   let summary = "a dense layer: input times transposed weight plus bias";
   let description = [{
     `result[..., m] = bias[m] + sum_k input[..., k] * weight[m, k]`, as
@@ -47,7 +47,7 @@ def Vit_LinearOp : Vit_Op<"linear", [Pure]> {
         : (tensor<?x197x768xf32>, tensor<3072x768xf32>, tensor<3072xf32>) -> tensor<?x197x3072xf32>
     ```
   }];
-  let arguments = (ins Vit_Tensor:$input, Vit_Tensor:$weight,
+  let arguments = (ins Vit_Tensor:$input, Vit_WeightTensor:$weight,
                        Optional<Vit_Tensor>:$bias);
   let results = (outs Vit_Tensor:$result);
   let assemblyFormat = [{
@@ -56,7 +56,8 @@ def Vit_LinearOp : Vit_Op<"linear", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Vit_MatmulOp : Vit_Op<"matmul", [Pure]> {
+def Vit_MatmulOp : Vit_Op<"matmul", [Pure,
+    DeclareOpInterfaceMethods<Vit_KernelOpInterface, ["getKernelKind", "getGemmWidths", "getFlopsPerImage"]>]> {
   let summary = "batched matrix product, optionally with the right side transposed";
   let description = [{
     `result[..., i, j] = sum_k lhs[..., i, k] * rhs[..., k, j]`, or
@@ -79,7 +80,7 @@ def Vit_MatmulOp : Vit_Op<"matmul", [Pure]> {
 }
 
 class Vit_UnaryOp<string mnemonic, string opSummary, string math>
-    : Vit_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+    : Vit_Op<mnemonic, [Pure, SameOperandsAndResultType, Vit_KernelOpInterface]> {
   let summary = opSummary;
   let description = "Element-wise: `" # math # "`.\n\nExample:\n```mlir\n%y = vit."
       # mnemonic # " %x : tensor<?x197x3072xf32>\n```";
@@ -91,7 +92,8 @@ class Vit_UnaryOp<string mnemonic, string opSummary, string math>
 def Vit_ReluOp : Vit_UnaryOp<"relu", "rectified linear unit", "max(x, 0)">;
 def Vit_TanhOp : Vit_UnaryOp<"tanh", "hyperbolic tangent", "tanh(x)">;
 
-def Vit_SoftmaxOp : Vit_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+def Vit_SoftmaxOp : Vit_Op<"softmax", [Pure, SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<Vit_KernelOpInterface, ["getKernelKind"]>]> {
   let summary = "softmax over the last dimension";
   let description = [{
     `result[..., j] = exp(x[..., j] - max) / sum_k exp(x[..., k] - max)`, the
@@ -107,7 +109,7 @@ def Vit_SoftmaxOp : Vit_Op<"softmax", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Vit_GeluOp : Vit_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+def Vit_GeluOp : Vit_Op<"gelu", [Pure, SameOperandsAndResultType, Vit_KernelOpInterface]> {
   let summary = "Gaussian error linear unit, exact (erf) or tanh form";
   let description = [{
     `erf`: `0.5 x (1 + erf(x / sqrt(2)))` (PyTorch, timm, Hugging Face).
@@ -124,7 +126,8 @@ def Vit_GeluOp : Vit_Op<"gelu", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$approximation $input attr-dict `:` type($input)";
 }
 
-def Vit_AddOp : Vit_Op<"add", [Pure, SameOperandsAndResultType, Commutative]> {
+def Vit_AddOp : Vit_Op<"add", [Pure, SameOperandsAndResultType, Commutative,
+    Vit_KernelOpInterface]> {
   let summary = "element-wise sum of two tensors of one shape";
   let description = [{
     `result = lhs + rhs`; the residual connections of the encoder.
@@ -139,7 +142,7 @@ def Vit_AddOp : Vit_Op<"add", [Pure, SameOperandsAndResultType, Commutative]> {
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
 }
 
-def Vit_ScaleOp : Vit_Op<"scale", [Pure, SameOperandsAndResultType]> {
+def Vit_ScaleOp : Vit_Op<"scale", [Pure, SameOperandsAndResultType, Vit_KernelOpInterface]> {
   let summary = "multiply every element by a constant";
   let description = [{
     `result = input * factor`: the `1/sqrt(head_dim)` of attention and the

@@ -10,6 +10,7 @@
 
 include "VitDialect.td"
 include "VitAttrs.td"
+include "VitInterfaces.td"
 include "VitEmbeddingOps.td"
 include "VitMathOps.td"
 include "VitTokenOps.td"

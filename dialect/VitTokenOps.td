@@ -10,7 +10,7 @@
 
 include "VitDialect.td"
 
-def Vit_SplitQkvOp : Vit_Op<"split_qkv", [Pure,
+def Vit_SplitQkvOp : Vit_Op<"split_qkv", [Pure, Vit_KernelOpInterface,
     AllTypesMatch<["query", "key", "value"]>]> {
   let summary = "split a fused QKV projection into per-head queries, keys and values";
   let description = [{
@@ -36,7 +36,7 @@ def Vit_SplitQkvOp : Vit_Op<"split_qkv", [Pure,
   let hasVerifier = 1;
 }
 
-def Vit_MergeHeadsOp : Vit_Op<"merge_heads", [Pure]> {
+def Vit_MergeHeadsOp : Vit_Op<"merge_heads", [Pure, Vit_KernelOpInterface]> {
   let summary = "concatenate the heads of an attention output along the width";
   let description = [{
     `result[b, n, h * Dh + e] = input[b, h, n, e]`: `[B, H, N, Dh]` to
@@ -53,7 +53,7 @@ def Vit_MergeHeadsOp : Vit_Op<"merge_heads", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Vit_SelectTokenOp : Vit_Op<"select_token", [Pure]> {
+def Vit_SelectTokenOp : Vit_Op<"select_token", [Pure, Vit_KernelOpInterface]> {
   let summary = "take one token of every sequence (the class-token slice)";
   let description = [{
     `result[b, d] = input[b, index, d]`: `[B, N, D]` to `[B, D]`. The token
@@ -70,7 +70,7 @@ def Vit_SelectTokenOp : Vit_Op<"select_token", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Vit_TokenMeanOp : Vit_Op<"token_mean", [Pure]> {
+def Vit_TokenMeanOp : Vit_Op<"token_mean", [Pure, Vit_KernelOpInterface]> {
   let summary = "average the tokens of every sequence (global average pooling)";
   let description = [{
     `result[b, d] = mean_{n >= skip} input[b, n, d]`: `[B, N, D]` to `[B, D]`.

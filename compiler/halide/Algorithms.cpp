@@ -48,12 +48,12 @@ std::vector<int64_t> halideExtents(llvm::ArrayRef<int64_t> shape) {
 
 /// The ImageParam for operand `i`, in its stored layout, with static extents
 /// declared.
-ImageParam operandParam(Operation *op, unsigned i, int lanes) {
+ImageParam operandParam(Operation *op, unsigned i) {
   mlir::Value value = op->getOperand(i);
   auto type = mlir::cast<mlir::RankedTensorType>(value.getType());
   std::vector<int64_t> shape = type.getShape().vec();
   if (mlir::isa_and_present<mlir::vit::ParamOp>(value.getDefiningOp()))
-    shape = storedShape(shape, paramLayoutFor(op, i, lanes));
+    shape = storedShape(shape, paramLayoutFor(op, i));
   std::vector<int64_t> extents = halideExtents(shape);
   ImageParam param(Float(32), extents.size(), "in" + std::to_string(i));
   for (size_t d = 0; d < extents.size(); ++d) {
@@ -78,11 +78,11 @@ std::vector<Expr> asExprs(const std::vector<Var> &vars, size_t from = 0) {
 
 /// Starts the definition of a primitive op: its inputs, and vars and extents
 /// of its (first) result.
-OpDef start(Operation *op, KernelStage::Kind kind, int lanes) {
+OpDef start(Operation *op, KernelStage::Kind kind) {
   OpDef def;
   def.kind = kind;
   for (unsigned i = 0; i < op->getNumOperands(); ++i)
-    def.inputs.push_back(operandParam(op, i, lanes));
+    def.inputs.push_back(operandParam(op, i));
   auto type = mlir::cast<mlir::RankedTensorType>(op->getResult(0).getType());
   def.extents = halideExtents(type.getShape());
   def.vars = makeVars(def.extents.size());
@@ -120,11 +120,11 @@ std::pair<Func, RDom> patchAccumulator(ImageParam images, ImageParam weight,
 }
 
 /// Patch projection as a GEMM over (x, y, c) of each patch.
-OpDef patchProjection(mlir::vit::PatchProjectionOp op, int lanes) {
-  OpDef def = start(op, KernelStage::Kind::Gemm, lanes);
+OpDef patchProjection(mlir::vit::PatchProjectionOp op) {
+  OpDef def = start(op, KernelStage::Kind::Gemm);
   auto [acc, r] = patchAccumulator(
       def.inputs[0], def.inputs[1],
-      static_cast<int>(paramLayoutFor(op, 1, lanes).block),
+      static_cast<int>(paramLayoutFor(op, 1).block),
       op.getImages().getType().getShape(), op.getWeight().getType().getShape(),
       def.vars, [](Expr n) { return n; }, "acc");
   Var d = def.vars[0], n = def.vars[1], b = def.vars[2];
@@ -142,8 +142,8 @@ OpDef patchProjection(mlir::vit::PatchProjectionOp op, int lanes) {
 /// Batched matmul: out(j, i, batch...) = sum_k lhs(k, i, ...) * rhs(.., ..).
 /// A transposed right side is staged as rhsT(j, k, ...) so the inner loop
 /// reads it contiguously.
-OpDef matmul(mlir::vit::MatmulOp op, int lanes) {
-  OpDef def = start(op, KernelStage::Kind::Gemm, lanes);
+OpDef matmul(mlir::vit::MatmulOp op) {
+  OpDef def = start(op, KernelStage::Kind::Gemm);
   ImageParam lhs = def.inputs[0], rhs = def.inputs[1];
   const int k = static_cast<int>(op.getLhs().getType().getShape().back());
   RDom r(0, k, "k");
@@ -191,7 +191,7 @@ Func softmaxRows(Func in, int width, const std::vector<Var> &vars,
       out(name);
   rowMax(rowVars) = Float(32).min();
   rowMax(rowVars) = max(rowMax(rowArgs), in(atR));
-  exps(vars) = exp(in(vars) - rowMax(rowArgs));
+  exps(vars) = exp(in(vars)-rowMax(rowArgs));
   rowSum(rowVars) = 0.0f;
   rowSum(rowVars) += exps(atR);
   // One division per row, not per element (x * (1/s) is within an ulp of x/s).
@@ -202,8 +202,8 @@ Func softmaxRows(Func in, int width, const std::vector<Var> &vars,
   return out;
 }
 
-OpDef softmax(mlir::vit::SoftmaxOp op, int lanes) {
-  OpDef def = start(op, KernelStage::Kind::RowReduce, lanes);
+OpDef softmax(mlir::vit::SoftmaxOp op) {
+  OpDef def = start(op, KernelStage::Kind::RowReduce);
   Func in("softmax_in");
   in(def.vars) = def.inputs[0](def.vars);
   in.compute_inline();
@@ -212,8 +212,8 @@ OpDef softmax(mlir::vit::SoftmaxOp op, int lanes) {
   return def;
 }
 
-OpDef tokenMean(mlir::vit::TokenMeanOp op, int lanes) {
-  OpDef def = start(op, KernelStage::Kind::Elementwise, lanes);
+OpDef tokenMean(mlir::vit::TokenMeanOp op) {
+  OpDef def = start(op, KernelStage::Kind::Elementwise);
   ImageParam in = def.inputs[0];
   const int tokens = op.getInput().getType().getShape()[1];
   const int skip = static_cast<int>(op.getSkip());
@@ -225,8 +225,8 @@ OpDef tokenMean(mlir::vit::TokenMeanOp op, int lanes) {
   return def;
 }
 
-OpDef splitQkv(mlir::vit::SplitQkvOp op, int lanes) {
-  OpDef def = start(op, KernelStage::Kind::Elementwise, lanes);
+OpDef splitQkv(mlir::vit::SplitQkvOp op) {
+  OpDef def = start(op, KernelStage::Kind::Elementwise);
   ImageParam in = def.inputs[0];
   auto shape = op.getQuery().getType().getShape(); // [B, H, N, Dh]
   const int heads = shape[1], headDim = shape[3];
@@ -239,8 +239,8 @@ OpDef splitQkv(mlir::vit::SplitQkvOp op, int lanes) {
   return def;
 }
 
-OpDef elementwise(Operation *op, int lanes) {
-  OpDef def = start(op, KernelStage::Kind::Elementwise, lanes);
+OpDef elementwise(Operation *op) {
+  OpDef def = start(op, KernelStage::Kind::Elementwise);
   const std::vector<Var> &v = def.vars;
   std::vector<Expr> args = asExprs(v);
   Func out(op->getName().stripDialect().str());
@@ -326,7 +326,6 @@ gemmStage(Func lhs, ImageParam weight, int block, int k,
               &epilogue) {
   KernelStage stage;
   stage.kind = KernelStage::Kind::Gemm;
-  stage.weightGemm = true;
   stage.extents = extents;
   stage.vars = makeVars(extents.size(), (name + "_v").c_str());
   RDom r(0, k, name + "_k");
@@ -358,10 +357,10 @@ Expr activate(Expr x, mlir::vit::MlpActivation activation) {
 }
 
 /// The input ImageParams of a fused op, in operand order.
-std::vector<ImageParam> fusedInputs(Operation *op, int lanes) {
+std::vector<ImageParam> fusedInputs(Operation *op) {
   std::vector<ImageParam> inputs;
   for (unsigned i = 0; i < op->getNumOperands(); ++i)
-    inputs.push_back(operandParam(op, i, lanes));
+    inputs.push_back(operandParam(op, i));
   return inputs;
 }
 
@@ -375,15 +374,15 @@ Func inputFunc(const ImageParam &param, size_t rank) {
 }
 
 /// out(m, rows...) = bias(m) + sum_k input(k, rows...) * weight(m, k).
-KernelDef linearKernel(mlir::vit::LinearOp op, int lanes) {
+KernelDef linearKernel(mlir::vit::LinearOp op) {
   KernelDef def;
-  def.inputs = fusedInputs(op, lanes);
+  def.inputs = fusedInputs(op);
   auto inputShape = op.getInput().getType().getShape();
   std::vector<int64_t> extents = halideExtents(op.getType().getShape());
   ImageParam bias = op.getBias() ? def.inputs[2] : ImageParam();
   KernelStage stage =
       gemmStage(inputFunc(def.inputs[0], inputShape.size()), def.inputs[1],
-                static_cast<int>(paramLayoutFor(op, 1, lanes).block),
+                static_cast<int>(paramLayoutFor(op, 1).block),
                 static_cast<int>(inputShape.back()), extents, "linear",
                 [&](Expr sum, const std::vector<Var> &v) {
                   return bias.defined() ? sum + bias(v[0]) : sum;
@@ -393,9 +392,9 @@ KernelDef linearKernel(mlir::vit::LinearOp op, int lanes) {
   return def;
 }
 
-KernelDef layerNormKernel(mlir::vit::LayerNormOp op, int lanes) {
+KernelDef layerNormKernel(mlir::vit::LayerNormOp op) {
   KernelDef def;
-  def.inputs = fusedInputs(op, lanes);
+  def.inputs = fusedInputs(op);
   std::vector<int64_t> extents = halideExtents(op.getType().getShape());
   KernelStage stage = layerNormStage(
       inputFunc(def.inputs[0], extents.size()), def.inputs[1], def.inputs[2],
@@ -407,9 +406,9 @@ KernelDef layerNormKernel(mlir::vit::LayerNormOp op, int lanes) {
 
 /// x + fc2(act(fc1(layer_norm(x)))): layer norm, then fc1 with bias and
 /// activation in its epilogue, then fc2 with bias and the residual in its.
-KernelDef fusedMlp(mlir::vit::FusedMlpOp op, int lanes) {
+KernelDef fusedMlp(mlir::vit::FusedMlpOp op) {
   KernelDef def;
-  def.inputs = fusedInputs(op, lanes);
+  def.inputs = fusedInputs(op);
   ImageParam x = def.inputs[0];
   std::vector<int64_t> extents =
       halideExtents(op.getInput().getType().getShape());
@@ -423,18 +422,16 @@ KernelDef fusedMlp(mlir::vit::FusedMlpOp op, int lanes) {
   hiddenExtents[0] = hidden;
   ImageParam b1 = def.inputs[4], b2 = def.inputs[6];
   auto activation = op.getActivation();
-  KernelStage fc1 =
-      gemmStage(norm.func, def.inputs[3],
-                static_cast<int>(paramLayoutFor(op, 3, lanes).block), width,
-                hiddenExtents, "fc1", [&](Expr sum, const std::vector<Var> &v) {
-                  return activate(sum + b1(v[0]), activation);
-                });
-  KernelStage fc2 =
-      gemmStage(fc1.func, def.inputs[5],
-                static_cast<int>(paramLayoutFor(op, 5, lanes).block), hidden,
-                extents, "fused_mlp", [&](Expr sum, const std::vector<Var> &v) {
-                  return x(v) + sum + b2(v[0]);
-                });
+  KernelStage fc1 = gemmStage(
+      norm.func, def.inputs[3], static_cast<int>(paramLayoutFor(op, 3).block),
+      width, hiddenExtents, "fc1", [&](Expr sum, const std::vector<Var> &v) {
+        return activate(sum + b1(v[0]), activation);
+      });
+  KernelStage fc2 = gemmStage(
+      fc1.func, def.inputs[5], static_cast<int>(paramLayoutFor(op, 5).block),
+      hidden, extents, "fused_mlp", [&](Expr sum, const std::vector<Var> &v) {
+        return x(v) + sum + b2(v[0]);
+      });
   fc1.costlyEpilogue = activation != mlir::vit::MlpActivation::Relu;
   def.stages = {norm, fc1, fc2};
   def.outputs = {fc2.func};
@@ -444,9 +441,9 @@ KernelDef fusedMlp(mlir::vit::FusedMlpOp op, int lanes) {
 /// x + proj(attention(layer_norm(x))): layer norm; the QKV projection; per
 /// head q·kᵀ/sqrt(Dh), softmax and ·v; the output projection with its bias
 /// and the residual in the epilogue.
-KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
+KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
   KernelDef def;
-  def.inputs = fusedInputs(op, lanes);
+  def.inputs = fusedInputs(op);
   const bool qkvBias = bool(op.getQkvBias());
   ImageParam x = def.inputs[0], qkvWeight = def.inputs[3];
   ImageParam projWeight = def.inputs[qkvBias ? 5 : 4],
@@ -463,7 +460,7 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
   auto blockOf = [&](mlir::Value weight) {
     for (unsigned i = 0; i < op->getNumOperands(); ++i)
       if (op->getOperand(i) == weight)
-        return static_cast<int>(paramLayoutFor(op, i, lanes).block);
+        return static_cast<int>(paramLayoutFor(op, i).block);
     return 0;
   };
 
@@ -482,6 +479,7 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
   std::vector<int64_t> scoreExtents{tokens, queries, heads, -1};
   KernelStage scores;
   scores.kind = KernelStage::Kind::Gemm;
+  scores.gemmRole = KernelStage::GemmRole::Scores;
   scores.extents = scoreExtents;
   scores.vars = makeVars(4, "s_v");
   {
@@ -506,12 +504,13 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
   probs.kind = KernelStage::Kind::RowReduce;
   probs.extents = scoreExtents;
   probs.vars = makeVars(4, "p_v");
-  probs.func = softmaxRows(scores.func, tokens, probs.vars, "probs",
-                           probs.rowStages);
+  probs.func =
+      softmaxRows(scores.func, tokens, probs.vars, "probs", probs.rowStages);
   // context(e, i, h, b) = sum_j probs(j, i, h, b) * v(e, j, h, b), written
   // with the heads merged: merged(c, n, b) = context(c % Dh, n, c / Dh, b).
   KernelStage context;
   context.kind = KernelStage::Kind::Gemm;
+  context.gemmRole = KernelStage::GemmRole::Context;
   context.extents = {headDim, queries, heads, -1};
   context.vars = makeVars(4, "c_v");
   {
@@ -543,11 +542,11 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op, int lanes) {
   Var mc("mc"), mn("mn"), mb("mb");
   merged(mc, mn, mb) = context.func(mc % headDim, mn, mc / headDim, mb);
   merged.compute_inline();
-  KernelStage proj =
-      gemmStage(merged, projWeight, blockOf(op.getProjWeight()), width,
-                resultExtents, "fused_attention", [&](Expr sum, const std::vector<Var> &v) {
-                  return x(v) + sum + projBias(v[0]);
-                });
+  KernelStage proj = gemmStage(merged, projWeight, blockOf(op.getProjWeight()),
+                               width, resultExtents, "fused_attention",
+                               [&](Expr sum, const std::vector<Var> &v) {
+                                 return x(v) + sum + projBias(v[0]);
+                               });
   // Scores and probabilities are computed per (query block, head, batch)
   // inside the context's parallel loop: never [B, H, N, N].
   context.parallelOuterOnly = true;
@@ -567,10 +566,10 @@ ImageParam inputOf(Operation *op, const std::vector<ImageParam> &inputs,
 }
 
 /// The panel width operand `value` of `op` is stored with.
-int panelBlock(Operation *op, mlir::Value value, int lanes) {
+int panelBlock(Operation *op, mlir::Value value) {
   for (unsigned i = 0; i < op->getNumOperands(); ++i)
     if (op->getOperand(i) == value)
-      return static_cast<int>(paramLayoutFor(op, i, lanes).block);
+      return static_cast<int>(paramLayoutFor(op, i).block);
   return 0;
 }
 
@@ -578,9 +577,9 @@ int panelBlock(Operation *op, mlir::Value value, int lanes) {
 /// the projection is a GEMM over each patch's (x, y, c), read straight from
 /// the image, over all T + N rows (the T prefix rows read patch 0 and drop
 /// it: 1/197 of the work, and every row tile stays full).
-KernelDef fusedPatchEmbed(mlir::vit::FusedPatchEmbedOp op, int lanes) {
+KernelDef fusedPatchEmbed(mlir::vit::FusedPatchEmbedOp op) {
   KernelDef def;
-  def.inputs = fusedInputs(op, lanes);
+  def.inputs = fusedInputs(op);
   auto imageShape = op.getImages().getType().getShape();
   auto weightShape = op.getWeight().getType().getShape(); // [D, C, Ph, Pw]
   const int patches =
@@ -591,14 +590,13 @@ KernelDef fusedPatchEmbed(mlir::vit::FusedPatchEmbedOp op, int lanes) {
 
   KernelStage stage;
   stage.kind = KernelStage::Kind::Gemm;
-  stage.weightGemm = true;
   stage.weight = def.inputs[1];
   stage.extents = halideExtents(op.getType().getShape());
   stage.vars = makeVars(3, "e_v");
   Var d = stage.vars[0], n = stage.vars[1], b = stage.vars[2];
   auto [acc, r] = patchAccumulator(
-      def.inputs[0], def.inputs[1], panelBlock(op, op.getWeight(), lanes),
-      imageShape, weightShape, stage.vars,
+      def.inputs[0], def.inputs[1], panelBlock(op, op.getWeight()), imageShape,
+      weightShape, stage.vars,
       [&](Expr row) { return clamp(row - prefix, 0, patches - 1); },
       "embed_acc");
   Expr value = acc(d, n, b);
@@ -627,10 +625,9 @@ KernelDef fusedPatchEmbed(mlir::vit::FusedPatchEmbedOp op, int lanes) {
 }
 
 /// An elementwise stage over `extents` computing `body(vars)`.
-KernelStage elementwiseStage(const std::vector<int64_t> &extents,
-                             const std::string &name,
-                             const std::function<Expr(const std::vector<Var> &)>
-                                 &body) {
+KernelStage
+elementwiseStage(const std::vector<int64_t> &extents, const std::string &name,
+                 const std::function<Expr(const std::vector<Var> &)> &body) {
   KernelStage stage;
   stage.extents = extents;
   stage.vars = makeVars(extents.size(), (name + "_v").c_str());
@@ -644,14 +641,13 @@ KernelStage elementwiseStage(const std::vector<int64_t> &extents,
 /// pre-logits, then the classifier (and DeiT's distillation classifier). The
 /// features and the logits are both outputs. The token norm is computed only
 /// for the rows pooling reads (Halide's bounds inference).
-KernelDef fusedHead(mlir::vit::FusedHeadOp op, int lanes) {
+KernelDef fusedHead(mlir::vit::FusedHeadOp op) {
   KernelDef def;
-  def.inputs = fusedInputs(op, lanes);
+  def.inputs = fusedInputs(op);
   auto in = [&](mlir::Value v) { return inputOf(op, def.inputs, v); };
   auto shape = op.getInput().getType().getShape(); // [B, N, D]
   const int tokens = shape[1], width = shape[2];
-  const bool tokenNorm =
-      op.getNormAt() == mlir::vit::HeadNormPlacement::Tokens;
+  const bool tokenNorm = op.getNormAt() == mlir::vit::HeadNormPlacement::Tokens;
   const bool pooledNorm =
       op.getNormAt() == mlir::vit::HeadNormPlacement::Pooled;
   const float epsilon =
@@ -686,12 +682,12 @@ KernelDef fusedHead(mlir::vit::FusedHeadOp op, int lanes) {
   if (op.getPreLogitsWeight()) {
     const int rep = op.getPreLogitsWeight().getType().getShape()[0];
     ImageParam bias = in(op.getPreLogitsBias());
-    KernelStage preLogits = gemmStage(
-        features, in(op.getPreLogitsWeight()),
-        panelBlock(op, op.getPreLogitsWeight(), lanes), width, {rep, -1},
-        "pre_logits", [&](Expr sum, const std::vector<Var> &v) {
-          return tanh(sum + bias(v[0]));
-        });
+    KernelStage preLogits =
+        gemmStage(features, in(op.getPreLogitsWeight()),
+                  panelBlock(op, op.getPreLogitsWeight()), width, {rep, -1},
+                  "pre_logits", [&](Expr sum, const std::vector<Var> &v) {
+                    return tanh(sum + bias(v[0]));
+                  });
     preLogits.costlyEpilogue = true;
     def.stages.push_back(preLogits);
     features = preLogits.func;
@@ -699,9 +695,9 @@ KernelDef fusedHead(mlir::vit::FusedHeadOp op, int lanes) {
   // The features are an output; a separate copy stage keeps the pipeline's
   // outputs distinct Funcs whatever the chain above was.
   const int featureWidth = op.getFeatures().getType().getShape()[1];
-  KernelStage featuresOut = elementwiseStage(
-      {featureWidth, -1}, "features",
-      [&](const std::vector<Var> &v) { return features(v); });
+  KernelStage featuresOut =
+      elementwiseStage({featureWidth, -1}, "features",
+                       [&](const std::vector<Var> &v) { return features(v); });
   def.stages.push_back(featuresOut);
   def.outputs = {featuresOut.func};
   if (!op.getHeadWeight())
@@ -716,18 +712,17 @@ KernelDef fusedHead(mlir::vit::FusedHeadOp op, int lanes) {
     distToken.compute_inline();
     ImageParam distBias = in(op.getDistBias());
     dist = gemmStage(distToken, in(op.getDistWeight()),
-                     panelBlock(op, op.getDistWeight(), lanes), width,
-                     {classes, -1}, "dist_logits",
-                     [&](Expr sum, const std::vector<Var> &v) {
+                     panelBlock(op, op.getDistWeight()), width, {classes, -1},
+                     "dist_logits", [&](Expr sum, const std::vector<Var> &v) {
                        return sum + distBias(v[0]);
                      });
     def.stages.push_back(dist);
   }
   ImageParam headBias = in(op.getHeadBias());
   KernelStage logits = gemmStage(
-      features, in(op.getHeadWeight()),
-      panelBlock(op, op.getHeadWeight(), lanes), featureWidth, {classes, -1},
-      "logits", [&](Expr sum, const std::vector<Var> &v) {
+      features, in(op.getHeadWeight()), panelBlock(op, op.getHeadWeight()),
+      featureWidth, {classes, -1}, "logits",
+      [&](Expr sum, const std::vector<Var> &v) {
         Expr value = sum + headBias(v[0]);
         // DeiT averages the two classifiers at inference.
         return dist.func.defined() ? (value + dist.func(v)) * 0.5f : value;
@@ -738,7 +733,59 @@ KernelDef fusedHead(mlir::vit::FusedHeadOp op, int lanes) {
 }
 } // namespace
 
-static OpDef defineAlgorithm(Operation *op, int lanes);
+static OpDef defineAlgorithm(Operation *op);
+
+/// Puts the sizes of the kernel's tile (VitAttrs.td) on its stages.
+static void applyTile(KernelDef &def, mlir::Attribute tile) {
+  using namespace mlir::vit;
+  using Role = KernelStage::GemmRole;
+  for (KernelStage &stage : def.stages) {
+    const bool gemm = stage.kind == KernelStage::Kind::Gemm;
+    auto registerTile = [&](int64_t columns, int64_t rows) {
+      stage.tileColumns = static_cast<int>(columns);
+      stage.tileRows = static_cast<int>(rows);
+    };
+    llvm::TypeSwitch<mlir::Attribute>(tile)
+        .Case([&](CpuRowTileAttr t) {
+          stage.rowsPerTask = static_cast<int>(t.getRows());
+          stage.vector = static_cast<int>(t.getVector());
+        })
+        .Case([&](CpuGemmTileAttr t) {
+          stage.vector = static_cast<int>(t.getVector());
+          if (gemm)
+            registerTile(t.getColumns(), t.getRows());
+          stage.parallelRows = t.getParallel() == TileParallel::Rows;
+        })
+        .Case([&](CpuAttentionTileAttr t) {
+          stage.vector = static_cast<int>(t.getVector());
+          stage.queryRows = static_cast<int>(t.getQueryRows());
+          if (gemm && stage.gemmRole == Role::Scores) {
+            registerTile(t.getScoreColumns(), t.getScoreRows());
+          } else if (gemm && stage.gemmRole == Role::Context) {
+            registerTile(t.getContextColumns(), t.getContextRows());
+          } else if (gemm) {
+            registerTile(t.getColumns(), t.getRows());
+            stage.parallelRows = t.getParallel() == TileParallel::Rows;
+          }
+        })
+        .Case([&](GpuRowTileAttr t) {
+          stage.rowsPerTask = static_cast<int>(t.getThreads());
+        })
+        .Case<GpuGemmTileAttr, GpuAttentionTileAttr>([&](auto t) {
+          if (auto attention = mlir::dyn_cast<GpuAttentionTileAttr>(t))
+            stage.queryRows = static_cast<int>(attention.getQueryRows());
+          // Attention's per-head GEMMs run a block per (query rows, head,
+          // image) sized by the shapes (GpuSchedule.cpp).
+          if (!gemm || stage.gemmRole == Role::Scores ||
+              stage.gemmRole == Role::Context)
+            return;
+          registerTile(t.getBlockColumns(), t.getBlockRows());
+          stage.threadColumns = static_cast<int>(t.getThreadColumns());
+          stage.threadRows = static_cast<int>(t.getThreadRows());
+          stage.sharedK = static_cast<int>(t.getSharedK());
+        });
+  }
+}
 
 /// Declares the static extents of every output buffer, as for the inputs.
 static void constrainOutputs(const KernelDef &def, Operation *op) {
@@ -755,22 +802,22 @@ static void constrainOutputs(const KernelDef &def, Operation *op) {
   }
 }
 
-KernelDef vitc::defineKernel(Operation *op, int lanes) {
+KernelDef vitc::defineKernel(Operation *op) {
   KernelDef def;
   if (auto linear = mlir::dyn_cast<mlir::vit::LinearOp>(op))
-    def = linearKernel(linear, lanes);
+    def = linearKernel(linear);
   else if (auto norm = mlir::dyn_cast<mlir::vit::LayerNormOp>(op))
-    def = layerNormKernel(norm, lanes);
+    def = layerNormKernel(norm);
   else if (auto mlp = mlir::dyn_cast<mlir::vit::FusedMlpOp>(op))
-    def = fusedMlp(mlp, lanes);
+    def = fusedMlp(mlp);
   else if (auto attention = mlir::dyn_cast<mlir::vit::FusedAttentionOp>(op))
-    def = fusedAttention(attention, lanes);
+    def = fusedAttention(attention);
   else if (auto embed = mlir::dyn_cast<mlir::vit::FusedPatchEmbedOp>(op))
-    def = fusedPatchEmbed(embed, lanes);
+    def = fusedPatchEmbed(embed);
   else if (auto head = mlir::dyn_cast<mlir::vit::FusedHeadOp>(op))
-    def = fusedHead(head, lanes);
+    def = fusedHead(head);
   else {
-    OpDef single = defineAlgorithm(op, lanes);
+    OpDef single = defineAlgorithm(op);
     def.inputs = single.inputs;
     def.outputs = single.outputs;
     for (const Func &out : single.outputs) {
@@ -783,55 +830,22 @@ KernelDef vitc::defineKernel(Operation *op, int lanes) {
       stage.reduction = single.reduction;
       stage.stagedRhs = single.stagedRhs;
       stage.rowStages = single.rowStages;
-      stage.weightGemm = mlir::isa<mlir::vit::PatchProjectionOp>(op);
+      if (mlir::isa<mlir::vit::MatmulOp>(op))
+        stage.gemmRole = KernelStage::GemmRole::Activations;
       def.stages.push_back(stage);
     }
   }
-  if (auto tile = op->getAttrOfType<mlir::vit::TileAttr>("vit.tile")) {
-    // What each size means: VitAttrs.td (CPU GEMMs [columns, rows], GPU
-    // GEMMs [block columns, block rows, thread columns, thread rows, shared
-    // k (, query rows)], CPU fused attention [columns, rows (, query rows
-    // per task)], row-wise kernels one size).
-    llvm::ArrayRef<int64_t> sizes = tile.getTiles();
-    auto size = [&](size_t i) {
-      return i < sizes.size() ? static_cast<int>(sizes[i]) : 0;
-    };
-    const bool gemm = llvm::any_of(def.stages, [](const KernelStage &s) {
-      return s.kind == KernelStage::Kind::Gemm;
-    });
-    const bool gpu = sizes.size() >= 4;
-    for (KernelStage &stage : def.stages) {
-      stage.vector = static_cast<int>(tile.getVector());
-      if (!gemm) {
-        stage.rowsPerTask = size(0);
-        continue;
-      }
-      stage.queryRows = gpu ? size(5) : size(2);
-      if (!stage.weightGemm && !mlir::isa<mlir::vit::MatmulOp>(op))
-        continue; // attention's scores and context size their own tiles
-      stage.tileColumns = size(0);
-      stage.tileRows = size(1);
-      if (gpu) {
-        stage.threadColumns = size(2);
-        stage.threadRows = size(3);
-        stage.sharedK = size(4);
-      } else {
-        stage.parallelRows = llvm::is_contained(tile.getParallel(), 1);
-      }
-    }
-  }
+  applyTile(def, op->getAttr("vit.tile"));
   constrainOutputs(def, op);
   return def;
 }
 
-static OpDef defineAlgorithm(Operation *op, int lanes) {
+static OpDef defineAlgorithm(Operation *op) {
   return llvm::TypeSwitch<Operation *, OpDef>(op)
-      .Case([&](mlir::vit::PatchProjectionOp o) {
-        return patchProjection(o, lanes);
-      })
-      .Case([&](mlir::vit::MatmulOp o) { return matmul(o, lanes); })
-      .Case([&](mlir::vit::SoftmaxOp o) { return softmax(o, lanes); })
-      .Case([&](mlir::vit::TokenMeanOp o) { return tokenMean(o, lanes); })
-      .Case([&](mlir::vit::SplitQkvOp o) { return splitQkv(o, lanes); })
-      .Default([&](Operation *o) { return elementwise(o, lanes); });
+      .Case([&](mlir::vit::PatchProjectionOp o) { return patchProjection(o); })
+      .Case([&](mlir::vit::MatmulOp o) { return matmul(o); })
+      .Case([&](mlir::vit::SoftmaxOp o) { return softmax(o); })
+      .Case([&](mlir::vit::TokenMeanOp o) { return tokenMean(o); })
+      .Case([&](mlir::vit::SplitQkvOp o) { return splitQkv(o); })
+      .Default([&](Operation *o) { return elementwise(o); });
 }

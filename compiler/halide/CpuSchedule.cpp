@@ -15,6 +15,7 @@
 #include "compiler/halide/Kernels.h"
 
 #include <algorithm>
+#include <cassert>
 
 using namespace Halide;
 using namespace vitc;
@@ -64,7 +65,7 @@ void scheduleRowReduce(KernelStage &def, int vec, bool nested) {
   }
 }
 
-void scheduleGemm(KernelStage &def, int vec, int registers, bool nested) {
+void scheduleGemm(KernelStage &def, int vec, bool nested) {
   Func out = def.func, acc = def.accumulator;
   Var x = def.vars[0], y = def.vars[1];
   // Tiles that do not divide the extent are shifted inwards (the overlap is
@@ -72,21 +73,11 @@ void scheduleGemm(KernelStage &def, int vec, int registers, bool nested) {
   // registers; only extents smaller than a tile (a dynamic batch of rows, a
   // handful of classes) are guarded.
   const int64_t width = def.extents[0], rows = def.extents[1];
-  // The tile width is also the width of the weight panels (Program.cpp).
-  const int tileX = def.tileColumns > 0
-                        ? def.tileColumns
-                        : static_cast<int>(gemmTileWidth(width, vec));
+  // The register tile: the kernel's tile gives it for every GEMM stage (for a
+  // weight GEMM its width is also the width of the weight panels).
+  assert(def.tileColumns > 0 && def.tileRows > 0 && "GEMM stages are tiled");
+  const int tileX = def.tileColumns, tileY = def.tileRows;
   const bool fullX = width >= tileX;
-  // Attention's per-head GEMMs (no rows in the tile) take as many rows as the
-  // vector registers hold: accumulators plus a vector per column and the
-  // broadcast (6 rows of 2 vectors with 16 registers). Weight GEMMs take the
-  // tile's rows (4 without one: 6 measured slower for them).
-  const int columnVectors = std::max(1, tileX / vec);
-  const int tileY =
-      def.tileRows > 0 ? def.tileRows
-      : def.weightGemm
-          ? 4
-          : std::clamp((registers - columnVectors - 1) / columnVectors, 1, 8);
   const bool fullY = rows >= tileY;
   auto tail = [](bool full) {
     return full ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
@@ -96,7 +87,8 @@ void scheduleGemm(KernelStage &def, int vec, int registers, bool nested) {
   // The parallel tile loop is the outer one of the two: column tiles by
   // default (each core streams its own weight panels), row tiles when the
   // tile says so (GEMMs with few column tiles).
-  Var tileOuter = def.parallelRows ? yo : xo, tileInner = def.parallelRows ? xo : yo;
+  Var tileOuter = def.parallelRows ? yo : xo,
+      tileInner = def.parallelRows ? xo : yo;
   std::vector<VarOrRVar> order{xi, yi, tileInner, tileOuter};
   // Attention's context: blocks of query rows are tasks of their own (with
   // the heads and images), each computing the scores of its rows. The tile
@@ -204,14 +196,11 @@ void vitc::placeStages(
   }
 }
 
-void vitc::scheduleCpu(KernelDef &def, const Target &target) {
-  const int natural = target.natural_vector_size(Float(32));
-  // SIMD registers: 32 with AVX-512 (16 float lanes) and on AArch64, else 16
-  // (as vit-select-tiles counts them).
-  const bool aarch64 = target.arch == Target::ARM && target.bits == 64;
-  const int registers = natural >= 16 || aarch64 ? 32 : 16;
+void vitc::scheduleCpu(KernelDef &def) {
   placeStages(def, [&](KernelStage &stage, const KernelStage *parent) {
-    const int vec = stage.vector > 0 ? stage.vector : natural;
+    // Every stage of a CPU kernel takes its lanes from the kernel's tile.
+    assert(stage.vector > 0 && "CPU kernels are tiled");
+    const int vec = stage.vector;
     switch (stage.kind) {
     case KernelStage::Kind::Elementwise:
       scheduleElementwise(stage, vec);
@@ -220,7 +209,7 @@ void vitc::scheduleCpu(KernelDef &def, const Target &target) {
       scheduleRowReduce(stage, vec, parent != nullptr);
       break;
     case KernelStage::Kind::Gemm:
-      scheduleGemm(stage, vec, registers, parent != nullptr);
+      scheduleGemm(stage, vec, parent != nullptr);
       break;
     }
   });

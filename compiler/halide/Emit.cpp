@@ -3,6 +3,7 @@
 #include "compiler/halide/Emit.h"
 
 #include "compiler/halide/Kernels.h"
+#include "compiler/target/TargetDescription.h"
 
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
@@ -24,60 +25,6 @@ static const char kRuntimeAbiHeader[] =
 
 static Error emitError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
-/// The targets of a (possibly multi-target) target string: the most
-/// specific first, the baseline last, as Halide's runtime dispatch expects.
-static llvm::Expected<std::vector<Halide::Target>>
-parseTargets(StringRef text) {
-  llvm::SmallVector<StringRef> parts;
-  text.split(parts, ',');
-  std::vector<Halide::Target> targets;
-  for (StringRef part : parts) {
-    if (!Halide::Target::validate_target_string(part.str()))
-      return emitError(
-          "--target: '" + part +
-          "' is not a Halide target string (e.g. host, x86-64-linux-avx2, "
-          "arm-64-linux, host-cuda; several, comma-separated, for runtime "
-          "dispatch)");
-    targets.emplace_back(part.str());
-    // Halide's LLVM aborts on some kernels for the bare AVX-512 foundation
-    // set (Xeon Phi); every AVX-512 CPU since Skylake has the BW/DQ/VL parts.
-    if (targets.back().has_feature(Halide::Target::AVX512) &&
-        !targets.back().has_feature(Halide::Target::AVX512_Skylake))
-      return emitError(
-          "--target: '" + part +
-          "' asks for the bare AVX-512 foundation set, which is not supported; "
-          "use avx512_skylake or later (e.g. x86-64-linux-avx512_skylake)");
-  }
-  for (const Halide::Target &t : targets)
-    if (t.has_gpu_feature() && !t.has_feature(Halide::Target::CUDA) &&
-        !t.has_feature(Halide::Target::OpenCL))
-      return emitError("--target: '" + text +
-                       "' asks for a GPU API vitc does not run; use cuda "
-                       "(e.g. host-cuda-cuda_capability_80) or opencl");
-  if (targets.size() > 1 &&
-      llvm::any_of(targets, [](const Halide::Target &t) {
-        return t.has_gpu_feature();
-      }))
-    return emitError("--target: a GPU target cannot be part of a multi-target "
-                     "library, got '" +
-                     text + "'");
-  for (const Halide::Target &t : targets)
-    if (t.arch != targets[0].arch || t.os != targets[0].os ||
-        t.bits != targets[0].bits)
-      return emitError(
-          "--target: the targets of a multi-target library must share "
-          "architecture, OS and bits, got '" +
-          text + "'");
-  return targets;
-}
-
-llvm::Expected<int> vitc::vectorLanes(StringRef target) {
-  llvm::Expected<std::vector<Halide::Target>> targets = parseTargets(target);
-  if (!targets)
-    return targets.takeError();
-  return targets->front().natural_vector_size(Halide::Float(32));
 }
 
 /// The clang triple for a Halide target, for compiling the model description.
@@ -115,15 +62,28 @@ static bool runsOnHost(const Halide::Target &t) {
 
 /// Builds and schedules one kernel's pipeline and its argument list.
 static std::pair<Halide::Pipeline, std::vector<Halide::Argument>>
-buildPipeline(const ProgramKernel &kernel, const Halide::Target &target) {
-  KernelDef def =
-      defineKernel(kernel.op, target.natural_vector_size(Halide::Float(32)));
-  if (target.has_gpu_feature())
-    scheduleGpu(def, target);
+buildPipeline(const ProgramKernel &kernel, bool gpu) {
+  KernelDef def = defineKernel(kernel.op);
+  if (gpu)
+    scheduleGpu(def);
   else
-    scheduleCpu(def, target);
+    scheduleCpu(def);
   std::vector<Halide::Argument> args(def.inputs.begin(), def.inputs.end());
   return {Halide::Pipeline(def.outputs), args};
+}
+
+/// The Halide targets of the program, checked to be ones it can compile.
+static llvm::Expected<std::vector<Halide::Target>>
+compilableTargets(const Program &program) {
+  for (const ProgramParam &param : program.params)
+    if (!param.elementType.isF32()) {
+      std::string type;
+      llvm::raw_string_ostream os(type);
+      os << param.elementType;
+      return emitError("backend: parameter '" + param.name + "' is " + type +
+                       "; this vitc compiles f32 weights only");
+    }
+  return halideTargets(program.target);
 }
 
 /// Runs `body`, turning Halide's exceptions into an llvm::Error.
@@ -269,12 +229,9 @@ static const vitrt_device_api device_api = {{
 )c";
 
 /// The GPU API a target's kernels run on ("" for CPU targets).
-static std::string deviceApiOf(const Halide::Target &target) {
-  if (target.has_feature(Halide::Target::CUDA))
-    return "cuda";
-  if (target.has_feature(Halide::Target::OpenCL))
-    return "opencl";
-  return "";
+static std::string deviceApiOf(mlir::vit::TargetAttr target) {
+  return target.isGpu() ? mlir::vit::stringifyGpuApi(target.getGpu()).str()
+                        : "";
 }
 
 static std::string modelDescriptionSource(const Program &program,
@@ -453,11 +410,10 @@ Error vitc::emitLibrary(const Program &program, const ModelConfig &config,
                         const ModelWeights *weights,
                         const LibraryOptions &options) {
   llvm::Expected<std::vector<Halide::Target>> targets =
-      parseTargets(options.target);
+      compilableTargets(program);
   if (!targets)
     return targets.takeError();
-  const Halide::Target &target =
-      targets->front(); // schedules use the best one's vectors
+  const Halide::Target &target = targets->front(); // the one tiles are for
   StringRef output = options.output;
   StringRef extension = llvm::sys::path::extension(output);
   bool shared = extension == ".so";
@@ -495,7 +451,7 @@ Error vitc::emitLibrary(const Program &program, const ModelConfig &config,
                                     kernel.signature);
     std::string function = symbol + "_" + kernel.name;
     if (Error err = catchHalide(kernel.name, [&] {
-          auto [pipeline, args] = buildPipeline(kernel, target);
+          auto [pipeline, args] = buildPipeline(kernel, program.target.isGpu());
           if (targets->size() == 1 && target.has_gpu_feature()) {
             // GPU modules carry their device code per module: linking them
             // into one (link_modules) mixes up the kernels, so each is its
@@ -549,9 +505,9 @@ Error vitc::emitLibrary(const Program &program, const ModelConfig &config,
   if (Error err = writeFile(path("vitrt_model.h"), kRuntimeAbiHeader))
     return err;
   if (Error err = writeFile(
-          path("model.c"),
-          modelDescriptionSource(program, config, symbol, options.target,
-                                 deviceApiOf(target))))
+          path("model.c"), modelDescriptionSource(program, config, symbol,
+                                                  program.target.getTarget(),
+                                                  deviceApiOf(program.target))))
     return err;
   auto cc = findCompiler(options, target);
   if (!cc)
@@ -588,10 +544,10 @@ Error vitc::emitLibrary(const Program &program, const ModelConfig &config,
   return Error::success();
 }
 
-Error vitc::emitHalideStmt(const Program &program, StringRef targetString,
-                           bool conceptual, llvm::raw_ostream &os) {
+Error vitc::emitHalideStmt(const Program &program, bool conceptual,
+                           llvm::raw_ostream &os) {
   llvm::Expected<std::vector<Halide::Target>> targets =
-      parseTargets(targetString);
+      compilableTargets(program);
   if (!targets)
     return targets.takeError();
   const Halide::Target &target = targets->front();
@@ -601,7 +557,7 @@ Error vitc::emitHalideStmt(const Program &program, StringRef targetString,
     return emitError("cannot create a temporary file: " + ec.message());
   for (const ProgramKernel &kernel : program.kernels) {
     if (Error err = catchHalide(kernel.name, [&] {
-          auto [pipeline, args] = buildPipeline(kernel, target);
+          auto [pipeline, args] = buildPipeline(kernel, program.target.isGpu());
           pipeline
               .compile_to_module(args, kernel.name,
                                  target.with_feature(Halide::Target::NoRuntime))

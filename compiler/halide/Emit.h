@@ -13,15 +13,15 @@
 
 #include "compiler/frontend/ModelConfig.h"
 #include "compiler/frontend/Weights.h"
-#include "compiler/halide/Program.h"
+#include "compiler/program/Program.h"
 
 #include "llvm/Support/raw_ostream.h"
 
 namespace vitc {
 
+/// How to write a library; the target is the program's (#vit.target).
 struct LibraryOptions {
-  std::string target = "host"; // Halide target string
-  std::string output;          // lib<name>.a or lib<name>.so
+  std::string output;    // lib<name>.a or lib<name>.so
   std::string cCompiler; // compiles the model description; default $CC or cc
   bool progress = false; // report each kernel on stderr
 };
@@ -41,12 +41,8 @@ llvm::Error writeKernelWeights(const Program &program,
 
 /// Prints each kernel's lowered Halide statement (`conceptual`: the loop
 /// nest the schedule makes, before vectorization and bounds lowering).
-llvm::Error emitHalideStmt(const Program &program, llvm::StringRef target,
-                           bool conceptual, llvm::raw_ostream &os);
-
-/// The f32 vector width kernels for `target` are scheduled with (for
-/// several targets, the first), which also decides weight layouts.
-llvm::Expected<int> vectorLanes(llvm::StringRef target);
+llvm::Error emitHalideStmt(const Program &program, bool conceptual,
+                           llvm::raw_ostream &os);
 
 } // namespace vitc
 

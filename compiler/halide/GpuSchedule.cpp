@@ -18,6 +18,8 @@
 
 #include "compiler/halide/Kernels.h"
 
+#include <cassert>
+
 using namespace Halide;
 using namespace vitc;
 
@@ -167,15 +169,16 @@ void gpuGemm(KernelStage &stage, int queryRows) {
   Func out = stage.func, acc = stage.accumulator;
   Var x = stage.vars[0], y = stage.vars[1];
   const int64_t width = stage.extents[0], rows = stage.extents[1];
-  int bx = stage.tileColumns > 0 ? stage.tileColumns : 32;
-  int by = stage.tileRows > 0 ? stage.tileRows : 16;
-  int tx = stage.threadColumns > 0 ? stage.threadColumns : 4;
-  int ty = stage.threadRows > 0 ? stage.threadRows : 2;
+  int bx = stage.tileColumns, by = stage.tileRows, tx = stage.threadColumns,
+      ty = stage.threadRows;
+  assert((stage.parallelOuterOnly || (bx > 0 && by > 0 && tx > 0 && ty > 0)) &&
+         "GPU GEMM stages are tiled");
   if (stage.parallelOuterOnly) {
     // Attention's context: a block per (query tile, head, batch) covering
     // the whole head width.
     bx = static_cast<int>(width);
-    by = queryRows > 0 ? queryRows : 16;
+    by = queryRows;
+    assert(by > 0 && "attention tiles give the query rows per block");
     tx = bx % 4 == 0 ? 4 : 1;
     ty = 1;
   }
@@ -212,8 +215,7 @@ void gpuGemm(KernelStage &stage, int queryRows) {
 
 } // namespace
 
-void vitc::scheduleGpu(KernelDef &def, const Target &target) {
-  (void)target; // the GPU tiles come from #vit.tile
+void vitc::scheduleGpu(KernelDef &def) {
   placeStages(def, [](KernelStage &stage, const KernelStage *parent) {
     switch (stage.kind) {
     case KernelStage::Kind::Elementwise:

@@ -1,10 +1,10 @@
 //===- Kernels.h - Halide pipelines for vit ops ---------------------------===//
 //
 // Algorithms (Algorithms.cpp) say what each op computes as Halide Funcs;
-// schedules (CpuSchedule.cpp, GpuSchedule.cpp) say how, and never change the math. A kernel
-// is one op with its static shapes: its arguments are the op's operands
-// (activations with a dynamic batch, parameters in their stored layout),
-// then its results.
+// schedules (CpuSchedule.cpp, GpuSchedule.cpp) say how, and never change the
+// math. A kernel is one op with its static shapes: its arguments are the op's
+// operands (activations with a dynamic batch, parameters in their stored
+// layout), then its results.
 //
 // Halide dimension 0 is the innermost: a row-major tensor [B, N, D] is the
 // Halide buffer (d, n, b).
@@ -14,7 +14,7 @@
 #ifndef VITC_COMPILER_HALIDE_KERNELS_H
 #define VITC_COMPILER_HALIDE_KERNELS_H
 
-#include "compiler/halide/Program.h"
+#include "compiler/program/Program.h"
 
 #include "Halide.h"
 
@@ -46,21 +46,26 @@ struct KernelStage {
   bool parallelOuterOnly = false;
   int nestIn = -1;
   Halide::Var parallelLoop; // set by the schedule
-  // From the kernel op's #vit.tile (0: the schedule's own default). A weight
-  // GEMM (one whose right side is a parameter in panels) takes the tile's
-  // register tile; other GEMMs (attention's scores, context) size their own.
-  bool weightGemm = false;
+  // Gemm: what it multiplies, which decides the tile sizes it takes: a weight
+  // GEMM (its right side a parameter in panels) or a matmul of two
+  // activations the tile's register tile; attention's per-head GEMMs the
+  // tile's score or context sizes.
+  enum class GemmRole { Weights, Activations, Scores, Context };
+  GemmRole gemmRole = GemmRole::Weights;
+  // From the kernel op's vit.tile (VitAttrs.td); the schedules read nothing
+  // else. 0: not set by the tile (stages a tile does not describe, such as
+  // the layer norm inside a fused MLP, keep the schedule's own choice).
   int tileColumns = 0, tileRows = 0;
   int threadColumns = 0, threadRows = 0; // GPU: each thread's register tile
   int sharedK = 0; // GPU: k per step with both operand slices in shared memory
   bool costlyEpilogue = false; // Gemm: e.g. GELU, which a CPU tile loops over
-  Halide::Func lhs;          // Gemm: the left operand, when it is a Func
-  Halide::ImageParam weight; // weight GEMMs: the parameter, in panels
+  Halide::Func lhs;            // Gemm: the left operand, when it is a Func
+  Halide::ImageParam weight;   // weight GEMMs: the parameter, in panels
   int queryRows = 0; // attention: query rows per block (GPU) or task (CPU)
   bool parallelRows = false; // row tiles, not column tiles, across cores
   int vector = 0;            // lanes of the innermost loop
-  int rowsPerTask = 0; // row-wise stages: rows per parallel task (CPU),
-                       // threads per block (GPU)
+  int rowsPerTask = 0;       // row-wise stages: rows per parallel task (CPU),
+                             // threads per block (GPU)
 };
 
 /// A kernel's algorithm: its inputs, its stages in producer order, and the
@@ -72,9 +77,10 @@ struct KernelDef {
   std::vector<KernelStage> stages;
 };
 
-/// The algorithm of one op (a kernel's representative), reading parameters
-/// in the layout chosen for `lanes`-wide vectors.
-KernelDef defineKernel(mlir::Operation *op, int lanes);
+/// The algorithm of one tiled kernel op (a kernel's representative), reading
+/// parameters in the layout its tile implies, with the tile's sizes on its
+/// stages.
+KernelDef defineKernel(mlir::Operation *op);
 
 /// Fuses f's loops vars[from..] into one (returned; an undefined Var if
 /// there are none), for schedules that spread them over cores or blocks.
@@ -90,15 +96,16 @@ Halide::Func splitRowReduction(Halide::Func row, int parts, Halide::Var part);
 /// nested stages find their parent's loop: a nested stage is computed inside
 /// its parent's parallel loop, another stage that is not an output at the
 /// root. `parent` is the stage a nested one is computed in, else null.
-void placeStages(KernelDef &def,
-                 const std::function<void(KernelStage &stage,
-                                          const KernelStage *parent)> &schedule);
+void placeStages(
+    KernelDef &def,
+    const std::function<void(KernelStage &stage, const KernelStage *parent)>
+        &schedule);
 
-/// Schedules a kernel for a CPU target.
-void scheduleCpu(KernelDef &def, const Halide::Target &target);
+/// Schedules a kernel for a CPU target, as its tile says.
+void scheduleCpu(KernelDef &def);
 
-/// Schedules a kernel for a GPU target (CUDA, OpenCL).
-void scheduleGpu(KernelDef &def, const Halide::Target &target);
+/// Schedules a kernel for a GPU target (CUDA, OpenCL), as its tile says.
+void scheduleGpu(KernelDef &def);
 
 } // namespace vitc
 

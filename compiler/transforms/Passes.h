@@ -19,9 +19,10 @@ namespace mlir::vit {
 /// Options of `vit-default-pipeline`.
 struct DefaultPipelineOptions
     : public PassPipelineOptions<DefaultPipelineOptions> {
-  Option<std::string> target{*this, "target",
-                             llvm::cl::desc("Halide target string"),
-                             llvm::cl::init("host")};
+  Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("Halide target string (empty: the module's #vit.target, "
+                     "else host)")};
   Option<int64_t> cores{*this, "cores",
                         llvm::cl::desc("cores to plan for (0: this machine's)"),
                         llvm::cl::init(0)};
@@ -32,6 +33,11 @@ struct DefaultPipelineOptions
                       llvm::cl::desc("run the fusion passes"),
                       llvm::cl::init(true)};
 };
+
+/// The compiler's own tile for a kernel op on `target` (a #vit.cpu_*_tile or
+/// #vit.gpu_*_tile attribute of the op's kernel kind): the one place tile
+/// defaults are decided.
+Attribute defaultTile(KernelOpInterface op, TargetAttr target);
 
 /// The default pipeline, step by step (see Pipeline.cpp).
 void buildDefaultPipeline(OpPassManager &pm,

@@ -118,24 +118,29 @@ def VitPruneTokens : Pass<"vit-prune-tokens", "mlir::func::FuncOp"> {
 def VitSelectTiles : Pass<"vit-select-tiles", "mlir::ModuleOp"> {
   let summary = "choose each kernel's tiles for the target";
   let description = [{
-    Describes the target as `#vit.target` on the module (vector width, cores,
-    cache sizes) and gives every kernel op a `#vit.tile`: for GEMM kernels the
-    register tile [columns, rows] of their weight GEMMs (fused attention: and
-    the query rows per task, when one image's heads are too few tasks for the
-    cores), the vector width and which loop runs in parallel; for row-wise
-    kernels the rows per parallel task. The backend reads the tiles and nothing else decides them. A
-    schedule file overrides the choice per kernel:
+    Describes the target as `#vit.target` on the module (from the `target`
+    option; without one, the module's own `#vit.target` is kept, else the
+    host is described) and gives every kernel op a `vit.tile` of its kind:
+    `#vit.cpu_gemm_tile` (register tile columns x rows of its GEMMs, vector
+    lanes, which tiles run in parallel), `#vit.cpu_attention_tile` (the same
+    for the projections, per-head score and context tiles, query rows per
+    task), `#vit.cpu_row_tile` (rows per task), and their GPU counterparts
+    (block and thread tiles, shared-memory k steps, threads per row). The
+    backend reads the tiles and nothing else decides them. A schedule file
+    sets tile parameters by name per kernel, over the compiler's choice:
 
-      {"vit.fused_mlp": {"tiles": [16, 6], "vector": 8, "parallel": [1]},
-       "blocks.11.attn": {"tiles": [8, 4], "vector": 8}}
+      {"vit.fused_mlp": {"columns": 16, "rows": 6, "parallel": "rows"},
+       "blocks.11.attn": {"query_rows": 50}}
 
-    Keys are op names or location names; a key that matches nothing, or a
-    tile that does not fit its kernel, is an error.
+    Keys are op names or location names (location entries apply after
+    op-name entries); a key that matches nothing, an unknown parameter, or a
+    tile that does not verify or fit its kernel is an error.
   }];
   let dependentDialects = ["mlir::vit::VitDialect"];
   let options = [
-    Option<"target", "target", "std::string", "\"host\"",
-           "Halide target string (the first of a comma-separated list decides)">,
+    Option<"target", "target", "std::string", "\"\"",
+           "Halide target string (the first of a comma-separated list "
+           "decides); empty: the module's #vit.target, else host">,
     Option<"cores", "cores", "int64_t", "0",
            "cores to plan for (0: this machine's)">,
     Option<"scheduleFile", "schedule-file", "std::string", "\"\"",

@@ -1,45 +1,47 @@
 //===- SelectTiles.cpp - vit-select-tiles ---------------------------------===//
 //
-// Chooses how every kernel op is tiled for the target and records it as
-// #vit.tile (the machine as #vit.target on the module); the backend only
-// reads these attributes. The choices, for CPU targets:
+// Chooses how every kernel op is tiled for the module's #vit.target and
+// records it as a tile attribute of the op's kind (VitAttrs.td); the backend
+// only reads these attributes. defaultTile() is the one place the defaults
+// are decided. For CPU targets:
 //
-//  - GEMM kernels (linear, patch projection, the fused ops): tiles =
-//    [columns, rows] of the register tile of their weight GEMMs. Columns are
-//    1-3 vectors, the most that divides every weight GEMM's width (so weight
-//    panels can be exactly one tile wide; 2 vectors when none divides all
-//    of them, and the non-dividing weights are stored as one panel); rows
-//    are 4 with 16 vector
-//    registers, 8 with 32 (accumulators + one vector per column + a
-//    broadcast fit the registers).
-//    parallel = [0] spreads column tiles over the cores (each core streams
-//    its own weight panels); [1] spreads row tiles instead, for GEMMs with
-//    fewer column tiles than twice the cores. Fused attention adds a third
-//    size, the query rows of each per-head task (all of them unless the
-//    heads alone make fewer than two tasks per core).
-//  - Row-wise kernels (layer norm, softmax, element-wise ops): tiles =
-//    [rows per parallel task], parallel = [0].
+//  - GEMM kernels: a register tile of `columns` (1-3 vectors: the most that
+//    divides every weight GEMM's width, so weight panels are exactly one
+//    tile wide; 2 vectors when none divides all of them, and the weights
+//    they do not divide are stored as one panel) by `rows` (4 with 16 vector
+//    registers, 8 with 32: accumulators + a vector per column + a broadcast
+//    fit the registers). GEMMs of two activations (unfused attention's
+//    matmuls) take as many rows as the registers hold. Column tiles are
+//    shared out over the cores (each core streams its own weight panels);
+//    row tiles for GEMMs with fewer column tiles than twice the cores.
+//  - Fused attention: the same for its projections, per-head score and
+//    context tiles by the activation rule, and the query rows of each
+//    per-head task (all of them unless the heads alone make fewer than two
+//    tasks per core).
+//  - Row-wise kernels: rows per parallel task (8 for row reductions, 4 for
+//    element-wise kernels).
 //
-// A schedule file (JSON) overrides the choice per kernel, matched by the op's
-// location name (e.g. "blocks.3.mlp") or its op name ("vit.fused_mlp"):
+// A schedule file (JSON) sets tile parameters by name, per kernel, matched
+// by the op name ("vit.fused_mlp") or its location name ("blocks.3.mlp");
+// op-name entries apply first, location entries over them, and parameters
+// not named keep the compiler's choice:
 //
-//   {"vit.fused_mlp": {"tiles": [16, 6], "vector": 8, "parallel": [1]}}
+//   {"vit.fused_mlp": {"columns": 16, "rows": 6, "parallel": "rows"},
+//    "blocks.1.mlp": {"rows": 4}}
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/target/TargetDescription.h"
 #include "compiler/transforms/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
-#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <algorithm>
 #include <limits>
-#include <thread>
-#include <unistd.h>
 
 #define DEBUG_TYPE "vit-select-tiles"
 
@@ -53,98 +55,6 @@ using namespace mlir::vit;
 
 namespace {
 
-/// Widths (output columns) of the weight GEMMs of a kernel op; empty for
-/// kernels without one.
-SmallVector<int64_t> weightGemmWidths(Operation *op) {
-  auto rows = [](Value weight) {
-    return weight ? SmallVector<int64_t>{cast<RankedTensorType>(
-                                             weight.getType())
-                                             .getDimSize(0)}
-                  : SmallVector<int64_t>{};
-  };
-  return llvm::TypeSwitch<Operation *, SmallVector<int64_t>>(op)
-      .Case<LinearOp, PatchProjectionOp, FusedPatchEmbedOp>(
-          [&](auto o) { return rows(o.getWeight()); })
-      .Case([&](MatmulOp o) {
-        return SmallVector<int64_t>{o.getType().getShape().back()};
-      })
-      .Case([&](FusedMlpOp o) {
-        return SmallVector<int64_t>{rows(o.getFc1Weight())[0],
-                                    rows(o.getFc2Weight())[0]};
-      })
-      .Case([&](FusedAttentionOp o) {
-        return SmallVector<int64_t>{rows(o.getQkvWeight())[0],
-                                    rows(o.getProjWeight())[0]};
-      })
-      .Case([&](FusedHeadOp o) {
-        SmallVector<int64_t> widths;
-        for (Value w :
-             {o.getPreLogitsWeight(), o.getHeadWeight(), o.getDistWeight()})
-          widths.append(rows(w));
-        return widths;
-      })
-      .Default(SmallVector<int64_t>{});
-}
-
-/// The machine a target string describes, as far as tiling needs it.
-FailureOr<TargetAttr> describeTarget(MLIRContext *context, StringRef target,
-                                     int64_t cores, std::string &error) {
-  // Multi-target libraries share one weight layout: the first target decides.
-  StringRef first = target.split(',').first;
-  SmallVector<StringRef> parts;
-  first.split(parts, '-');
-  bool host = parts.front() == "host";
-  if (!host && parts.front() != "x86" && parts.front() != "arm" &&
-      parts.front() != "riscv") {
-    error = "target '" + first.str() +
-            "' names no architecture vitc can tile for (x86, arm, riscv or "
-            "host)";
-    return failure();
-  }
-  auto has = [&](StringRef feature) {
-    return llvm::any_of(parts, [&](StringRef p) { return p.starts_with(feature); });
-  };
-  int64_t vectorBits = 128; // SSE2, NEON
-  if (has("avx512"))
-    vectorBits = 512;
-  else if (has("avx"))
-    vectorBits = 256;
-#if defined(__x86_64__)
-  if (host)
-    vectorBits = __builtin_cpu_supports("avx512f")  ? 512
-                 : __builtin_cpu_supports("avx2") ? 256
-                                                    : 128;
-#endif
-  if (has("cuda") || has("opencl")) {
-    // GPU: CUDA guarantees 1024 threads and 48 KiB of static shared memory
-    // per block; portable OpenCL devices 256 work-items and 32 KiB.
-    bool cuda = has("cuda");
-    return TargetAttr::get(context, first, /*vectorBits=*/32,
-                           cores > 0 ? cores : 1, /*l1=*/0, /*l2=*/0,
-                           cuda ? 1024 : 256, cuda ? 48 * 1024 : 32 * 1024);
-  }
-  int64_t l1 = 32 * 1024, l2 = 512 * 1024; // assumed for cross targets
-  if (host) {
-    if (long size = sysconf(_SC_LEVEL1_DCACHE_SIZE); size > 0)
-      l1 = size;
-    if (long size = sysconf(_SC_LEVEL2_CACHE_SIZE); size > 0)
-      l2 = size;
-  }
-  if (cores <= 0)
-    cores = std::max(1u, std::thread::hardware_concurrency());
-  return TargetAttr::get(context, first, vectorBits, cores, l1, l2, 0, 0);
-}
-
-/// SIMD registers: 32 with AVX-512 and on AArch64, else 16.
-int64_t vectorRegisters(TargetAttr target) {
-  StringRef name = target.getTarget();
-  bool aarch64 = name.starts_with("arm-64");
-#if defined(__aarch64__)
-  aarch64 |= name.starts_with("host");
-#endif
-  return target.getVectorBits() >= 512 || aarch64 ? 32 : 16;
-}
-
 /// The static rows per image of a kernel's GEMMs (tokens), or a large
 /// number when they are the batch (the head) or unknown.
 int64_t tokenRows(Operation *op) {
@@ -152,6 +62,24 @@ int64_t tokenRows(Operation *op) {
   if (!type || type.getRank() < 3 || type.isDynamicDim(type.getRank() - 2))
     return std::numeric_limits<int64_t>::max();
   return type.getDimSize(type.getRank() - 2);
+}
+
+/// Register-tile columns for GEMMs of these widths: 3 vectors when they
+/// divide every width, else 2 when the narrowest has room, else 1.
+int64_t registerTileColumns(ArrayRef<int64_t> widths, int64_t lanes) {
+  int64_t narrowest = *llvm::min_element(widths);
+  if (llvm::all_of(widths, [&](int64_t m) { return m % (3 * lanes) == 0; }))
+    return 3 * lanes;
+  return narrowest >= 2 * lanes ? 2 * lanes : lanes;
+}
+
+/// Register-tile rows of a GEMM of two activations: as many as the vector
+/// registers hold beside a vector per column and the broadcast (16x6 on
+/// AVX2 measured 52/62 vs 48/51 GFLOP/s with 4 rows).
+int64_t activationTileRows(int64_t columns, int64_t lanes, TargetAttr target) {
+  int64_t vectors = std::max<int64_t>(1, columns / lanes);
+  return std::clamp<int64_t>(
+      (target.getVectorRegisters() - vectors - 1) / vectors, 1, 8);
 }
 
 /// Threads of the attention core's block for `queries` query rows: the
@@ -162,16 +90,17 @@ int64_t attentionThreads(FusedAttentionOp op, int64_t queries) {
          queries;
 }
 
-/// GPU tiles: 128 threads per block, each accumulating an 8 x 4 register tile
-/// of a 128 x 32 block tile (narrower blocks for narrow GEMMs); attention keeps
-/// the scores and probabilities of a tile of query rows in shared memory.
-TileAttr chooseGpuTile(Operation *op, TargetAttr target) {
+/// GPU tiles: 128 threads per block, each accumulating an 8 x 4 register
+/// tile of a 128 x 32 block tile (narrower blocks for narrow GEMMs);
+/// attention keeps the scores and probabilities of a tile of query rows in
+/// shared memory.
+Attribute defaultGpuTile(KernelOpInterface op, TargetAttr target) {
   MLIRContext *context = op->getContext();
-  SmallVector<int64_t> widths = weightGemmWidths(op);
-  if (widths.empty()) // threads per block: across a row, or flat
-    return TileAttr::get(context, {std::min<int64_t>(128, target.getGpuThreads())},
-                         1, {0});
-  int64_t narrowest = *llvm::min_element(widths);
+  KernelKind kind = op.getKernelKind();
+  if (kind != KernelKind::Gemm && kind != KernelKind::Attention)
+    return GpuRowTileAttr::get(context,
+                               std::min<int64_t>(128, target.getGpuThreads()));
+  int64_t narrowest = *llvm::min_element(op.getGemmWidths());
   // 8 x 4 outputs per thread: 32 multiply-adds per 12 shared-memory loads
   // per step of k (a 4 x 2 tile does 8 per 6, and shared memory, not the
   // FMA units, would bound it). 16 x 8 threads make a 128 x 32 block; narrow
@@ -190,75 +119,63 @@ TileAttr chooseGpuTile(Operation *op, TargetAttr target) {
   // k steps as long as the shorter thread dimension, so each shared slice is
   // loaded in one pass of the block's threads.
   int64_t sharedK = std::min<int64_t>(threadsAcross, rows / threadRows);
-  SmallVector<int64_t> tiles{columns, rows, threadColumns, threadRows, sharedK};
-  if (auto attention = dyn_cast<FusedAttentionOp>(op)) {
-    // Scores and probabilities of `queries` rows: 2 x N x queries floats.
-    int64_t tokens = attention.getInput().getType().getDimSize(1);
-    int64_t queries = std::min<int64_t>(16, attention.getType().getDimSize(1));
-    while (queries > 1 && (2 * tokens * queries * 4 > target.getGpuSharedBytes() ||
-                           attentionThreads(attention, queries) >
-                               target.getGpuThreads()))
-      queries /= 2;
-    tiles.push_back(queries);
-  }
-  return TileAttr::get(context, tiles, 1, {0, 1});
+  auto attention = dyn_cast<FusedAttentionOp>(op.getOperation());
+  if (!attention)
+    return GpuGemmTileAttr::get(context, columns, rows, threadColumns,
+                                threadRows, sharedK);
+  // Scores and probabilities of `queries` rows: 2 x N x queries floats.
+  int64_t keys = attention.getInput().getType().getDimSize(1);
+  int64_t queries = std::min<int64_t>(16, attention.getType().getDimSize(1));
+  while (queries > 1 &&
+         (2 * keys * queries * 4 > target.getGpuSharedBytes() ||
+          attentionThreads(attention, queries) > target.getGpuThreads()))
+    queries /= 2;
+  return GpuAttentionTileAttr::get(context, columns, rows, threadColumns,
+                                   threadRows, sharedK, queries);
 }
 
-/// The compiler's own choice for one kernel op.
-TileAttr chooseTile(Operation *op, TargetAttr target) {
-  MLIRContext *context = op->getContext();
-  if (target.getGpuThreads() > 0)
-    return chooseGpuTile(op, target);
-  const int64_t lanes = target.getVectorBits() / 32;
-  SmallVector<int64_t> widths = weightGemmWidths(op);
-  if (widths.empty()) {
-    bool rowReduce = isa<LayerNormOp, SoftmaxOp>(op);
-    return TileAttr::get(context, {rowReduce ? 8 : 4}, lanes, {0});
+/// Checks that a GPU tile, perhaps from a schedule file, fits `op` and the
+/// target; returns why not, or "".
+std::string checkGpuTile(Operation *op, Attribute tile, TargetAttr target) {
+  int64_t threads = 0;
+  if (auto row = dyn_cast<GpuRowTileAttr>(tile))
+    threads = row.getThreads();
+  SmallVector<int64_t> block;
+  if (auto gemm = dyn_cast<GpuGemmTileAttr>(tile))
+    block = {gemm.getBlockColumns(), gemm.getBlockRows(),
+             gemm.getThreadColumns(), gemm.getThreadRows()};
+  if (auto att = dyn_cast<GpuAttentionTileAttr>(tile)) {
+    block = {att.getBlockColumns(), att.getBlockRows(), att.getThreadColumns(),
+             att.getThreadRows()};
+    auto attention = cast<FusedAttentionOp>(op);
+    int64_t keys = attention.getInput().getType().getDimSize(1);
+    int64_t queries = att.getQueryRows();
+    threads = attentionThreads(attention, queries);
+    if (2 * keys * queries * 4 > target.getGpuSharedBytes())
+      return std::to_string(queries) + " query rows need " +
+             std::to_string(2 * keys * queries * 4) +
+             " bytes of shared memory for their scores, more than the " +
+             std::to_string(target.getGpuSharedBytes()) + " the target has";
   }
-  int64_t narrowest = *llvm::min_element(widths);
-  int64_t vectors = 1;
-  if (llvm::all_of(widths, [&](int64_t m) { return m % (3 * lanes) == 0; }))
-    vectors = 3;
-  else if (narrowest >= 2 * lanes)
-    vectors = 2;
-  // Rows: 4 with 16 vector registers (a 3-vector tile then fills them: 12
-  // accumulators, 3 weight vectors, a broadcast; measured no better with 6
-  // rows for 2-vector tiles), 8 with 32.
-  // Activation x activation GEMMs (the unfused attention's matmuls) take as
-  // many rows as the registers hold, like the fused attention's per-head
-  // GEMMs (16x6 on AVX2 measured 52/62 vs 48/51 GFLOP/s with 4 rows).
-  int64_t rows = vectorRegisters(target) >= 32 ? 8 : 4;
-  if (isa<MatmulOp>(op))
-    rows = std::clamp<int64_t>((vectorRegisters(target) - vectors - 1) / vectors,
-                               1, 8);
-  const int64_t columns = vectors * lanes;
-  bool manyColumnTiles = narrowest / columns >= 2 * target.getCores();
-  SmallVector<int64_t> tiles{columns, rows};
-  if (auto attention = dyn_cast<FusedAttentionOp>(op)) {
-    // The per-head part runs a task per (query rows, head, image): split the
-    // queries until one image's heads make at least two tasks per core
-    // (ViT-Ti's 3 heads on 2 cores: 2 blocks of 99 queries).
-    int64_t tokens = attention.getType().getDimSize(1);
-    int64_t heads = attention.getHeads(), blocks = 1;
-    while (!ShapedType::isDynamic(tokens) &&
-           heads * blocks < 2 * target.getCores() &&
-           tokens / (blocks + 1) >= 16)
-      ++blocks;
-    if (blocks > 1)
-      tiles.push_back((tokens + blocks - 1) / blocks);
-  }
-  return TileAttr::get(context, tiles, lanes, {manyColumnTiles ? 0 : 1});
+  if (!block.empty())
+    threads = std::max(threads, (block[0] / block[2]) * (block[1] / block[3]));
+  if (threads > target.getGpuThreads())
+    return std::to_string(threads) + " threads per block is more than the " +
+           std::to_string(target.getGpuThreads()) + " the target allows";
+  return "";
 }
 
-/// A schedule file: tile overrides by location name or op name.
+/// A schedule file: per kernel key, the tile parameters it sets.
 struct ScheduleFile {
-  llvm::StringMap<TileAttr> overrides;
+  std::string path;
+  llvm::StringMap<SmallVector<std::pair<std::string, llvm::json::Value>>>
+      entries;
   llvm::StringSet<> used;
 };
 
-LogicalResult readScheduleFile(StringRef path, ModuleOp module,
-                               ScheduleFile &file, std::string &error) {
-  MLIRContext *context = module.getContext();
+LogicalResult readScheduleFile(StringRef path, ScheduleFile &file,
+                               std::string &error) {
+  file.path = path.str();
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer) {
     error = "cannot read schedule file '" + path.str() +
@@ -275,127 +192,70 @@ LogicalResult readScheduleFile(StringRef path, ModuleOp module,
   const llvm::json::Object *root = json->getAsObject();
   if (!root) {
     error = "schedule file '" + path.str() +
-            "' must be a JSON object mapping kernels to tiles";
+            "' must be a JSON object mapping kernels to tile parameters";
     return failure();
   }
   for (const auto &[key, value] : *root) {
-    std::string where = "schedule file '" + path.str() + "', kernel '" +
-                        key.str() + "': ";
     const llvm::json::Object *entry = value.getAsObject();
-    const llvm::json::Array *tiles = entry ? entry->getArray("tiles") : nullptr;
-    std::optional<int64_t> vector = entry ? entry->getInteger("vector")
-                                          : std::nullopt;
-    if (!tiles || !vector) {
-      error = where + "expected an object with \"tiles\" (array of sizes) "
-                      "and \"vector\" (lanes), and optionally \"parallel\"";
+    if (!entry) {
+      error = "schedule file '" + path.str() + "', kernel '" + key.str() +
+              "': expected an object of tile parameters by name, e.g. "
+              "{\"columns\": 16, \"rows\": 6}";
       return failure();
     }
-    auto ints = [&](const llvm::json::Array &array, const char *field,
-                    SmallVector<int64_t> &out) {
-      for (const llvm::json::Value &v : array) {
-        std::optional<int64_t> i = v.getAsInteger();
-        if (!i) {
-          error = where + "\"" + field + "\" must hold integers";
-          return false;
-        }
-        out.push_back(*i);
-      }
-      return true;
-    };
-    SmallVector<int64_t> sizes, parallel;
-    if (!ints(*tiles, "tiles", sizes))
-      return failure();
-    if (const llvm::json::Value *p = entry->get("parallel")) {
-      const llvm::json::Array *array = p->getAsArray();
-      if (!array) {
-        error = where + "\"parallel\" must be an array of loop indices";
-        return failure();
-      }
-      if (!ints(*array, "parallel", parallel))
-        return failure();
-    }
-    for (const auto &[field, unused] : *entry)
-      if (field != "tiles" && field != "vector" && field != "parallel") {
-        error = where + "unknown field \"" + field.str() + "\"";
-        return failure();
-      }
-    TileAttr tile = TileAttr::getChecked(
-        [&]() { return module.emitError() << where; }, context,
-        ArrayRef<int64_t>(sizes), *vector, ArrayRef<int64_t>(parallel));
-    if (!tile)
-      return failure(); // the verifier said why
-    file.overrides[key] = tile;
+    auto &parameters = file.entries[key];
+    for (const auto &[name, setting] : *entry)
+      parameters.push_back({name.str(), setting});
+    // JSON objects are unordered; sort so errors come out the same each time.
+    llvm::sort(parameters,
+               [](const auto &a, const auto &b) { return a.first < b.first; });
   }
   return success();
 }
 
-/// Checks that a GPU `tile` fits `op`.
-std::string checkGpuTile(Operation *op, TileAttr tile, TargetAttr target) {
-  bool gemm = !weightGemmWidths(op).empty();
-  ArrayRef<int64_t> tiles = tile.getTiles();
-  size_t wanted = !gemm ? 1 : isa<FusedAttentionOp>(op) ? 6 : 5;
-  if (tiles.size() != wanted)
-    return std::string(!gemm ? "row-wise GPU kernels take tiles = [threads "
-                               "per block]"
-                       : wanted == 6
-                           ? "fused attention on a GPU takes tiles = [block "
-                             "columns, block rows, thread columns, thread "
-                             "rows, shared k, query rows]"
-                           : "GEMM kernels on a GPU take tiles = [block "
-                             "columns, block rows, thread columns, thread "
-                             "rows, shared k]") +
-           ", got " + std::to_string(tiles.size()) + " sizes";
-  int64_t threads = tiles[0];
-  if (gemm) {
-    if (tiles[0] % tiles[2] != 0 || tiles[1] % tiles[3] != 0)
-      return "the block tile " + std::to_string(tiles[0]) + "x" +
-             std::to_string(tiles[1]) + " is not a multiple of the thread tile " +
-             std::to_string(tiles[2]) + "x" + std::to_string(tiles[3]);
-    threads = (tiles[0] / tiles[2]) * (tiles[1] / tiles[3]);
+/// `tile` with the parameters `settings` names set; null after an error
+/// (unknown name, wrong value, a tile that does not verify).
+Attribute
+applySettings(Attribute tile,
+              ArrayRef<std::pair<std::string, llvm::json::Value>> settings,
+              function_ref<InFlightDiagnostic()> emitError) {
+  auto named = cast<TileAttrInterface>(tile);
+  SmallVector<TileParameter> parameters = named.getTileParameters();
+  for (const auto &[name, setting] : settings) {
+    auto it =
+        llvm::find_if(parameters, [&, &name = name](const TileParameter &p) {
+          return p.name == name;
+        });
+    if (it == parameters.end()) {
+      std::string known = llvm::join(
+          llvm::map_range(parameters,
+                          [](const TileParameter &p) { return p.name; }),
+          ", ");
+      (void)(emitError() << "#" << tile.getAbstractAttribute().getName()
+                         << " has no parameter '" << name << "' (it has "
+                         << known << ")");
+      return {};
+    }
+    if (!it->keywords.empty()) {
+      std::optional<StringRef> keyword = setting.getAsString();
+      const auto *match =
+          keyword ? llvm::find(it->keywords, *keyword) : it->keywords.end();
+      if (match == it->keywords.end()) {
+        (void)(emitError() << "'" << name << "' must be one of \""
+                           << llvm::join(it->keywords, "\", \"") << "\"");
+        return {};
+      }
+      it->value = match - it->keywords.begin();
+      continue;
+    }
+    std::optional<int64_t> size = setting.getAsInteger();
+    if (!size) {
+      (void)(emitError() << "'" << name << "' must be an integer");
+      return {};
+    }
+    it->value = *size;
   }
-  if (auto attention = dyn_cast<FusedAttentionOp>(op)) {
-    int64_t tokens = attention.getInput().getType().getDimSize(1);
-    threads = std::max(threads, attentionThreads(attention, tiles[5]));
-    if (2 * tokens * tiles[5] * 4 > target.getGpuSharedBytes())
-      return std::to_string(tiles[5]) + " query rows need " +
-             std::to_string(2 * tokens * tiles[5] * 4) +
-             " bytes of shared memory for their scores, more than the " +
-             std::to_string(target.getGpuSharedBytes()) + " the target has";
-  }
-  if (threads > target.getGpuThreads())
-    return std::to_string(threads) + " threads per block is more than the " +
-           std::to_string(target.getGpuThreads()) + " the target allows";
-  if (tile.getVector() != 1)
-    return "GPU tiles take vector = 1 (threads, not SIMD lanes)";
-  return "";
-}
-
-/// Checks that `tile` fits `op` (an override may not).
-std::string checkTile(Operation *op, TileAttr tile, TargetAttr target) {
-  if (target.getGpuThreads() > 0)
-    return checkGpuTile(op, tile, target);
-  bool gemm = !weightGemmWidths(op).empty();
-  ArrayRef<int64_t> tiles = tile.getTiles();
-  if (isa<FusedAttentionOp>(op)) {
-    if (tiles.size() != 2 && tiles.size() != 3)
-      return "fused attention takes tiles = [columns, rows] or [columns, "
-             "rows, query rows per task], got " +
-             std::to_string(tiles.size()) + " sizes";
-  } else if (gemm && tiles.size() != 2) {
-    return "GEMM kernels take tiles = [columns, rows], got " +
-           std::to_string(tiles.size()) + " sizes";
-  }
-  if (!gemm && tiles.size() != 1)
-    return "row-wise kernels take tiles = [rows per task], got " +
-           std::to_string(tiles.size()) + " sizes";
-  if (gemm && tiles[0] % tile.getVector() != 0)
-    return "the tile's " + std::to_string(tiles[0]) +
-           " columns are not a multiple of its vector of " +
-           std::to_string(tile.getVector());
-  if (gemm && tile.getParallel().size() > 1)
-    return "a GEMM kernel runs either column tiles (0) or row tiles (1) in "
-           "parallel, not both";
-  return "";
+  return named.withTileParameters(parameters, emitError);
 }
 
 struct VitSelectTiles : mlir::vit::impl::VitSelectTilesBase<VitSelectTiles> {
@@ -403,42 +263,42 @@ struct VitSelectTiles : mlir::vit::impl::VitSelectTilesBase<VitSelectTiles> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    MLIRContext *context = &getContext();
-    std::string error;
-    FailureOr<TargetAttr> machine =
-        describeTarget(context, target, cores, error);
+    FailureOr<TargetAttr> machine = moduleTarget(module);
+    if (failed(machine))
+      return signalPassFailure();
+    module->setAttr("vit.target", *machine);
     ScheduleFile file;
-    if (failed(machine) ||
-        (!scheduleFile.empty() &&
-         failed(readScheduleFile(scheduleFile, module, file, error)))) {
-      if (!error.empty())
-        module.emitError() << error;
+    std::string error;
+    if (!scheduleFile.empty() &&
+        failed(readScheduleFile(scheduleFile, file, error))) {
+      module.emitError() << error;
       return signalPassFailure();
     }
-    module->setAttr("vit.target", *machine);
 
-    WalkResult walked = module.walk([&](Operation *op) {
-      if (!isa_and_nonnull<VitDialect>(op->getDialect()) || isa<ParamOp>(op))
-        return WalkResult::advance();
-      TileAttr tile = chooseTile(op, *machine);
-      // A location key beats an op-name key; both count as used.
-      std::string matched;
-      StringRef opName = op->getName().getStringRef();
-      if (file.overrides.count(opName)) {
-        matched = opName.str();
-        file.used.insert(opName);
-      }
-      if (auto name = dyn_cast<NameLoc>(op->getLoc());
-          name && file.overrides.count(name.getName().strref()))
-        matched = name.getName().str();
-      if (!matched.empty()) {
-        tile = file.overrides[matched];
-        file.used.insert(matched);
-        if (std::string why = checkTile(op, tile, *machine); !why.empty()) {
-          op->emitError() << "schedule file '" << scheduleFile
-                          << "', kernel '" << matched << "': " << why;
+    WalkResult walked = module.walk([&](KernelOpInterface op) {
+      Attribute tile = defaultTile(op, *machine);
+      // Op-name settings first, then the location's over them.
+      SmallVector<std::string, 2> keys{op->getName().getStringRef().str()};
+      if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+        keys.push_back(name.getName().str());
+      for (const std::string &key : keys) {
+        auto entry = file.entries.find(key);
+        if (entry == file.entries.end())
+          continue;
+        file.used.insert(key);
+        auto emitError = [&, &key = key]() {
+          return op->emitError() << "schedule file '" << scheduleFile
+                                 << "', kernel '" << key << "': ";
+        };
+        tile = applySettings(tile, entry->second, emitError);
+        if (!tile)
           return WalkResult::interrupt();
-        }
+        if (machine->isGpu())
+          if (std::string why = checkGpuTile(op, tile, *machine);
+              !why.empty()) {
+            emitError() << why;
+            return WalkResult::interrupt();
+          }
       }
       op->setAttr("vit.tile", tile);
       ++numTiled;
@@ -446,16 +306,78 @@ struct VitSelectTiles : mlir::vit::impl::VitSelectTilesBase<VitSelectTiles> {
     });
     if (walked.wasInterrupted())
       return signalPassFailure();
-    for (const auto &entry : file.overrides)
+    for (const auto &entry : file.entries)
       if (!file.used.contains(entry.getKey())) {
-        module.emitError() << "schedule file '" << scheduleFile
-                           << "': kernel '" << entry.getKey()
+        module.emitError() << "schedule file '" << scheduleFile << "': kernel '"
+                           << entry.getKey()
                            << "' matches no op (use an op name such as "
                               "\"vit.fused_mlp\" or a location such as "
                               "\"blocks.0.mlp\")";
         return signalPassFailure();
       }
   }
+
+  /// The target option described, else the module's #vit.target, else the
+  /// host.
+  FailureOr<TargetAttr> moduleTarget(ModuleOp module) {
+    auto existing = module->getAttrOfType<TargetAttr>("vit.target");
+    if (existing && target.empty())
+      return existing;
+    llvm::Expected<TargetAttr> described = vitc::describeTarget(
+        module.getContext(), target.empty() ? std::string("host") : target,
+        cores);
+    if (!described) {
+      module.emitError() << "target: " << llvm::toString(described.takeError());
+      return failure();
+    }
+    return *described;
+  }
 };
 
 } // namespace
+
+Attribute mlir::vit::defaultTile(KernelOpInterface op, TargetAttr target) {
+  if (target.isGpu())
+    return defaultGpuTile(op, target);
+  MLIRContext *context = op->getContext();
+  const int64_t lanes = target.getVectorLanes();
+  KernelKind kind = op.getKernelKind();
+  if (kind == KernelKind::Elementwise || kind == KernelKind::RowReduce)
+    return CpuRowTileAttr::get(context, kind == KernelKind::RowReduce ? 8 : 4,
+                               lanes);
+  SmallVector<int64_t> widths = op.getGemmWidths();
+  const int64_t columns = registerTileColumns(widths, lanes);
+  // Rows: 4 with 16 vector registers (a 3-vector tile then fills them: 12
+  // accumulators, 3 weight vectors, a broadcast; measured no better with 6
+  // rows for 2-vector tiles), 8 with 32.
+  int64_t rows = target.getVectorRegisters() >= 32 ? 8 : 4;
+  if (op.getGemmWeightOperands().empty())
+    rows = activationTileRows(columns, lanes, target);
+  const bool manyColumnTiles =
+      *llvm::min_element(widths) / columns >= 2 * target.getCores();
+  const TileParallel parallel =
+      manyColumnTiles ? TileParallel::Columns : TileParallel::Rows;
+  auto attention = dyn_cast<FusedAttentionOp>(op.getOperation());
+  if (!attention)
+    return CpuGemmTileAttr::get(context, columns, rows, lanes, parallel);
+  // Per head: scores over the keys (every token), context over the head
+  // width, each a GEMM of two activations.
+  const int64_t keys = attention.getInput().getType().getDimSize(1);
+  const int64_t headWidth =
+      attention.getInput().getType().getDimSize(2) / attention.getHeads();
+  const int64_t scoreColumns = registerTileColumns({keys}, lanes);
+  const int64_t contextColumns = registerTileColumns({headWidth}, lanes);
+  // Each (query rows, head, image) is a task: split the queries until one
+  // image's heads make at least two tasks per core (ViT-Ti's 3 heads on 2
+  // cores: 2 blocks of 99 queries).
+  int64_t queries = attention.getType().getDimSize(1);
+  int64_t heads = attention.getHeads(), blocks = 1;
+  while (!ShapedType::isDynamic(queries) &&
+         heads * blocks < 2 * target.getCores() && queries / (blocks + 1) >= 16)
+    ++blocks;
+  return CpuAttentionTileAttr::get(
+      context, columns, rows, lanes, parallel, scoreColumns,
+      activationTileRows(scoreColumns, lanes, target), contextColumns,
+      activationTileRows(contextColumns, lanes, target),
+      blocks > 1 ? (queries + blocks - 1) / blocks : 0);
+}

@@ -330,39 +330,106 @@ func.func @token_mean_rank(%x: tensor<?x768xf32>) {
 
 // -----
 
-// expected-error @+1 {{tile size of loop 0 must be between 1 and 4096, got -4}}
-func.func @tile_negative() attributes {tile = #vit.tile<tiles = [-4], vector = 8>} {
+// expected-error @+1 {{rows must be between 1 and 4096, got -4}}
+func.func @tile_negative() attributes {tile = #vit.cpu_row_tile<rows = -4, vector = 8>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{parallel loop 3 is out of range: tiles has 2 loops}}
-func.func @tile_parallel_out_of_range() attributes {tile = #vit.tile<tiles = [4, 4], vector = 8, parallel = [3]>} {
+// expected-error @+1 {{columns (12) must be a multiple of vector (8)}}
+func.func @tile_columns_not_vectors() attributes {tile = #vit.cpu_gemm_tile<columns = 12, rows = 4, vector = 8>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{score_columns (20) must be a multiple of vector (8)}}
+func.func @tile_score_columns() attributes {tile = #vit.cpu_attention_tile<columns = 24, rows = 4, vector = 8, score_columns = 20, score_rows = 6, context_columns = 16, context_rows = 6>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{query_rows must be between 0 (all) and 4096, got 5000}}
+func.func @tile_query_rows() attributes {tile = #vit.cpu_attention_tile<columns = 24, rows = 4, vector = 8, score_columns = 16, score_rows = 6, context_columns = 16, context_rows = 6, query_rows = 5000>} {
   return
 }
 
 // -----
 
 // expected-error @+1 {{vector must be between 1 and 64, got 0}}
-func.func @tile_vector() attributes {tile = #vit.tile<tiles = [4], vector = 0>} {
+func.func @tile_vector() attributes {tile = #vit.cpu_row_tile<rows = 4, vector = 0>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{vector_bits must be a power of two of at least 8, got 384}}
-module attributes {vit.target = #vit.target<target = "host", vector_bits = 384, cores = 2>} {}
+// expected-error @+1 {{the block tile 128x32 is not a multiple of the thread tile 8x5}}
+func.func @gpu_tile_threads() attributes {tile = #vit.gpu_gemm_tile<block_columns = 128, block_rows = 32, thread_columns = 8, thread_rows = 5, shared_k = 8>} {
+  return
+}
 
 // -----
 
-// expected-error @+1 {{cache sizes must not be negative, got l1_bytes = -1, l2_bytes = 0}}
-module attributes {vit.target = #vit.target<target = "host", vector_bits = 256, cores = 2, l1_bytes = -1>} {}
+// expected-error @+1 {{threads must be between 1 and 4096, got 0}}
+func.func @gpu_row_tile() attributes {tile = #vit.gpu_row_tile<threads = 0>} {
+  return
+}
 
 // -----
 
-// expected-error @+1 {{gpu_threads and gpu_shared_bytes must both be positive (a GPU target) or both 0, got 256 and 0}}
-module attributes {vit.target = #vit.target<target = "host-opencl", vector_bits = 32, cores = 1, gpu_threads = 256>} {}
+// expected-error @+1 {{vector_bits must be a power of two of at least 32, got 384}}
+module attributes {vit.target = #vit.target<target = "host", vector_bits = 384, vector_registers = 16, cores = 2>} {}
+
+// -----
+
+// expected-error @+1 {{vector_registers must be between 1 and 64 on a CPU target (0 on a GPU), got 0}}
+module attributes {vit.target = #vit.target<target = "host", vector_bits = 256, cores = 2>} {}
+
+// -----
+
+// expected-error @+1 {{gpu_threads and gpu_shared_bytes must both be positive for a GPU target (gpu = cuda or opencl) and 0 otherwise, got gpu = opencl, 256 and 0}}
+module attributes {vit.target = #vit.target<target = "host-opencl", vector_bits = 32, cores = 1, gpu = opencl, gpu_threads = 256>} {}
+
+// -----
+
+// expected-error @+1 {{gpu_threads and gpu_shared_bytes must both be positive for a GPU target (gpu = cuda or opencl) and 0 otherwise, got gpu = none, 256 and 32768}}
+module attributes {vit.target = #vit.target<target = "host", vector_bits = 256, vector_registers = 16, cores = 1, gpu_threads = 256, gpu_shared_bytes = 32768>} {}
+
+// -----
+
+// Lower precisions are for GEMM weights only: a layer norm's scale, an
+// activation and a bias stay f32.
+func.func @bf16_norm_scale(%x: tensor<?x768xf32>, %g: tensor<768xbf16>, %b: tensor<768xf32>) {
+  // expected-error @+1 {{'vit.layer_norm' op operand #1 must be ranked tensor of 32-bit float values, but got 'tensor<768xbf16>'}}
+  %y = vit.layer_norm %x, %g, %b eps = 1.0e-6 : (tensor<?x768xf32>, tensor<768xbf16>, tensor<768xf32>) -> tensor<?x768xf32>
+  return
+}
+
+// -----
+
+func.func @i8_activation(%x: tensor<?x768xi8>, %w: tensor<10x768xi8>) {
+  // expected-error @+1 {{'vit.linear' op operand #0 must be ranked tensor of 32-bit float values, but got 'tensor<?x768xi8>'}}
+  %y = vit.linear %x, %w : (tensor<?x768xi8>, tensor<10x768xi8>) -> tensor<?x10xf32>
+  return
+}
+
+// -----
+
+func.func @i8_bias(%x: tensor<?x768xf32>, %w: tensor<10x768xi8>, %c: tensor<10xi8>) {
+  // expected-error @+1 {{'vit.linear' op operand #2 must be ranked tensor of 32-bit float values, but got 'tensor<10xi8>'}}
+  %y = vit.linear %x, %w, %c : (tensor<?x768xf32>, tensor<10x768xi8>, tensor<10xi8>) -> tensor<?x10xf32>
+  return
+}
+
+// -----
+
+func.func @f64_weight(%x: tensor<?x768xf32>, %w: tensor<10x768xf64>) {
+  // expected-error @+1 {{'vit.linear' op operand #1 must be ranked tensor of 32-bit float or bfloat16 type or 16-bit float or 8-bit signless integer values, but got 'tensor<10x768xf64>'}}
+  %y = vit.linear %x, %w : (tensor<?x768xf32>, tensor<10x768xf64>) -> tensor<?x10xf32>
+  return
+}
 
 // -----
 
@@ -423,12 +490,12 @@ func.func @split_qkv_rank(%x: tensor<?x2304xf32>) {
 // -----
 
 // expected-error @+1 {{cores must be at least 1, got 0}}
-module attributes {vit.target = #vit.target<target = "host", vector_bits = 256, cores = 0>} {}
+module attributes {vit.target = #vit.target<target = "host", vector_bits = 256, vector_registers = 16, cores = 0>} {}
 
 // -----
 
 // expected-error @+1 {{target string must not be empty}}
-module attributes {vit.target = #vit.target<target = "", vector_bits = 256, cores = 2>} {}
+module attributes {vit.target = #vit.target<target = "", vector_bits = 256, vector_registers = 16, cores = 2>} {}
 
 // -----
 

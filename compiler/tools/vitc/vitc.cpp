@@ -11,7 +11,8 @@
 #include "compiler/frontend/ModelConfig.h"
 #include "compiler/frontend/Weights.h"
 #include "compiler/halide/Emit.h"
-#include "compiler/halide/Program.h"
+#include "compiler/program/Program.h"
+#include "compiler/target/TargetDescription.h"
 #include "compiler/transforms/Passes.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -309,12 +310,20 @@ static void writeParams(const ModelConfig &c, llvm::raw_ostream &os) {
     os << llvm::formatv("  {0,-14} {1,15}\n", group, withCommas(count));
 }
 
-/// Runs the default pipeline (fusion unless --fusion=false, then tiling for
-/// --target) on `module`. The passes report their own errors.
+/// Describes --target (once: the module's #vit.target is what every later
+/// stage reads), then runs the default pipeline (fusion unless
+/// --fusion=false, then tiling) on `module`. The passes report their own
+/// errors.
 static llvm::Error runDefaultPipeline(mlir::ModuleOp module) {
+  llvm::Expected<mlir::vit::TargetAttr> machine =
+      describeTarget(module.getContext(), target, cores);
+  if (!machine)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "--target: " +
+                                       llvm::toString(machine.takeError()));
+  module->setAttr("vit.target", *machine);
   mlir::PassManager pm(module.getContext());
   mlir::vit::DefaultPipelineOptions options;
-  options.target = target;
   options.scheduleFile = scheduleFile;
   options.cores = cores;
   options.fusion = fusion;
@@ -339,14 +348,10 @@ static llvm::Expected<PlannedModel> planModel(mlir::MLIRContext &context,
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         "internal error: the emitted IR does not verify");
-  // The target string is checked (by Halide) before any pass reads it.
-  llvm::Expected<int> lanes = vectorLanes(target);
-  if (!lanes)
-    return lanes.takeError();
   if (llvm::Error err = runDefaultPipeline(*planned.module))
     return err;
-  llvm::Expected<Program> program = buildProgram(
-      planned.module->lookupSymbol<mlir::func::FuncOp>("forward"), *lanes);
+  llvm::Expected<Program> program =
+      buildProgram(planned.module->lookupSymbol<mlir::func::FuncOp>("forward"));
   if (!program)
     return program.takeError();
   planned.program = std::move(*program);
@@ -403,7 +408,6 @@ int main(int argc, char **argv) {
     if (!planned)
       return fail(planned.takeError());
     LibraryOptions options;
-    options.target = target;
     options.output = outputPath;
     options.cCompiler = cCompiler;
     options.progress = llvm::sys::Process::StandardErrIsDisplayed();
@@ -425,7 +429,7 @@ int main(int argc, char **argv) {
     llvm::Expected<PlannedModel> planned = planModel(context, *config);
     if (!planned)
       return fail(planned.takeError());
-    if (llvm::Error err = emitHalideStmt(planned->program, target,
+    if (llvm::Error err = emitHalideStmt(planned->program,
                                          emit == Emit::Schedule, output->os()))
       return fail(std::move(err));
   }
@@ -435,9 +439,6 @@ int main(int argc, char **argv) {
     if (mlir::failed(mlir::verify(*module)))
       return fail("internal error: the emitted IR does not verify");
     if (emit == Emit::FusedMlir) {
-      // The target string is checked (by Halide) before any pass reads it.
-      if (llvm::Expected<int> lanes = vectorLanes(target); !lanes)
-        return fail(lanes.takeError());
       if (llvm::Error err = runDefaultPipeline(*module))
         return fail(std::move(err));
     }

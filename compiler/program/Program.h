@@ -4,14 +4,16 @@
 // identical encoder blocks share them), the parameters in the layout the
 // kernels read, the activation values with the memory slot each lives in,
 // and the steps that call kernels on values and parameters. Built from the
-// IR without Halide; compiled by Emit.cpp, executed by libvitrt.
+// tiled IR (after vit-select-tiles) without Halide; compiled by the Halide
+// backend (compiler/halide), executed by libvitrt.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef VITC_COMPILER_HALIDE_PROGRAM_H
-#define VITC_COMPILER_HALIDE_PROGRAM_H
+#ifndef VITC_COMPILER_PROGRAM_PROGRAM_H
+#define VITC_COMPILER_PROGRAM_PROGRAM_H
 
 #include "compiler/frontend/Checkpoint.h"
+#include "dialect/VitDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/Error.h"
 
@@ -24,7 +26,8 @@ namespace vitc {
 /// layout. A GEMM weight ([M, K] linear, [D, C, P, P] patch projection) is
 /// stored as [M / block, K, block]: each block of `block` output columns is
 /// one contiguous [K, block] panel, so the kernel streams it sequentially
-/// while it accumulates a register tile of that width.
+/// while it accumulates a register tile of that width (the tile's columns,
+/// or a GPU tile's block columns, when they divide M; else one panel).
 struct ParamLayout {
   bool gemm = false;
   int64_t block = 0; // output columns per panel; divides M
@@ -35,12 +38,9 @@ struct ParamLayout {
   bool operator!=(const ParamLayout &other) const { return !(*this == other); }
 };
 
-/// The register-tile width (output columns) of a GEMM with `m` columns on
-/// `lanes`-wide vectors: 3 vectors when they divide m, else 2, else 1.
-int64_t gemmTileWidth(int64_t m, int lanes);
-
 struct ProgramParam {
   std::string name;
+  mlir::Type elementType;           // as in the IR: f32, bf16, f16 or i8
   std::vector<int64_t> irShape;     // as in the IR (PyTorch layout)
   std::vector<int64_t> storedShape; // as in the weights file the runtime maps
   ParamLayout layout;
@@ -60,13 +60,9 @@ struct ProgramArg {
 struct ProgramKernel {
   std::string name;      // e.g. k3_linear; the C symbol is <model>_k3_linear
   std::string signature; // what makes two ops the same kernel
-  mlir::Operation *op;   // the first op compiled as this kernel
-  double flopsPerImage = 0; // 2 x the multiply-adds of its GEMMs
+  mlir::vit::KernelOpInterface op; // the first op compiled as this kernel
+  double flopsPerImage = 0;        // 2 x the multiply-adds of its GEMMs
 };
-
-/// 2 x the multiply-adds of the GEMMs (and batched matmuls) `op` computes
-/// per image; 0 for kernels without one.
-double gemmFlopsPerImage(mlir::Operation *op);
 
 struct ProgramStep {
   int kernel;
@@ -74,6 +70,7 @@ struct ProgramStep {
 };
 
 struct Program {
+  mlir::vit::TargetAttr target; // the machine the kernels are tiled for
   std::vector<ProgramParam> params;
   std::vector<ProgramValue> values;
   std::vector<int64_t> slotElements; // floats per image in each slot
@@ -84,13 +81,13 @@ struct Program {
   std::string fingerprint; // hex; changes whenever kernels, params or values do
 };
 
-/// The layout a parameter used as `user`'s operand `operand` is stored in,
-/// for kernels vectorized `lanes` wide.
-ParamLayout paramLayoutFor(mlir::Operation *user, unsigned operand, int lanes);
+/// The layout a parameter used as `user`'s operand `operand` is stored in
+/// (GEMM weights in panels as wide as `user`'s tile).
+ParamLayout paramLayoutFor(mlir::Operation *user, unsigned operand);
 
-/// Plans `forward` (one argument: the images; one result: the logits) for
-/// kernels vectorized `lanes` floats wide.
-llvm::Expected<Program> buildProgram(mlir::func::FuncOp forward, int lanes);
+/// Plans `forward` (one argument: the images; one result: the logits), whose
+/// module has been tiled (a #vit.target, a tile on every kernel op).
+llvm::Expected<Program> buildProgram(mlir::func::FuncOp forward);
 
 /// The stored shape of a parameter of IR shape `shape`.
 std::vector<int64_t> storedShape(llvm::ArrayRef<int64_t> shape,
@@ -101,4 +98,4 @@ Tensor toStoredLayout(const Tensor &tensor, ParamLayout layout);
 
 } // namespace vitc
 
-#endif // VITC_COMPILER_HALIDE_PROGRAM_H
+#endif // VITC_COMPILER_PROGRAM_PROGRAM_H

@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/halide/Program.h"
+#include "compiler/program/Program.h"
 
 #include "dialect/VitDialect.h"
 #include "mlir/IR/AsmState.h"
@@ -39,41 +39,25 @@ int64_t ProgramValue::elements() const {
   return count;
 }
 
-int64_t vitc::gemmTileWidth(int64_t m, int lanes) {
-  if (m % (3 * lanes) == 0)
-    return 3 * lanes;
-  return m >= 2 * lanes ? 2 * lanes : lanes;
+/// The columns a tile's GEMMs accumulate at once: weight panels are that
+/// wide.
+static int64_t panelColumns(Attribute tile) {
+  return llvm::TypeSwitch<Attribute, int64_t>(tile)
+      .Case([](vit::CpuGemmTileAttr t) { return t.getColumns(); })
+      .Case([](vit::CpuAttentionTileAttr t) { return t.getColumns(); })
+      .Case([](vit::GpuGemmTileAttr t) { return t.getBlockColumns(); })
+      .Case([](vit::GpuAttentionTileAttr t) { return t.getBlockColumns(); })
+      .Default(int64_t{0});
 }
 
-/// Whether operand `operand` of `user` is the weight of one of its GEMMs.
-static bool isGemmWeight(Operation *user, unsigned operand) {
-  Value value = user->getOperand(operand);
-  return llvm::TypeSwitch<Operation *, bool>(user)
-      .Case<vit::LinearOp, vit::PatchProjectionOp>(
-          [&](auto op) { return value == op.getWeight(); })
-      .Case([&](vit::FusedMlpOp op) {
-        return value == op.getFc1Weight() || value == op.getFc2Weight();
-      })
-      .Case([&](vit::FusedAttentionOp op) {
-        return value == op.getQkvWeight() || value == op.getProjWeight();
-      })
-      .Case([&](vit::FusedPatchEmbedOp op) { return value == op.getWeight(); })
-      .Case([&](vit::FusedHeadOp op) {
-        return value == op.getPreLogitsWeight() ||
-               value == op.getHeadWeight() || value == op.getDistWeight();
-      })
-      .Default(false);
-}
-
-ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand, int lanes) {
-  if (!isGemmWeight(user, operand))
+ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand) {
+  auto kernel = dyn_cast<vit::KernelOpInterface>(user);
+  if (!kernel || !kernel.isGemmWeight(operand))
     return {};
   int64_t m =
       cast<RankedTensorType>(user->getOperand(operand).getType()).getDimSize(0);
-  // The tile vit-select-tiles chose, else the same rule it applies.
-  auto chosen = user->getAttrOfType<vit::TileAttr>("vit.tile");
-  int64_t tile = chosen && !chosen.getTiles().empty() ? chosen.getTiles()[0]
-                                                      : gemmTileWidth(m, lanes);
+  int64_t tile = panelColumns(user->getAttr("vit.tile"));
+  assert(tile > 0 && "GEMM kernels are tiled before their layouts are asked");
   // Panels as wide as the tile when the tiles divide m; else one panel.
   return {true, m % tile == 0 ? tile : m};
 }
@@ -104,56 +88,6 @@ Tensor vitc::toStoredLayout(const Tensor &tensor, ParamLayout layout) {
   return out;
 }
 
-double vitc::gemmFlopsPerImage(Operation *op) {
-  auto shape = [](Value v) {
-    return cast<RankedTensorType>(v.getType()).getShape();
-  };
-  // Rows of an activation [B, rows..., width] per image.
-  auto rows = [&](Value v) {
-    double r = 1;
-    for (int64_t d : shape(v).drop_front().drop_back())
-      r *= d;
-    return r;
-  };
-  // A linear layer of weight [M, K...] over `n` rows.
-  auto gemm = [&](double n, Value weight) {
-    if (!weight)
-      return 0.0;
-    double mk = 1;
-    for (int64_t d : shape(weight))
-      mk *= d;
-    return 2.0 * n * mk;
-  };
-  return llvm::TypeSwitch<Operation *, double>(op)
-      .Case([&](vit::LinearOp o) { return gemm(rows(o.getInput()), o.getWeight()); })
-      .Case<vit::PatchProjectionOp, vit::FusedPatchEmbedOp>([&](auto o) {
-        return gemm(rows(o.getResult()), o.getWeight());
-      })
-      .Case([&](vit::MatmulOp o) {
-        double out = 1;
-        for (int64_t d : shape(o.getResult()).drop_front())
-          out *= d;
-        return 2.0 * out * shape(o.getLhs()).back();
-      })
-      .Case([&](vit::FusedMlpOp o) {
-        double n = rows(o.getInput());
-        return gemm(n, o.getFc1Weight()) + gemm(n, o.getFc2Weight());
-      })
-      .Case([&](vit::FusedAttentionOp o) {
-        double n = rows(o.getInput()), queries = rows(o.getResult()),
-               width = shape(o.getInput()).back();
-        // q·kᵀ and probs·v: 2 x (queries x N x D) multiply-adds over all
-        // heads; the projection only for the query rows.
-        return gemm(n, o.getQkvWeight()) + gemm(queries, o.getProjWeight()) +
-               2.0 * 2.0 * queries * n * width;
-      })
-      .Case([&](vit::FusedHeadOp o) {
-        return gemm(1, o.getPreLogitsWeight()) + gemm(1, o.getHeadWeight()) +
-               gemm(1, o.getDistWeight());
-      })
-      .Default(0.0);
-}
-
 /// The op with SSA names stripped: two ops with equal signatures compute the
 /// same function of their operands and share one compiled kernel.
 static std::string signatureOf(Operation *op, ArrayRef<bool> operandIsParam) {
@@ -181,11 +115,41 @@ static uint64_t fnv1a(llvm::StringRef text,
   return hash;
 }
 
-Expected<Program> vitc::buildProgram(func::FuncOp forward, int lanes) {
+/// Why `op` cannot be compiled as it is tiled, or "".
+static std::string checkTiled(vit::KernelOpInterface op, bool gpu) {
+  Attribute tile = op->getAttr("vit.tile");
+  if (!isa_and_nonnull<vit::TileAttrInterface>(tile))
+    return "the op has no vit.tile (run vit-select-tiles first)";
+  bool isGpuTile =
+      isa<vit::GpuGemmTileAttr, vit::GpuAttentionTileAttr, vit::GpuRowTileAttr>(
+          tile);
+  if (isGpuTile != gpu)
+    return std::string("a ") + (isGpuTile ? "GPU" : "CPU") +
+           " tile on a kernel for a " + (gpu ? "GPU" : "CPU") + " target";
+  bool gemm = op.getKernelKind() == vit::KernelKind::Gemm,
+       attention = op.getKernelKind() == vit::KernelKind::Attention;
+  bool fits =
+      gemm ? isa<vit::CpuGemmTileAttr, vit::GpuGemmTileAttr>(tile)
+      : attention
+          ? isa<vit::CpuAttentionTileAttr, vit::GpuAttentionTileAttr>(tile)
+          : isa<vit::CpuRowTileAttr, vit::GpuRowTileAttr>(tile);
+  if (!fits)
+    return "its tile is not of its kernel kind (" +
+           vit::stringifyKernelKind(op.getKernelKind()).str() + ")";
+  return "";
+}
+
+Expected<Program> vitc::buildProgram(func::FuncOp forward) {
   Program program;
   if (forward.getNumArguments() != 1 || forward.getNumResults() != 1)
     return programError(
         forward, "expected @forward to take the images and return the logits");
+  auto module = forward->getParentOfType<ModuleOp>();
+  program.target =
+      module ? module->getAttrOfType<vit::TargetAttr>("vit.target") : nullptr;
+  if (!program.target)
+    return programError(forward, "the module has no #vit.target (run "
+                                 "vit-select-tiles first)");
   Block &body = forward.getBody().front();
 
   llvm::DenseMap<Value, int> valueIndex;
@@ -220,7 +184,7 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward, int lanes) {
       std::optional<ParamLayout> layout;
       for (OpOperand &use : param->getUses()) {
         ParamLayout wanted =
-            paramLayoutFor(use.getOwner(), use.getOperandNumber(), lanes);
+            paramLayoutFor(use.getOwner(), use.getOperandNumber());
         if (layout && *layout != wanted)
           return programError(&op, "parameter '" + param.getName() +
                                        "' is read in two different layouts");
@@ -236,8 +200,9 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward, int lanes) {
         continue;
       }
       ParamLayout stored = layout.value_or(ParamLayout{});
-      program.params.push_back(
-          {name, shape.vec(), storedShape(shape, stored), stored});
+      program.params.push_back({name, param.getType().getElementType(),
+                                shape.vec(), storedShape(shape, stored),
+                                stored});
       paramByName[name] = program.params.size() - 1;
       paramIndex[param] = program.params.size() - 1;
       continue;
@@ -249,14 +214,12 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward, int lanes) {
       program.outputValue = it->second;
       continue;
     }
-    if (!isa<vit::PatchProjectionOp, vit::PrependTokensOp,
-             vit::AddPositionEmbeddingOp, vit::LayerNormOp, vit::LinearOp,
-             vit::MatmulOp, vit::SoftmaxOp, vit::GeluOp, vit::ReluOp,
-             vit::TanhOp, vit::AddOp, vit::ScaleOp, vit::SplitQkvOp,
-             vit::MergeHeadsOp, vit::SelectTokenOp, vit::TokenMeanOp,
-             vit::FusedMlpOp, vit::FusedAttentionOp, vit::FusedPatchEmbedOp,
-             vit::FusedHeadOp>(op))
+    auto kernel = dyn_cast<vit::KernelOpInterface>(op);
+    if (!kernel)
       return programError(&op, "the backend has no kernel for this op");
+    if (std::string why = checkTiled(kernel, program.target.isGpu());
+        !why.empty())
+      return programError(&op, why);
 
     ProgramStep step;
     SmallVector<bool> operandIsParam;
@@ -290,7 +253,7 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward, int lanes) {
       std::string opName = op.getName().stripDialect().str();
       program.kernels.push_back(
           {llvm::formatv("k{0}_{1}", program.kernels.size(), opName).str(),
-           signature, &op, gemmFlopsPerImage(&op)});
+           signature, kernel, kernel.getFlopsPerImage()});
     }
     step.kernel = it->second;
     program.steps.push_back(std::move(step));
@@ -347,9 +310,12 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward, int lanes) {
 
   // The fingerprint covers everything the library and its weights file must
   // agree on.
-  uint64_t hash = fnv1a("vitc-program-v2");
+  uint64_t hash = fnv1a("vitc-program-v3");
   for (const ProgramParam &param : program.params) {
-    hash = fnv1a(param.name, hash);
+    std::string type;
+    llvm::raw_string_ostream typeText(type);
+    typeText << param.elementType;
+    hash = fnv1a(param.name + ":" + type, hash);
     for (int64_t dim : param.storedShape)
       hash = fnv1a(std::to_string(dim) + ",", hash);
   }

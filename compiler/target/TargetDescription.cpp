@@ -1,0 +1,142 @@
+//===- TargetDescription.cpp - #vit.target from a Halide target -----------===//
+//
+// Features are the whole instruction sets a Halide target implies: Halide
+// names CPU generations (avx512_zen4 includes VNNI and BF16,
+// avx512_sapphirerapids adds AVX-VNNI and AMX), and "host" asks the CPU.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/target/TargetDescription.h"
+
+#include "Halide.h"
+
+#include <algorithm>
+#include <thread>
+
+using namespace mlir;
+using namespace mlir::vit;
+using Halide::Target;
+
+static llvm::Error targetError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// The targets of a (possibly multi-target) string, checked.
+static llvm::Expected<std::vector<Target>> parseTargets(llvm::StringRef text) {
+  llvm::SmallVector<llvm::StringRef> parts;
+  text.split(parts, ',');
+  std::vector<Target> targets;
+  for (llvm::StringRef part : parts) {
+    if (!Target::validate_target_string(part.str()))
+      return targetError(
+          "'" + part +
+          "' is not a Halide target string (e.g. host, x86-64-linux-avx2, "
+          "arm-64-linux, host-cuda; several, comma-separated, for runtime "
+          "dispatch)");
+    targets.emplace_back(part.str());
+    const Target &t = targets.back();
+    if (t.arch != Target::X86 && t.arch != Target::ARM &&
+        t.arch != Target::RISCV)
+      return targetError("'" + part +
+                         "' names no architecture vitc can tile for (x86, "
+                         "arm, riscv or host)");
+    // Halide's LLVM aborts on some kernels for the bare AVX-512 foundation
+    // set (Xeon Phi); every AVX-512 CPU since Skylake has the BW/DQ/VL parts.
+    if (t.has_feature(Target::AVX512) && !t.has_feature(Target::AVX512_Skylake))
+      return targetError(
+          "'" + part +
+          "' asks for the bare AVX-512 foundation set, which is not "
+          "supported; use avx512_skylake or later (e.g. "
+          "x86-64-linux-avx512_skylake)");
+    if (t.has_gpu_feature() && !t.has_feature(Target::CUDA) &&
+        !t.has_feature(Target::OpenCL))
+      return targetError("'" + text +
+                         "' asks for a GPU API vitc does not run; use cuda "
+                         "(e.g. host-cuda-cuda_capability_80) or opencl");
+  }
+  if (targets.size() > 1 && llvm::any_of(targets, [](const Target &t) {
+        return t.has_gpu_feature();
+      }))
+    return targetError("a GPU target cannot be part of a multi-target "
+                       "library, got '" +
+                       text + "'");
+  for (const Target &t : targets)
+    if (t.arch != targets[0].arch || t.os != targets[0].os ||
+        t.bits != targets[0].bits)
+      return targetError("the targets of a multi-target library must share "
+                         "architecture, OS and bits, got '" +
+                         text + "'");
+  return targets;
+}
+
+/// The instruction sets `t` implies.
+static CpuFeatures featuresOf(const Target &t) {
+  auto any = [&](std::initializer_list<Target::Feature> features) {
+    return llvm::any_of(features,
+                        [&](Target::Feature f) { return t.has_feature(f); });
+  };
+  CpuFeatures features = CpuFeatures::None;
+  auto add = [&](bool present, CpuFeatures feature) {
+    if (present)
+      features = features | feature;
+  };
+  if (t.arch == Target::X86) {
+    const bool sapphire = t.has_feature(Target::AVX512_SapphireRapids);
+    const bool zen4 = sapphire || any({Target::AVX512_Zen4, Target::AVX512_Zen5,
+                                       Target::AVX10_1});
+    const bool avx512 =
+        zen4 || any({Target::AVX512_Skylake, Target::AVX512_Cannonlake});
+    const bool avx2 = avx512 || t.has_feature(Target::AVX2);
+    const bool avx = avx2 || t.has_feature(Target::AVX);
+    add(avx || t.has_feature(Target::SSE41), CpuFeatures::SSE41);
+    add(avx, CpuFeatures::AVX);
+    add(avx2, CpuFeatures::AVX2);
+    add(avx512 || t.has_feature(Target::FMA), CpuFeatures::FMA);
+    add(avx512 || t.has_feature(Target::F16C), CpuFeatures::F16C);
+    add(sapphire || t.has_feature(Target::AVXVNNI), CpuFeatures::AVXVNNI);
+    add(avx512, CpuFeatures::AVX512);
+    add(zen4, CpuFeatures::AVX512VNNI);
+    add(zen4 && !t.has_feature(Target::AVX10_1), CpuFeatures::AVX512BF16);
+    add(sapphire, CpuFeatures::AMXInt8);
+    add(sapphire, CpuFeatures::AMXBF16);
+  } else if (t.arch == Target::ARM) {
+    add(!t.has_feature(Target::NoNEON), CpuFeatures::NEON);
+    add(t.has_feature(Target::ARMDotProd), CpuFeatures::ARMDotProd);
+    add(t.has_feature(Target::ARMFp16), CpuFeatures::ARMFp16);
+  }
+  return features;
+}
+
+llvm::Expected<TargetAttr> vitc::describeTarget(MLIRContext *context,
+                                                llvm::StringRef text,
+                                                int64_t cores) {
+  llvm::Expected<std::vector<Target>> targets = parseTargets(text);
+  if (!targets)
+    return targets.takeError();
+  // Multi-target libraries share one weight layout: the first target decides.
+  const Target &first = targets->front();
+  if (first.has_gpu_feature()) {
+    // CUDA guarantees 1024 threads and 48 KiB of static shared memory per
+    // block; portable OpenCL devices 256 work-items and 32 KiB.
+    const bool cuda = first.has_feature(Target::CUDA);
+    return TargetAttr::get(context, text, /*vectorBits=*/32,
+                           /*vectorRegisters=*/0, cores > 0 ? cores : 1,
+                           CpuFeatures::None,
+                           cuda ? GpuApi::Cuda : GpuApi::OpenCL,
+                           cuda ? 1024 : 256, cuda ? 48 * 1024 : 32 * 1024);
+  }
+  const int64_t vectorBits = first.natural_vector_size(Halide::Float(32)) * 32;
+  const CpuFeatures features = featuresOf(first);
+  // SIMD registers: 32 with AVX-512 and on AArch64, else 16.
+  const bool aarch64 = first.arch == Target::ARM && first.bits == 64;
+  const int64_t registers =
+      bitEnumContainsAll(features, CpuFeatures::AVX512) || aarch64 ? 32 : 16;
+  if (cores <= 0)
+    cores = std::max(1u, std::thread::hardware_concurrency());
+  return TargetAttr::get(context, text, vectorBits, registers, cores, features,
+                         GpuApi::None, 0, 0);
+}
+
+llvm::Expected<std::vector<Target>> vitc::halideTargets(TargetAttr target) {
+  return parseTargets(target.getTarget());
+}

@@ -1,0 +1,40 @@
+//===- TargetDescription.h - #vit.target from a Halide target -------------===//
+//
+// The one place that reads a target string: it is checked and described
+// (vector width, registers, CPU features, cores, GPU API and limits) once,
+// as the module's #vit.target, which tile selection, the program builder and
+// the schedules then read. The backend turns the same attribute back into
+// Halide targets to compile for.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef VITC_COMPILER_TARGET_TARGETDESCRIPTION_H
+#define VITC_COMPILER_TARGET_TARGETDESCRIPTION_H
+
+#include "dialect/VitDialect.h"
+#include "llvm/Support/Error.h"
+
+#include <vector>
+
+namespace Halide {
+struct Target;
+} // namespace Halide
+
+namespace vitc {
+
+/// Describes `target` (a Halide target string; several, comma-separated,
+/// make a library with runtime dispatch, and the first one, the most
+/// specific, is described) with tiles planned for `cores` cores (0: this
+/// machine's; GPUs: 1). Errors say what is wrong with the string.
+llvm::Expected<mlir::vit::TargetAttr> describeTarget(mlir::MLIRContext *context,
+                                                     llvm::StringRef target,
+                                                     int64_t cores);
+
+/// The Halide targets `target` names, in the order written (most specific
+/// first, the baseline last, as Halide's runtime dispatch expects).
+llvm::Expected<std::vector<Halide::Target>>
+halideTargets(mlir::vit::TargetAttr target);
+
+} // namespace vitc
+
+#endif // VITC_COMPILER_TARGET_TARGETDESCRIPTION_H
