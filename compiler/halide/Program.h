@@ -11,7 +11,7 @@
 #ifndef VITC_COMPILER_HALIDE_PROGRAM_H
 #define VITC_COMPILER_HALIDE_PROGRAM_H
 
-#include "compiler/frontend/Checkpoint.h"
+#include "support/Checkpoint.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/Error.h"
 

@@ -1,6 +1,6 @@
 //===- Checkpoint.cpp - tensors, dtype conversion, reading by format ------===//
 
-#include "compiler/frontend/Checkpoint.h"
+#include "support/Checkpoint.h"
 
 #include "llvm/Support/MemoryBuffer.h"
 #include <cmath>

@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef VITC_COMPILER_FRONTEND_CHECKPOINT_H
-#define VITC_COMPILER_FRONTEND_CHECKPOINT_H
+#ifndef VITC_SUPPORT_CHECKPOINT_H
+#define VITC_SUPPORT_CHECKPOINT_H
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"
@@ -76,4 +76,4 @@ float bfloat16ToFloat(uint16_t bits);
 
 } // namespace vitc
 
-#endif // VITC_COMPILER_FRONTEND_CHECKPOINT_H
+#endif // VITC_SUPPORT_CHECKPOINT_H
