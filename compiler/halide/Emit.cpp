@@ -155,10 +155,10 @@ weightsMetadata(const Program &program, const ModelConfig &config) {
 
 static std::string weightsHeader(const Program &program,
                                  const ModelConfig &config) {
-  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  std::vector<SafetensorsEntry> entries;
   for (const ProgramParam &param : program.params)
-    shapes.push_back({param.name, param.storedShape});
-  return safetensorsHeader(shapes, weightsMetadata(program, config));
+    entries.push_back({param.name, ElementType::F32, param.storedShape});
+  return safetensorsHeader(entries, weightsMetadata(program, config));
 }
 
 Error vitc::writeKernelWeights(const Program &program,
