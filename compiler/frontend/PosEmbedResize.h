@@ -15,7 +15,7 @@
 #ifndef VITC_COMPILER_FRONTEND_POSEMBEDRESIZE_H
 #define VITC_COMPILER_FRONTEND_POSEMBEDRESIZE_H
 
-#include "compiler/frontend/Checkpoint.h"
+#include "support/Checkpoint.h"
 
 #include <optional>
 

@@ -10,9 +10,9 @@
 #ifndef VITC_COMPILER_FRONTEND_WEIGHTS_H
 #define VITC_COMPILER_FRONTEND_WEIGHTS_H
 
-#include "compiler/frontend/Checkpoint.h"
 #include "compiler/frontend/ModelConfig.h"
 #include "compiler/frontend/PosEmbedResize.h"
+#include "support/Checkpoint.h"
 
 #include <optional>
 

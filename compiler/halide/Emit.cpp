@@ -23,6 +23,25 @@ static const char kRuntimeAbiHeader[] =
 #include "compiler/halide/RuntimeAbiHeader.inc"
     ;
 
+// The C that model.c carries besides the description (runtime/model/, where
+// it is built and tested on its own): the scratch allocator, a weak
+// halide_malloc/halide_free that keeps freed blocks for reuse, and for GPU
+// targets the device API table, after "#define VITC_DEVICE_API <api>".
+//
+// Both go into model.c rather than objects of their own. A weak definition
+// wins only if it is the first the linker sees, and the one object of the
+// library every program loads first is the one defining NAME_model(); an
+// allocator object would need a reference from model.o and archive member
+// order to be loaded before halide_runtime.o, which no linker promises. The
+// device API table stays static, so models for different APIs link into one
+// program.
+static const char kScratchAllocator[] =
+#include "compiler/halide/ScratchAllocator.inc"
+    ;
+static const char kDeviceApi[] =
+#include "compiler/halide/DeviceApi.inc"
+    ;
+
 static Error emitError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
@@ -115,10 +134,10 @@ weightsMetadata(const Program &program, const ModelConfig &config) {
 
 static std::string weightsHeader(const Program &program,
                                  const ModelConfig &config) {
-  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  std::vector<SafetensorsEntry> entries;
   for (const ProgramParam &param : program.params)
-    shapes.push_back({param.name, param.storedShape});
-  return safetensorsHeader(shapes, weightsMetadata(program, config));
+    entries.push_back({param.name, ElementType::F32, param.storedShape});
+  return safetensorsHeader(entries, weightsMetadata(program, config));
 }
 
 Error vitc::writeKernelWeights(const Program &program,
@@ -140,63 +159,6 @@ Error vitc::writeKernelWeights(const Program &program,
   return writeSafetensors(path, tensors, weightsMetadata(program, config));
 }
 
-// Kernels allocate the same scratch buffers (hidden activations, attention
-// scores) on every call. Halide's default halide_malloc returns them to the
-// OS each time, and the fresh pages then fault in again: measured as ~15% of
-// ViT-B/16 at batch 1. This replacement (weak, like Halide's own, and linked
-// first so it wins) keeps up to 64 freed blocks for reuse by the same size.
-static const char kScratchAllocator[] = R"c(
-extern void *malloc(unsigned long);
-extern void free(void *);
-#define VITC_CACHE_SLOTS 64
-static struct { unsigned long size; void *block; } vitc_cache[VITC_CACHE_SLOTS];
-static volatile char vitc_cache_lock;
-static void vitc_lock(void) { while (__atomic_test_and_set(&vitc_cache_lock, __ATOMIC_ACQUIRE)) {} }
-static void vitc_unlock(void) { __atomic_clear(&vitc_cache_lock, __ATOMIC_RELEASE); }
-
-__attribute__((weak)) void *halide_malloc(void *user_context, unsigned long size) {
-  (void)user_context;
-  void *block = 0;
-  vitc_lock();
-  for (int i = 0; i < VITC_CACHE_SLOTS; ++i)
-    if (vitc_cache[i].block && vitc_cache[i].size == size) {
-      block = vitc_cache[i].block;
-      vitc_cache[i].block = 0;
-      break;
-    }
-  vitc_unlock();
-  if (!block) {
-    /* 128-byte alignment, with the block's start and size just before it. */
-    char *raw = (char *)malloc(size + 128 + 2 * sizeof(void *));
-    if (!raw)
-      return 0;
-    char *aligned = (char *)(((unsigned long)raw + 2 * sizeof(void *) + 127) & ~127ul);
-    ((void **)aligned)[-1] = raw;
-    ((unsigned long *)aligned)[-2] = size;
-    block = aligned;
-  }
-  return block;
-}
-
-__attribute__((weak)) void halide_free(void *user_context, void *block) {
-  (void)user_context;
-  if (!block)
-    return;
-  unsigned long size = ((unsigned long *)block)[-2];
-  vitc_lock();
-  for (int i = 0; i < VITC_CACHE_SLOTS; ++i)
-    if (!vitc_cache[i].block) {
-      vitc_cache[i].size = size;
-      vitc_cache[i].block = block;
-      block = 0;
-      break;
-    }
-  vitc_unlock();
-  if (block)
-    free(((void **)block)[-1]);
-}
-)c";
-
 static std::string floatLiteral(float value) {
   char text[32];
   snprintf(text, sizeof text, "%.9ef",
@@ -204,36 +166,13 @@ static std::string floatLiteral(float value) {
   return text;
 }
 
-/// The C source describing the model to libvitrt.
-/// GPU models: the Halide device API the runtime drives ({0}: cuda, opencl).
-static const char kDeviceApi[] = R"c(
-struct halide_buffer_t;
-struct halide_device_interface_t;
-extern const struct halide_device_interface_t *halide_{0}_device_interface(void);
-extern int halide_copy_to_device(void *, struct halide_buffer_t *,
-                                 const struct halide_device_interface_t *);
-extern int halide_copy_to_host(void *, struct halide_buffer_t *);
-extern int halide_device_malloc(void *, struct halide_buffer_t *,
-                                const struct halide_device_interface_t *);
-extern int halide_device_free(void *, struct halide_buffer_t *);
-extern int halide_device_sync(void *, struct halide_buffer_t *);
-extern void halide_device_release(void *, const struct halide_device_interface_t *);
-extern void halide_set_gpu_device(int);
-extern int halide_reuse_device_allocations(void *, _Bool);
-
-static const vitrt_device_api device_api = {{
-  "{0}", halide_{0}_device_interface, halide_copy_to_device, halide_copy_to_host,
-  halide_device_malloc, halide_device_free, halide_device_sync,
-  halide_device_release, halide_set_gpu_device, halide_reuse_device_allocations,
-};
-)c";
-
 /// The GPU API a target's kernels run on ("" for CPU targets).
 static std::string deviceApiOf(mlir::vit::TargetAttr target) {
   return target.isGpu() ? mlir::vit::stringifyGpuApi(target.getGpu()).str()
                         : "";
 }
 
+/// The C source describing the model to libvitrt.
 static std::string modelDescriptionSource(const Program &program,
                                           const ModelConfig &config,
                                           StringRef symbol, StringRef target,
@@ -247,9 +186,9 @@ static std::string modelDescriptionSource(const Program &program,
   os << "extern vitrt_error_handler "
         "halide_set_error_handler(vitrt_error_handler);\n"
      << "extern int halide_set_num_threads(int);\n";
-  os << kScratchAllocator;
+  os << "\n" << kScratchAllocator;
   if (!deviceApi.empty())
-    os << llvm::formatv(kDeviceApi, deviceApi);
+    os << "\n#define VITC_DEVICE_API " << deviceApi << "\n" << kDeviceApi;
   std::string header = weightsHeader(program, config);
   os << "\nstatic const char weights_header[" << header.size() << "] = {";
   for (size_t i = 0; i < header.size(); ++i)

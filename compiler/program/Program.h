@@ -12,8 +12,8 @@
 #ifndef VITC_COMPILER_PROGRAM_PROGRAM_H
 #define VITC_COMPILER_PROGRAM_PROGRAM_H
 
-#include "compiler/frontend/Checkpoint.h"
 #include "dialect/VitDialect.h"
+#include "support/Checkpoint.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/Error.h"
 

@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ImageInput.h"
-#include "compiler/frontend/Checkpoint.h"
+#include "support/Checkpoint.h"
 #include "vitrt.h"
 
 #include "llvm/Support/CommandLine.h"

@@ -1,7 +1,7 @@
 //===- NpzFuzzer.cpp - parseNpz (libzip + .npy) on arbitrary bytes --------===//
 
 #include "FuzzTarget.h"
-#include "compiler/frontend/Checkpoint.h"
+#include "support/Checkpoint.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   llvm::consumeError(vitc::parseNpz(fuzzBytes(data, size), "fuzz").takeError());

@@ -1,7 +1,7 @@
 //===- SafetensorsFuzzer.cpp - parseSafetensors on arbitrary bytes --------===//
 
 #include "FuzzTarget.h"
-#include "compiler/frontend/Checkpoint.h"
+#include "support/Checkpoint.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   llvm::consumeError(

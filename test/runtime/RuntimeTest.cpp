@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/frontend/Checkpoint.h"
+#include "support/Checkpoint.h"
 #include "tiny_gap_model.h"
 #include "tiny_token_model.h"
 

@@ -75,6 +75,110 @@ TEST_F(SafetensorsTest, ConvertsF16Bf16F64) {
   EXPECT_EQ(checkpoint->names.size(), 3u);
 }
 
+TEST_F(SafetensorsTest, WritesEachTensorInItsOwnTypeAndReadsItBack) {
+  // Values each type holds exactly, plus one per floating type that the
+  // writer must round (a bf16 tie to even, an f16 overflow).
+  Tensor f32{{3}, {1.5f, -2.25f, 1e-3f}, ElementType::F32};
+  Tensor bf16{{2, 2}, {1.0f, -5.0f, 3.140625f, 1.00390625f}, ElementType::BF16};
+  Tensor f16{{3},
+             {0.333251953125f, -std::ldexp(1.0f, -24), 70000.0f},
+             ElementType::F16};
+  Tensor i8{{4}, {-128, 0, 127, -1}, ElementType::I8};
+  ASSERT_EQ(
+      errorOf(writeSafetensors(
+          path("t.safetensors"),
+          {{"f32", &f32}, {"bf16", &bf16}, {"f16", &f16}, {"i8", &i8}}, {})),
+      "");
+  auto buffer = llvm::MemoryBuffer::getFile(path("t.safetensors"));
+  ASSERT_TRUE(buffer);
+  uint64_t headerSize =
+      llvm::support::endian::read64le((*buffer)->getBufferStart());
+  EXPECT_EQ((*buffer)->getBufferSize(),
+            8 + headerSize + 3 * 4 + 4 * 2 + 3 * 2 + 4 * 1);
+  llvm::StringRef header = (*buffer)->getBuffer().substr(8, headerSize);
+  EXPECT_THAT(header.str(), HasSubstr(R"("i8":{"data_offsets":[26,30],)"
+                                      R"("dtype":"I8","shape":[4]})"));
+
+  auto checkpoint = readCheckpoint(path("t.safetensors"));
+  ASSERT_TRUE(bool(checkpoint)) << llvm::toString(checkpoint.takeError());
+  EXPECT_EQ(checkpoint->names,
+            (std::vector<std::string>{"f32", "bf16", "f16", "i8"}));
+  EXPECT_EQ(checkpoint->find("f32")->data, f32.data);
+  EXPECT_EQ(checkpoint->find("bf16")->shape, (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(checkpoint->find("bf16")->data,
+            (std::vector<float>{1.0f, -5.0f, 3.140625f, 1.0f}));
+  EXPECT_EQ(checkpoint->find("f16")->data[0], 0.333251953125f);
+  EXPECT_EQ(checkpoint->find("f16")->data[1], -std::ldexp(1.0f, -24));
+  EXPECT_EQ(checkpoint->find("f16")->data[2], INFINITY);
+  EXPECT_EQ(checkpoint->find("i8")->data, i8.data);
+  // Readers convert to f32 whatever the file stored (Tensor.h says why).
+  for (llvm::StringRef name : {"f32", "bf16", "f16", "i8"})
+    EXPECT_EQ(checkpoint->find(name)->type, ElementType::F32) << name.str();
+}
+
+TEST_F(SafetensorsTest, RefusesI8ValuesThatAreNotIntegersInRange) {
+  Tensor fine{{1}, {3}, ElementType::I8};
+  for (float bad : {0.5f, 200.0f, -129.0f, NAN}) {
+    Tensor scale{{3}, {1, -2, bad}, ElementType::I8};
+    std::string message = errorOf(writeSafetensors(
+        path("q.safetensors"),
+        {{"ok", &fine}, {"blocks.0.attn.qkv.weight", &scale}}, {}));
+    EXPECT_THAT(message, HasSubstr("q.safetensors: tensor "
+                                   "'blocks.0.attn.qkv.weight' is stored as "
+                                   "i8 but element 2 is "))
+        << bad;
+    EXPECT_THAT(message, HasSubstr("not an integer in [-128, 127]"));
+    EXPECT_FALSE(llvm::sys::fs::exists(path("q.safetensors")))
+        << "nothing is written for " << bad;
+  }
+  Tensor half{{1}, {0.5f}, ElementType::I8};
+  EXPECT_THAT(
+      errorOf(writeSafetensors(path("q.safetensors"), {{"h", &half}}, {})),
+      HasSubstr("element 0 is 0.5"));
+  Tensor big{{1}, {200}, ElementType::I8};
+  EXPECT_THAT(
+      errorOf(writeSafetensors(path("q.safetensors"), {{"b", &big}}, {})),
+      HasSubstr("element 0 is 200"));
+}
+
+TEST(SafetensorsHeader, OffsetsFollowEachTensorsElementSize) {
+  std::string header = safetensorsHeader({{"w", ElementType::F32, {2}},
+                                          {"b", ElementType::BF16, {3}},
+                                          {"q", ElementType::I8, {5}},
+                                          {"h", ElementType::F16, {1, 1}}},
+                                         {{"vitc.model", "m"}});
+  // llvm::json prints keys sorted; the data follows the tensors' order:
+  // 2·4 bytes, then 3·2, 5·1, 1·2.
+  std::string json =
+      R"({"__metadata__":{"vitc.model":"m"},)"
+      R"("b":{"data_offsets":[8,14],"dtype":"BF16","shape":[3]},)"
+      R"("h":{"data_offsets":[19,21],"dtype":"F16","shape":[1,1]},)"
+      R"("q":{"data_offsets":[14,19],"dtype":"I8","shape":[5]},)"
+      R"("w":{"data_offsets":[0,8],"dtype":"F32","shape":[2]}})";
+  json.append((8 - json.size() % 8) % 8, ' ');
+  std::string expected(8, '\0');
+  llvm::support::endian::write64le(expected.data(), json.size());
+  EXPECT_EQ(header, expected + json);
+  // The reader accepts it with 21 bytes of data and nothing else.
+  EXPECT_TRUE(bool(parseSafetensors(header + std::string(21, '\0'), "h")));
+  EXPECT_THAT(
+      errorOf(parseSafetensors(header + std::string(20, '\0'), "h")),
+      HasSubstr("tensors cover 21 bytes of data but the file holds 20"));
+}
+
+TEST_F(SafetensorsTest, ReadsI8AndU8) {
+  std::string header =
+      R"({"s":{"dtype":"I8","shape":[3],"data_offsets":[0,3]},)"
+      R"("u":{"dtype":"U8","shape":[2],"data_offsets":[3,5]}})";
+  auto checkpoint = parseSafetensors(
+      safetensorsBytes(header, std::string("\x80\xff\x7f\xff\x00", 5)),
+      "ints.safetensors");
+  ASSERT_TRUE(bool(checkpoint)) << llvm::toString(checkpoint.takeError());
+  EXPECT_EQ(checkpoint->find("s")->data,
+            (std::vector<float>{-128.0f, -1.0f, 127.0f}));
+  EXPECT_EQ(checkpoint->find("u")->data, (std::vector<float>{255.0f, 0.0f}));
+}
+
 TEST(SafetensorsErrors, EachMalformedFileIsRejectedWithItsReason) {
   auto error = [](const std::string &bytes) {
     return errorOf(parseSafetensors(bytes, "bad.safetensors"));
@@ -104,6 +208,9 @@ TEST(SafetensorsErrors, EachMalformedFileIsRejectedWithItsReason) {
       HasSubstr("shape holds something other than a non-negative integer"));
   EXPECT_THAT(error(safetensorsBytes(entry("F32", "[2]", "[0,4]"), one)),
               HasSubstr("shape and dtype F32 need 2 elements, but data_offsets "
+                        "[0, 4] hold 4 bytes"));
+  EXPECT_THAT(error(safetensorsBytes(entry("I8", "[3]", "[0,4]"), one)),
+              HasSubstr("shape and dtype I8 need 3 elements, but data_offsets "
                         "[0, 4] hold 4 bytes"));
   EXPECT_THAT(error(safetensorsBytes(entry("F32", "[1]", "[4,0]"), one)),
               HasSubstr("end before they begin"));

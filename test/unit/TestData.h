@@ -3,7 +3,7 @@
 #ifndef VITC_TEST_UNIT_TESTDATA_H
 #define VITC_TEST_UNIT_TESTDATA_H
 
-#include "compiler/frontend/Checkpoint.h"
+#include "support/Checkpoint.h"
 
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"

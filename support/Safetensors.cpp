@@ -6,15 +6,20 @@
 // offsets contiguous from 0 to the end of the file, each tensor's byte count
 // equal to its element count times the dtype size.
 //
+// The reader converts every dtype it accepts to f32 (Tensor.h says why); the
+// writer stores each tensor in its own element type.
+//
 //===----------------------------------------------------------------------===//
 
-#include "compiler/frontend/Checkpoint.h"
+#include "support/Checkpoint.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileOutputBuffer.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
+#include <cmath>
 
 using namespace vitc;
 using llvm::Error;
@@ -43,6 +48,8 @@ static unsigned dtypeSize(StringRef dtype) {
       .Case("F16", 2)
       .Case("BF16", 2)
       .Case("F64", 8)
+      .Case("I8", 1)
+      .Case("U8", 1)
       .Default(0);
 }
 
@@ -62,7 +69,7 @@ static Expected<Entry> parseEntry(StringRef path, StringRef name,
   entry.dtype = dtype->str();
   if (!dtypeSize(*dtype))
     return bad("dtype " + *dtype +
-               " is not supported; vitc reads F32, F16, BF16 and F64");
+               " is not supported; vitc reads F32, F16, BF16, F64, I8 and U8");
   const json::Array *shape = info->getArray("shape");
   if (!shape)
     return bad("missing array 'shape'");
@@ -110,6 +117,10 @@ static Tensor convert(const Entry &entry, const char *data) {
       tensor.data[i] = halfToFloat(endian::read16le(data + 2 * i));
     else if (entry.dtype == "BF16")
       tensor.data[i] = bfloat16ToFloat(endian::read16le(data + 2 * i));
+    else if (entry.dtype == "I8")
+      tensor.data[i] = static_cast<int8_t>(data[i]);
+    else if (entry.dtype == "U8")
+      tensor.data[i] = static_cast<uint8_t>(data[i]);
     else
       tensor.data[i] = static_cast<float>(
           llvm::bit_cast<double>(endian::read64le(data + 8 * i)));
@@ -183,9 +194,9 @@ Expected<Checkpoint> vitc::parseSafetensors(StringRef bytes, StringRef path) {
   return checkpoint;
 }
 
-std::string vitc::safetensorsHeader(
-    const std::vector<std::pair<std::string, std::vector<int64_t>>> &tensors,
-    const std::map<std::string, std::string> &metadata) {
+std::string
+vitc::safetensorsHeader(const std::vector<SafetensorsEntry> &tensors,
+                        const std::map<std::string, std::string> &metadata) {
   json::Object header;
   if (!metadata.empty()) {
     json::Object meta;
@@ -194,13 +205,13 @@ std::string vitc::safetensorsHeader(
     header["__metadata__"] = std::move(meta);
   }
   uint64_t offset = 0;
-  for (const auto &[name, shape] : tensors) {
-    uint64_t bytes = 4;
-    for (int64_t dim : shape)
+  for (const SafetensorsEntry &tensor : tensors) {
+    uint64_t bytes = elementSize(tensor.type);
+    for (int64_t dim : tensor.shape)
       bytes *= dim;
-    header[name] =
-        json::Object{{"dtype", "F32"},
-                     {"shape", json::Array(shape)},
+    header[tensor.name] =
+        json::Object{{"dtype", safetensorsDtype(tensor.type)},
+                     {"shape", json::Array(tensor.shape)},
                      {"data_offsets", json::Array{offset, offset + bytes}}};
     offset += bytes;
   }
@@ -211,17 +222,56 @@ std::string vitc::safetensorsHeader(
   return prefix + text;
 }
 
+/// Fails, naming the tensor and the first offending element, unless every
+/// value of an I8 tensor is an integer in [-128, 127]. Rounding here would
+/// hide a quantization bug upstream, so the writer refuses instead.
+static Error checkInt8(StringRef path, StringRef name, const Tensor &tensor) {
+  for (auto [i, value] : llvm::enumerate(tensor.data))
+    if (!(value >= -128 && value <= 127 && std::trunc(value) == value))
+      return fileError(
+          path, llvm::formatv("tensor '{0}' is stored as i8 but element {1} "
+                              "is {2}, not an integer in [-128, 127]",
+                              name, i, value));
+  return Error::success();
+}
+
+/// Stores a tensor's values in its element type, little-endian.
+static char *encode(const Tensor &tensor, char *out) {
+  using namespace llvm::support;
+  for (float value : tensor.data) {
+    switch (tensor.type) {
+    case ElementType::F32:
+      endian::write32le(out, llvm::bit_cast<uint32_t>(value));
+      break;
+    case ElementType::BF16:
+      endian::write16le(out, floatToBfloat16(value));
+      break;
+    case ElementType::F16:
+      endian::write16le(out, floatToHalf(value));
+      break;
+    case ElementType::I8:
+      *out = static_cast<char>(static_cast<int8_t>(value));
+      break;
+    }
+    out += elementSize(tensor.type);
+  }
+  return out;
+}
+
 Error vitc::writeSafetensors(
     StringRef path,
     const std::vector<std::pair<std::string, const Tensor *>> &tensors,
     const std::map<std::string, std::string> &metadata) {
-  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  std::vector<SafetensorsEntry> entries;
   uint64_t dataBytes = 0;
   for (const auto &[name, tensor] : tensors) {
-    shapes.push_back({name, tensor->shape});
-    dataBytes += 4 * tensor->data.size();
+    if (tensor->type == ElementType::I8)
+      if (Error err = checkInt8(path, name, *tensor))
+        return err;
+    entries.push_back({name, tensor->type, tensor->shape});
+    dataBytes += elementSize(tensor->type) * tensor->data.size();
   }
-  std::string header = safetensorsHeader(shapes, metadata);
+  std::string header = safetensorsHeader(entries, metadata);
   uint64_t total = header.size() + dataBytes;
   Expected<std::unique_ptr<llvm::FileOutputBuffer>> buffer =
       llvm::FileOutputBuffer::create(path, total);
@@ -231,12 +281,8 @@ Error vitc::writeSafetensors(
   char *out = reinterpret_cast<char *>((*buffer)->getBufferStart());
   memcpy(out, header.data(), header.size());
   char *data = out + header.size();
-  for (const auto &[name, tensor] : tensors) {
-    for (float value : tensor->data) {
-      llvm::support::endian::write32le(data, llvm::bit_cast<uint32_t>(value));
-      data += 4;
-    }
-  }
+  for (const auto &[name, tensor] : tensors)
+    data = encode(*tensor, data);
   if (Error err = (*buffer)->commit())
     return fileError(path, "cannot write: " + llvm::toString(std::move(err)));
   return Error::success();

@@ -3,15 +3,19 @@
 // Checkpoints come as safetensors (timm, Hugging Face) or as the official
 // .npz archives of google-research/vision_transformer. Readers check every
 // byte they rely on (header sizes, offsets, dtypes, shapes against data
-// lengths) and convert f16/bf16/f64 to f32. Errors name the file and the key.
+// lengths) and convert f16/bf16/f64/i8/u8 to f32, producing F32 tensors.
+// Errors name the file and the key. The safetensors writer stores each
+// tensor in its own element type.
 //
 // The parse* functions work on bytes in memory, so the fuzzers can drive them
 // without touching the file system.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef VITC_COMPILER_FRONTEND_CHECKPOINT_H
-#define VITC_COMPILER_FRONTEND_CHECKPOINT_H
+#ifndef VITC_SUPPORT_CHECKPOINT_H
+#define VITC_SUPPORT_CHECKPOINT_H
+
+#include "support/Tensor.h"
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"
@@ -22,14 +26,7 @@
 
 namespace vitc {
 
-struct Tensor {
-  std::vector<int64_t> shape;
-  std::vector<float> data; // row-major, shape's product elements
-
-  int64_t numElements() const;
-};
-
-/// Named f32 tensors, in the order the file stored them.
+/// Named tensors, in the order the file stored them.
 struct Checkpoint {
   std::string path;
   std::vector<std::string> names;
@@ -49,16 +46,26 @@ llvm::Expected<Checkpoint> parseNpz(llvm::StringRef bytes,
 /// Reads a .safetensors or .npz file, chosen by its first bytes.
 llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef path);
 
-/// The safetensors header (8-byte length, then JSON padded with spaces to a
-/// multiple of 8) for f32 tensors of these shapes stored back to back in this
-/// order. Depends only on names, shapes and metadata, so a library can embed
-/// the header of the weights file it expects.
-std::string safetensorsHeader(
-    const std::vector<std::pair<std::string, std::vector<int64_t>>> &tensors,
-    const std::map<std::string, std::string> &metadata);
+/// One tensor of a safetensors file, as its header describes it.
+struct SafetensorsEntry {
+  std::string name;
+  ElementType type = ElementType::F32;
+  std::vector<int64_t> shape;
+};
 
-/// Writes f32 tensors as a safetensors file (header padded to 8 bytes, data
-/// in the given order), with optional string metadata.
+/// The safetensors header (8-byte length, then JSON padded with spaces to a
+/// multiple of 8) for tensors of these types and shapes stored back to back
+/// in this order. Depends only on names, types, shapes and metadata, so a
+/// library can embed the header of the weights file it expects.
+std::string
+safetensorsHeader(const std::vector<SafetensorsEntry> &tensors,
+                  const std::map<std::string, std::string> &metadata);
+
+/// Writes tensors as a safetensors file (header padded to 8 bytes, data in
+/// the given order), each in its own element type, with optional string
+/// metadata. F32 is stored as is; BF16 and F16 round to nearest even (F16
+/// overflows to infinity); I8 refuses a tensor holding anything but integers
+/// in [-128, 127], naming it, and then writes nothing.
 llvm::Error writeSafetensors(
     llvm::StringRef path,
     const std::vector<std::pair<std::string, const Tensor *>> &tensors,
@@ -70,10 +77,6 @@ llvm::Error writeNpy(llvm::StringRef path, const Tensor &tensor);
 /// Reads a .npy file.
 llvm::Expected<Tensor> readNpy(llvm::StringRef path);
 
-/// IEEE half and bfloat16 bit patterns to float.
-float halfToFloat(uint16_t bits);
-float bfloat16ToFloat(uint16_t bits);
-
 } // namespace vitc
 
-#endif // VITC_COMPILER_FRONTEND_CHECKPOINT_H
+#endif // VITC_SUPPORT_CHECKPOINT_H

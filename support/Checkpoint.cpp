@@ -1,21 +1,12 @@
-//===- Checkpoint.cpp - tensors, dtype conversion, reading by format ------===//
+//===- Checkpoint.cpp - named tensors, reading a file by its format -------===//
 
-#include "compiler/frontend/Checkpoint.h"
+#include "support/Checkpoint.h"
 
 #include "llvm/Support/MemoryBuffer.h"
-#include <cmath>
-#include <cstring>
 
 using namespace vitc;
 using llvm::Error;
 using llvm::StringRef;
-
-int64_t Tensor::numElements() const {
-  int64_t count = 1;
-  for (int64_t dim : shape)
-    count *= dim;
-  return count;
-}
 
 Error Checkpoint::add(const std::string &name, Tensor tensor) {
   if (!tensors.try_emplace(name, std::move(tensor)).second)
@@ -29,27 +20,6 @@ Error Checkpoint::add(const std::string &name, Tensor tensor) {
 const Tensor *Checkpoint::find(StringRef name) const {
   auto it = tensors.find(name);
   return it == tensors.end() ? nullptr : &it->second;
-}
-
-float vitc::halfToFloat(uint16_t bits) {
-  uint32_t sign = (bits >> 15) & 1, exponent = (bits >> 10) & 0x1f,
-           mantissa = bits & 0x3ff;
-  float magnitude;
-  if (exponent == 0) // zero or subnormal
-    magnitude = std::ldexp(static_cast<float>(mantissa), -24);
-  else if (exponent == 31)
-    magnitude = mantissa ? NAN : INFINITY;
-  else
-    magnitude = std::ldexp(static_cast<float>(mantissa | 0x400),
-                           static_cast<int>(exponent) - 25);
-  return sign ? -magnitude : magnitude;
-}
-
-float vitc::bfloat16ToFloat(uint16_t bits) {
-  uint32_t widened = static_cast<uint32_t>(bits) << 16;
-  float value;
-  std::memcpy(&value, &widened, sizeof value);
-  return value;
 }
 
 llvm::Expected<Checkpoint> vitc::readCheckpoint(StringRef path) {
