@@ -10,7 +10,7 @@ import numpy as np
 
 
 class ParamDesc(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_char_p), ("rank", ctypes.c_int32),
+    _fields_ = [("name", ctypes.c_char_p), ("rank", ctypes.c_int32), ("dtype", ctypes.c_int32),
                 ("shape", ctypes.c_int64 * 4), ("offset", ctypes.c_uint64)]
 
 
@@ -97,6 +97,8 @@ class Model:
                     raise ValueError(f"{name}: cannot map {tensor.shape} to stored {stored}")
                 m, k, block = tensor.shape[0], stored[1], stored[2]
                 tensor = tensor.reshape(m // block, block, k).transpose(0, 2, 1)
+            if p.dtype != 0:  # VITRT_DTYPE_F32; the others come with --precision
+                raise ValueError(f"{name}: this packer writes f32 parameters only")
             raw = np.ascontiguousarray(tensor, dtype="<f4").tobytes()
             data[p.offset:p.offset + len(raw)] = raw
         with open(path, "wb") as f:

@@ -41,6 +41,24 @@ LogicalResult TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+LogicalResult ModelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                StringRef name, DenseF32ArrayAttr mean,
+                                DenseF32ArrayAttr std, FloatAttr cropFraction) {
+  if (name.empty())
+    return emitError() << "model name must not be empty";
+  // Three values each, as the runtime ABI keeps them (a one-channel model
+  // uses the first).
+  if (mean.size() != 3 || std.size() != 3)
+    return emitError() << "mean and std must have 3 values each, got "
+                       << mean.size() << " and " << std.size();
+  if (llvm::any_of(std.asArrayRef(), [](float s) { return !(s > 0); }))
+    return emitError() << "std must be positive";
+  double crop = cropFraction.getValueAsDouble();
+  if (!(crop >= 0 && crop <= 1))
+    return emitError() << "crop_fraction must be between 0 and 1, got " << crop;
+  return success();
+}
+
 namespace {
 
 /// Every tile size is at least 1 and small enough that products of sizes

@@ -150,6 +150,29 @@ def Vit_TargetAttr : Vit_Attr<"Target", "target"> {
   }];
 }
 
+def Vit_ModelAttr : Vit_Attr<"Model", "model"> {
+  let summary = "what a compiled model tells its users beyond its function";
+  let description = [{
+    Placed on the module by the front end: the model's name and how images
+    are prepared for it (`(pixel / 255 - mean) / std` per channel, after a
+    centre crop of `crop_fraction` of the image, 0 for a plain resize). The
+    input and output shapes are the `forward` function's. The backend writes
+    these into the library, so it needs nothing from the front end.
+
+    Example:
+    ```mlir
+    module attributes {vit.model = #vit.model<name = "vit-b16",
+        mean = array<f32: 0.5, 0.5, 0.5>, std = array<f32: 0.5, 0.5, 0.5>,
+        crop_fraction = 0.9 : f32>} {}
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"model name">:$name,
+    "::mlir::DenseF32ArrayAttr":$mean, "::mlir::DenseF32ArrayAttr":$std,
+    "::mlir::FloatAttr":$crop_fraction);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 // Tiles are named parameters, one attribute per kernel kind and machine kind,
 // so that what each size means is in its name. vit-select-tiles chooses them
 // (defaultTile), a schedule file may set any of them by name, and the backend

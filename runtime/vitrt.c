@@ -87,13 +87,28 @@ static void fill_dims(halide_dimension_t *dims, const int64_t *shape, int rank, 
   }
 }
 
+/* The Halide type of a parameter's elements; false for an unknown dtype. */
+static bool dtype_type(int32_t dtype, struct halide_type_t *type) {
+  static const struct halide_type_t types[] = {
+      [VITRT_DTYPE_F32] = {halide_type_float, 32, 1},
+      [VITRT_DTYPE_BF16] = {halide_type_bfloat, 16, 1},
+      [VITRT_DTYPE_F16] = {halide_type_float, 16, 1},
+      [VITRT_DTYPE_I8] = {halide_type_int, 8, 1},
+  };
+  if (dtype < 0 || dtype >= (int32_t)(sizeof types / sizeof types[0]))
+    return false;
+  *type = types[dtype];
+  return true;
+}
+
+/* Activations and every buffer but the parameters are f32. */
+static const struct halide_type_t f32_type = {halide_type_float, 32, 1};
+
 static void init_buffer(halide_buffer_t *buffer, halide_dimension_t *dims, int dimensions,
-                        void *host) {
+                        void *host, struct halide_type_t type) {
   memset(buffer, 0, sizeof *buffer);
   buffer->host = (uint8_t *)host;
-  buffer->type.code = halide_type_float;
-  buffer->type.bits = 32;
-  buffer->type.lanes = 1;
+  buffer->type = type;
   buffer->dimensions = dimensions;
   buffer->dim = dims;
 }
@@ -177,8 +192,17 @@ vitrt_status vitrt_open(const vitrt_model_desc *desc, const char *weights_path,
                 desc ? "weights_path" : "desc");
   if (desc->abi_version != VITRT_ABI_VERSION)
     return fail(VITRT_INVALID_ARGUMENT,
-                "vitrt_open: the library was built for runtime ABI %d, this runtime is %d",
+                "vitrt_open: the library was built for runtime ABI %d, this runtime is %d; "
+                "compile the model again with the vitc of this libvitrt",
                 desc->abi_version, VITRT_ABI_VERSION);
+  for (int i = 0; i < desc->num_params; ++i) {
+    struct halide_type_t type;
+    if (!dtype_type(desc->params[i].dtype, &type))
+      return fail(VITRT_INVALID_ARGUMENT,
+                  "vitrt_open: parameter '%s' has element type %d, which this runtime does not "
+                  "know (f32 0, bf16 1, f16 2, i8 3)",
+                  desc->params[i].name, (int)desc->params[i].dtype);
+  }
   int fd = open(weights_path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return fail(VITRT_IO_ERROR, "%s: cannot open: %s", weights_path, strerror(errno));
@@ -214,7 +238,10 @@ vitrt_status vitrt_open(const vitrt_model_desc *desc, const char *weights_path,
   for (int i = 0; i < desc->num_params; ++i) {
     const vitrt_param_desc *p = &desc->params[i];
     fill_dims(dims + i * VITRT_MAX_RANK, p->shape, p->rank, -1);
-    init_buffer(&params[i], dims + i * VITRT_MAX_RANK, p->rank, (void *)(data + p->offset));
+    struct halide_type_t type = f32_type;
+    dtype_type(p->dtype, &type); /* checked above */
+    init_buffer(&params[i], dims + i * VITRT_MAX_RANK, p->rank, (void *)(data + p->offset),
+                type);
   }
   m->desc = desc;
   m->mapping = mapping;
@@ -426,7 +453,7 @@ static vitrt_status reserve_device(vitrt_context *c, int64_t batch) {
     }
     c->device_slot_dims[i].extent = (int32_t)elements;
     c->device_slot_dims[i].stride = 1;
-    init_buffer(&c->device_slots[i], &c->device_slot_dims[i], 1, NULL);
+    init_buffer(&c->device_slots[i], &c->device_slot_dims[i], 1, NULL, f32_type);
     int rc = d->device->device_malloc(NULL, &c->device_slots[i], c->model->device);
     if (rc != 0) {
       vitrt_status status = device_failure("vitrt_run: allocating activations on the device", rc);
@@ -521,7 +548,7 @@ vitrt_status vitrt_run_features(vitrt_context *context, const float *images,
                                         : NULL;
     halide_dimension_t *vd = dims + (size_t)i * (VITRT_MAX_RANK + 1);
     fill_dims(vd, v->shape, v->rank, batch);
-    init_buffer(&buffers[i], vd, v->rank + 1, host);
+    init_buffer(&buffers[i], vd, v->rank + 1, host, f32_type);
     if (on_device && i == d->input_value)
       buffers[i].flags |= halide_buffer_flag_host_dirty; /* kernels copy it up */
     if (on_device && v->slot >= 0 && i != d->input_value && i != d->output_value) {

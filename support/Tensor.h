@@ -20,6 +20,8 @@
 #include "llvm/ADT/StringRef.h"
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace vitc {
@@ -46,6 +48,9 @@ struct Tensor {
 
   int64_t numElements() const;
 };
+
+/// Tensors by name, in an order that matters (a model's parameters).
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 /// IEEE half and bfloat16 bit patterns to float (exact).
 float halfToFloat(uint16_t bits);

@@ -187,6 +187,12 @@ Value ModelBuilder::head(Value x) {
 OwningOpRef<ModuleOp> ModelBuilder::build() {
   Location modelLoc = loc(config.name);
   OwningOpRef<ModuleOp> module = ModuleOp::create(modelLoc);
+  // The model's name and preprocessing, for the library the backend writes.
+  (*module)->setAttr(
+      "vit.model", vit::ModelAttr::get(b.getContext(), config.name,
+                                       b.getDenseF32ArrayAttr(config.inputMean),
+                                       b.getDenseF32ArrayAttr(config.inputStd),
+                                       b.getF32FloatAttr(config.cropFraction)));
   b.setInsertionPointToEnd(module->getBody());
   auto imageType =
       tensor({kBatch, config.channels, config.imageHeight, config.imageWidth});

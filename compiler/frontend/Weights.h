@@ -26,7 +26,7 @@ llvm::StringRef layoutName(CheckpointLayout layout);
 llvm::Expected<CheckpointLayout> detectLayout(const Checkpoint &checkpoint);
 
 /// Every parameter of a model, in listParams() order.
-using ModelWeights = std::vector<std::pair<std::string, Tensor>>;
+using ModelWeights = NamedTensors;
 
 struct BindOptions {
   /// Report tensors the model does not use as warnings instead of an error.

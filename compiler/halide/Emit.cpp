@@ -95,13 +95,10 @@ buildPipeline(const ProgramKernel &kernel, bool gpu) {
 static llvm::Expected<std::vector<Halide::Target>>
 compilableTargets(const Program &program) {
   for (const ProgramParam &param : program.params)
-    if (!param.elementType.isF32()) {
-      std::string type;
-      llvm::raw_string_ostream os(type);
-      os << param.elementType;
-      return emitError("backend: parameter '" + param.name + "' is " + type +
+    if (param.elementType != ElementType::F32)
+      return emitError("backend: parameter '" + param.name + "' is " +
+                       elementTypeName(param.elementType) +
                        "; this vitc compiles f32 weights only");
-    }
   return halideTargets(program.target);
 }
 
@@ -126,23 +123,21 @@ static std::string identifierOf(StringRef name) {
 }
 
 static std::map<std::string, std::string>
-weightsMetadata(const Program &program, const ModelConfig &config) {
+weightsMetadata(const Program &program) {
   return {{"vitc.fingerprint", program.fingerprint},
-          {"vitc.model", config.name},
+          {"vitc.model", program.model.name},
           {"vitc.layout", "kernel"}};
 }
 
-static std::string weightsHeader(const Program &program,
-                                 const ModelConfig &config) {
+static std::string weightsHeader(const Program &program) {
   std::vector<SafetensorsEntry> entries;
   for (const ProgramParam &param : program.params)
-    entries.push_back({param.name, ElementType::F32, param.storedShape});
-  return safetensorsHeader(entries, weightsMetadata(program, config));
+    entries.push_back({param.name, param.elementType, param.storedShape});
+  return safetensorsHeader(entries, weightsMetadata(program));
 }
 
 Error vitc::writeKernelWeights(const Program &program,
-                               const ModelConfig &config,
-                               const ModelWeights &weights, StringRef path) {
+                               const NamedTensors &weights, StringRef path) {
   std::map<std::string, const Tensor *> byName;
   for (const auto &[name, tensor] : weights)
     byName[name] = &tensor;
@@ -154,9 +149,10 @@ Error vitc::writeKernelWeights(const Program &program,
     if (it == byName.end())
       return emitError("no weights for parameter '" + param.name + "'");
     stored.push_back(toStoredLayout(*it->second, param.layout));
+    stored.back().type = param.elementType; // the writer encodes it so
     tensors.push_back({param.name, &stored.back()});
   }
-  return writeSafetensors(path, tensors, weightsMetadata(program, config));
+  return writeSafetensors(path, tensors, weightsMetadata(program));
 }
 
 static std::string floatLiteral(float value) {
@@ -172,9 +168,23 @@ static std::string deviceApiOf(mlir::vit::TargetAttr target) {
                         : "";
 }
 
+/// The runtime ABI's name for a parameter's element type (vitrt_model.h).
+static const char *abiDtype(ElementType type) {
+  switch (type) {
+  case ElementType::F32:
+    return "VITRT_DTYPE_F32";
+  case ElementType::BF16:
+    return "VITRT_DTYPE_BF16";
+  case ElementType::F16:
+    return "VITRT_DTYPE_F16";
+  case ElementType::I8:
+    return "VITRT_DTYPE_I8";
+  }
+  return "-1";
+}
+
 /// The C source describing the model to libvitrt.
 static std::string modelDescriptionSource(const Program &program,
-                                          const ModelConfig &config,
                                           StringRef symbol, StringRef target,
                                           StringRef deviceApi) {
   std::string src;
@@ -189,7 +199,8 @@ static std::string modelDescriptionSource(const Program &program,
   os << "\n" << kScratchAllocator;
   if (!deviceApi.empty())
     os << "\n#define VITC_DEVICE_API " << deviceApi << "\n" << kDeviceApi;
-  std::string header = weightsHeader(program, config);
+  const ProgramModel &model = program.model;
+  std::string header = weightsHeader(program);
   os << "\nstatic const char weights_header[" << header.size() << "] = {";
   for (size_t i = 0; i < header.size(); ++i)
     os << (i % 24 ? "" : "\n ")
@@ -198,13 +209,13 @@ static std::string modelDescriptionSource(const Program &program,
   uint64_t offset = 0;
   for (const ProgramParam &param : program.params) {
     os << llvm::formatv(
-        "  {{\"{0}\", {1}, {{{2}}, {3}ull},\n", param.name,
-        param.storedShape.size(),
+        "  {{\"{0}\", {1}, {2}, {{{3}}, {4}ull},\n", param.name,
+        param.storedShape.size(), abiDtype(param.elementType),
         llvm::join(llvm::map_range(param.storedShape,
                                    [](int64_t d) { return std::to_string(d); }),
                    ", "),
         offset);
-    uint64_t bytes = 4;
+    uint64_t bytes = elementSize(param.elementType);
     for (int64_t dim : param.storedShape)
       bytes *= dim;
     offset += bytes;
@@ -238,20 +249,18 @@ static std::string modelDescriptionSource(const Program &program,
   os << "};\n\n";
   os << "static const vitrt_model_desc model = {\n"
      << "  VITRT_ABI_VERSION,\n"
-     << "  \"" << config.name << "\",\n"
+     << "  \"" << program.model.name << "\",\n"
      << "  \"" << target << "\",\n"
      << "  weights_header, " << header.size() << "ull, " << offset << "ull,\n"
      << "  \"" << program.fingerprint << "\",\n"
-     << llvm::formatv("  {0}, {1}, {2}, {3},\n", config.channels,
-                      config.imageHeight, config.imageWidth,
-                      config.outputWidth())
-     << "  {" << floatLiteral(config.inputMean[0]) << ", "
-     << floatLiteral(config.inputMean[1]) << ", "
-     << floatLiteral(config.inputMean[2]) << "}, {"
-     << floatLiteral(config.inputStd[0]) << ", "
-     << floatLiteral(config.inputStd[1]) << ", "
-     << floatLiteral(config.inputStd[2]) << "},\n"
-     << "  " << floatLiteral(config.cropFraction) << ",\n"
+     << llvm::formatv("  {0}, {1}, {2}, {3},\n", model.channels, model.height,
+                      model.width, model.outputs)
+     << "  {" << floatLiteral(model.mean[0]) << ", "
+     << floatLiteral(model.mean[1]) << ", " << floatLiteral(model.mean[2])
+     << "}, {" << floatLiteral(model.std[0]) << ", "
+     << floatLiteral(model.std[1]) << ", " << floatLiteral(model.std[2])
+     << "},\n"
+     << "  " << floatLiteral(model.cropFraction) << ",\n"
      << "  " << program.params.size() << ", params,\n"
      << "  " << program.values.size() << ", values,\n"
      << "  " << program.inputValue << ", " << program.outputValue << ",\n"
@@ -266,7 +275,7 @@ static std::string modelDescriptionSource(const Program &program,
   return src;
 }
 
-static std::string userHeader(const ModelConfig &config, StringRef symbol) {
+static std::string userHeader(const ProgramModel &model, StringRef symbol) {
   std::string guard = llvm::StringRef(symbol).upper() + "_H";
   return llvm::formatv(
              R"(/* Generated by vitc for model '{0}'. Link with lib{1}.a and libvitrt.
@@ -289,8 +298,8 @@ const vitrt_model_desc *{1}_model(void);
 
 #endif
 )",
-             config.name, symbol, config.channels, config.imageHeight,
-             config.imageWidth, config.outputWidth(), guard)
+             model.name, symbol, model.channels, model.height, model.width,
+             model.outputs, guard)
       .str();
 }
 
@@ -345,8 +354,7 @@ findCompiler(const LibraryOptions &options, const Halide::Target &target) {
   return std::make_pair(*found, flags);
 }
 
-Error vitc::emitLibrary(const Program &program, const ModelConfig &config,
-                        const ModelWeights *weights,
+Error vitc::emitLibrary(const Program &program, const NamedTensors *weights,
                         const LibraryOptions &options) {
   llvm::Expected<std::vector<Halide::Target>> targets =
       compilableTargets(program);
@@ -444,9 +452,9 @@ Error vitc::emitLibrary(const Program &program, const ModelConfig &config,
   if (Error err = writeFile(path("vitrt_model.h"), kRuntimeAbiHeader))
     return err;
   if (Error err = writeFile(
-          path("model.c"), modelDescriptionSource(program, config, symbol,
-                                                  program.target.getTarget(),
-                                                  deviceApiOf(program.target))))
+          path("model.c"),
+          modelDescriptionSource(program, symbol, program.target.getTarget(),
+                                 deviceApiOf(program.target))))
     return err;
   auto cc = findCompiler(options, target);
   if (!cc)
@@ -473,12 +481,11 @@ Error vitc::emitLibrary(const Program &program, const ModelConfig &config,
     return err;
   }
   if (Error err = writeFile((dir + "/" + symbol + ".h").str(),
-                            userHeader(config, symbol)))
+                            userHeader(program.model, symbol)))
     return err;
   if (weights)
-    if (Error err =
-            writeKernelWeights(program, config, *weights,
-                               (dir + "/" + symbol + ".safetensors").str()))
+    if (Error err = writeKernelWeights(
+            program, *weights, (dir + "/" + symbol + ".safetensors").str()))
       return err;
   return Error::success();
 }

@@ -11,9 +11,8 @@
 #ifndef VITC_COMPILER_HALIDE_EMIT_H
 #define VITC_COMPILER_HALIDE_EMIT_H
 
-#include "compiler/frontend/ModelConfig.h"
-#include "compiler/frontend/Weights.h"
 #include "compiler/program/Program.h"
+#include "support/Tensor.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -29,14 +28,14 @@ struct LibraryOptions {
 /// Writes the library, `<name>.h` and, with weights, `<name>.safetensors`
 /// next to it. `<name>` is the output's file name without `lib` and the
 /// extension; the header declares `const vitrt_model_desc *<name>_model(void)`.
-llvm::Error emitLibrary(const Program &program, const ModelConfig &config,
-                        const ModelWeights *weights,
+/// The weights (by parameter name, PyTorch layout) are rearranged into the
+/// layout and element type each parameter is stored in.
+llvm::Error emitLibrary(const Program &program, const NamedTensors *weights,
                         const LibraryOptions &options);
 
 /// Writes the weights file a library compiled from `program` opens.
 llvm::Error writeKernelWeights(const Program &program,
-                               const ModelConfig &config,
-                               const ModelWeights &weights,
+                               const NamedTensors &weights,
                                llvm::StringRef path);
 
 /// Prints each kernel's lowered Halide statement (`conceptual`: the loop

@@ -115,6 +115,19 @@ static uint64_t fnv1a(llvm::StringRef text,
   return hash;
 }
 
+/// The stored element type of an IR element type.
+static std::optional<ElementType> elementTypeOf(Type type) {
+  if (type.isF32())
+    return ElementType::F32;
+  if (type.isBF16())
+    return ElementType::BF16;
+  if (type.isF16())
+    return ElementType::F16;
+  if (type.isSignlessInteger(8))
+    return ElementType::I8;
+  return std::nullopt;
+}
+
 /// Why `op` cannot be compiled as it is tiled, or "".
 static std::string checkTiled(vit::KernelOpInterface op, bool gpu) {
   Attribute tile = op->getAttr("vit.tile");
@@ -150,6 +163,22 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
   if (!program.target)
     return programError(forward, "the module has no #vit.target (run "
                                  "vit-select-tiles first)");
+  auto model = module->getAttrOfType<vit::ModelAttr>("vit.model");
+  auto imageType = dyn_cast<RankedTensorType>(forward.getArgument(0).getType());
+  auto outputType = dyn_cast<RankedTensorType>(forward.getResultTypes()[0]);
+  if (!model || !imageType || imageType.getRank() != 4 || !outputType ||
+      outputType.getRank() != 2)
+    return programError(forward,
+                        "expected a module with a #vit.model and @forward "
+                        "from images [B, C, H, W] to outputs [B, N]");
+  program.model.name = model.getName().str();
+  program.model.channels = imageType.getDimSize(1);
+  program.model.height = imageType.getDimSize(2);
+  program.model.width = imageType.getDimSize(3);
+  program.model.outputs = outputType.getDimSize(1);
+  llvm::copy(model.getMean().asArrayRef(), program.model.mean.begin());
+  llvm::copy(model.getStd().asArrayRef(), program.model.std.begin());
+  program.model.cropFraction = model.getCropFraction().getValueAsDouble();
   Block &body = forward.getBody().front();
 
   llvm::DenseMap<Value, int> valueIndex;
@@ -183,6 +212,11 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
       // by the ops that read them.
       std::optional<ParamLayout> layout;
       for (OpOperand &use : param->getUses()) {
+        // The layout follows the reader's tile, so check it is there first.
+        if (auto kernel = dyn_cast<vit::KernelOpInterface>(use.getOwner()))
+          if (std::string why = checkTiled(kernel, program.target.isGpu());
+              !why.empty())
+            return programError(kernel, why);
         ParamLayout wanted =
             paramLayoutFor(use.getOwner(), use.getOperandNumber());
         if (layout && *layout != wanted)
@@ -200,9 +234,14 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
         continue;
       }
       ParamLayout stored = layout.value_or(ParamLayout{});
-      program.params.push_back({name, param.getType().getElementType(),
-                                shape.vec(), storedShape(shape, stored),
-                                stored});
+      std::optional<ElementType> type =
+          elementTypeOf(param.getType().getElementType());
+      if (!type)
+        return programError(&op, "parameter '" + name +
+                                     "' has an element type the backend "
+                                     "cannot store");
+      program.params.push_back(
+          {name, *type, shape.vec(), storedShape(shape, stored), stored});
       paramByName[name] = program.params.size() - 1;
       paramIndex[param] = program.params.size() - 1;
       continue;
@@ -312,10 +351,8 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
   // agree on.
   uint64_t hash = fnv1a("vitc-program-v3");
   for (const ProgramParam &param : program.params) {
-    std::string type;
-    llvm::raw_string_ostream typeText(type);
-    typeText << param.elementType;
-    hash = fnv1a(param.name + ":" + type, hash);
+    hash = fnv1a(param.name + ":" + elementTypeName(param.elementType).str(),
+                 hash);
     for (int64_t dim : param.storedShape)
       hash = fnv1a(std::to_string(dim) + ",", hash);
   }

@@ -13,10 +13,11 @@
 #define VITC_COMPILER_PROGRAM_PROGRAM_H
 
 #include "dialect/VitDialect.h"
-#include "support/Checkpoint.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "support/Checkpoint.h"
 #include "llvm/Support/Error.h"
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -40,7 +41,7 @@ struct ParamLayout {
 
 struct ProgramParam {
   std::string name;
-  mlir::Type elementType;           // as in the IR: f32, bf16, f16 or i8
+  ElementType elementType;          // as in the IR: f32, bf16, f16 or i8
   std::vector<int64_t> irShape;     // as in the IR (PyTorch layout)
   std::vector<int64_t> storedShape; // as in the weights file the runtime maps
   ParamLayout layout;
@@ -69,8 +70,19 @@ struct ProgramStep {
   std::vector<ProgramArg> args; // operands in order, then results
 };
 
+/// What the library tells its users beyond the kernels (from #vit.model and
+/// the shapes of @forward).
+struct ProgramModel {
+  std::string name;
+  int64_t channels = 0, height = 0, width = 0; // the input image
+  int64_t outputs = 0;                         // per image
+  std::array<float, 3> mean{}, std{};          // (pixel / 255 - mean) / std
+  float cropFraction = 0; // centre crop before resizing; 0: resize only
+};
+
 struct Program {
   mlir::vit::TargetAttr target; // the machine the kernels are tiled for
+  ProgramModel model;
   std::vector<ProgramParam> params;
   std::vector<ProgramValue> values;
   std::vector<int64_t> slotElements; // floats per image in each slot

@@ -20,7 +20,8 @@
 extern "C" {
 #endif
 
-#define VITRT_ABI_VERSION 2
+/* 3: parameters carry an element type (vitrt_param_desc.dtype). */
+#define VITRT_ABI_VERSION 3
 #define VITRT_MAX_RANK 4
 #define VITRT_MAX_KERNEL_ARGS 16 /* operands and results of one kernel */
 
@@ -62,9 +63,19 @@ enum vitrt_arg_kind {
   VITRT_ARG_VALUE = 1, /* an activation; index into values */
 };
 
+/* How a parameter's elements are stored in the weights file (and read by its
+ * kernels); activations are always f32. */
+enum vitrt_dtype {
+  VITRT_DTYPE_F32 = 0,
+  VITRT_DTYPE_BF16 = 1,
+  VITRT_DTYPE_F16 = 2,
+  VITRT_DTYPE_I8 = 3,
+};
+
 typedef struct vitrt_param_desc {
   const char *name;
   int32_t rank;
+  int32_t dtype; /* enum vitrt_dtype */
   int64_t shape[VITRT_MAX_RANK];
   uint64_t offset; /* byte offset of its data after the weights file's header */
 } vitrt_param_desc;

@@ -625,3 +625,18 @@ func.func @fused_attention_width(%x: tensor<?x5x8xf32>, %g: tensor<8xf32>, %wqkv
   %a = vit.fused_attention %x, %g, %g, %wqkv, %wo, %g heads = 2 eps = 1.0e-6 : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<24x8xf32>, tensor<8x8xf32>, tensor<8xf32>) -> tensor<?x1x4xf32>
   return
 }
+
+// -----
+
+// expected-error @+1 {{std must be positive}}
+module attributes {vit.model = #vit.model<name = "m", mean = [0.5, 0.5, 0.5], std = [0.5, 0.0, 0.5], crop_fraction = 0.9 : f32>} {}
+
+// -----
+
+// expected-error @+1 {{mean and std must have 3 values each, got 2 and 3}}
+module attributes {vit.model = #vit.model<name = "m", mean = [0.5, 0.5], std = [0.5, 0.5, 0.5], crop_fraction = 0.9 : f32>} {}
+
+// -----
+
+// expected-error @+1 {{crop_fraction must be between 0 and 1, got 1.5}}
+module attributes {vit.model = #vit.model<name = "m", mean = [0.5, 0.5, 0.5], std = [0.5, 0.5, 0.5], crop_fraction = 1.5 : f32>} {}

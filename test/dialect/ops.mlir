@@ -3,8 +3,8 @@
 // RUN: vit-opt %s | vit-opt | FileCheck %s
 // RUN: vit-opt %s --mlir-print-op-generic | vit-opt | FileCheck %s
 
-// CHECK: module attributes {vit.target = #vit.target<target = "x86-64-linux-avx512_sapphirerapids", vector_bits = 512, vector_registers = 32, cores = 2, features = "sse41|avx|avx2|fma|f16c|avx_vnni|avx512|avx512_vnni|avx512_bf16|amx_int8|amx_bf16">}
-module attributes {vit.target = #vit.target<target = "x86-64-linux-avx512_sapphirerapids", vector_bits = 512, vector_registers = 32, cores = 2, features = "sse41|avx|avx2|fma|f16c|avx_vnni|avx512|avx512_vnni|avx512_bf16|amx_int8|amx_bf16">} {
+// CHECK: module attributes {vit.model = #vit.model<name = "vit-ti16", mean = [4.850000e-01, 4.560000e-01, 4.060000e-01], std = [2.290000e-01, 2.240000e-01, 2.250000e-01], crop_fraction = 8.750000e-01 : f32>, vit.target = #vit.target<target = "x86-64-linux-avx512_sapphirerapids", vector_bits = 512, vector_registers = 32, cores = 2, features = "sse41|avx|avx2|fma|f16c|avx_vnni|avx512|avx512_vnni|avx512_bf16|amx_int8|amx_bf16">}
+module attributes {vit.model = #vit.model<name = "vit-ti16", mean = [0.485, 0.456, 0.406], std = [0.229, 0.224, 0.225], crop_fraction = 0.875 : f32>, vit.target = #vit.target<target = "x86-64-linux-avx512_sapphirerapids", vector_bits = 512, vector_registers = 32, cores = 2, features = "sse41|avx|avx2|fma|f16c|avx_vnni|avx512|avx512_vnni|avx512_bf16|amx_int8|amx_bf16">} {
 
 // CHECK-LABEL: func.func @embedding
 func.func @embedding(%images: tensor<?x3x224x224xf32>) -> tensor<?x198x192xf32> {

@@ -150,6 +150,35 @@ TEST(Runtime, RefusesWeightsOfAnotherModel) {
   EXPECT_THAT(vitrt_last_error(), HasSubstr("weights fingerprint none"));
 }
 
+TEST(Runtime, RefusesALibraryOfAnotherAbiOrAnUnknownElementType) {
+  // A copy of a real description, changed where a library built for another
+  // runtime would differ.
+  vitrt_model_desc desc = *tiny_token_model_model();
+  vitrt_model *model = reinterpret_cast<vitrt_model *>(1);
+  desc.abi_version = VITRT_ABI_VERSION - 1;
+  EXPECT_EQ(vitrt_open(&desc, TINY_TOKEN_WEIGHTS, nullptr, &model),
+            VITRT_INVALID_ARGUMENT);
+  EXPECT_EQ(model, nullptr);
+  EXPECT_THAT(vitrt_last_error(),
+              HasSubstr("the library was built for runtime ABI " +
+                        std::to_string(VITRT_ABI_VERSION - 1) +
+                        ", this runtime is " +
+                        std::to_string(VITRT_ABI_VERSION)));
+  desc.abi_version = VITRT_ABI_VERSION;
+  std::vector<vitrt_param_desc> params(desc.params,
+                                       desc.params + desc.num_params);
+  ASSERT_FALSE(params.empty());
+  EXPECT_EQ(params[0].dtype, VITRT_DTYPE_F32);
+  params.back().dtype = 9;
+  desc.params = params.data();
+  EXPECT_EQ(vitrt_open(&desc, TINY_TOKEN_WEIGHTS, nullptr, &model),
+            VITRT_INVALID_ARGUMENT);
+  EXPECT_THAT(vitrt_last_error(),
+              HasSubstr("parameter '" + std::string(params.back().name) +
+                        "' has element type 9, which this runtime does not "
+                        "know"));
+}
+
 TEST(Runtime, RefusesTruncatedEmptyMissingAndForeignFiles) {
   std::ifstream in(TINY_TOKEN_WEIGHTS, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)),

@@ -413,7 +413,7 @@ int main(int argc, char **argv) {
     options.progress = llvm::sys::Process::StandardErrIsDisplayed();
     const ModelWeights *modelWeights = *weights ? &**weights : nullptr;
     if (llvm::Error err =
-            emitLibrary(planned->program, *config, modelWeights, options))
+            emitLibrary(planned->program, modelWeights, options))
       return fail(std::move(err));
     return 0;
   }
