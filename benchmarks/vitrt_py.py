@@ -9,6 +9,9 @@ import os
 import numpy as np
 
 
+ABI_VERSION = 3  # VITRT_ABI_VERSION, whose structs are mirrored below
+
+
 class ParamDesc(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char_p), ("rank", ctypes.c_int32), ("dtype", ctypes.c_int32),
                 ("shape", ctypes.c_int64 * 4), ("offset", ctypes.c_uint64)]
@@ -60,6 +63,9 @@ class Model:
         describe.restype = ctypes.POINTER(ModelDesc)
         self.desc_ptr = describe()
         self.desc = self.desc_ptr.contents
+        if self.desc.abi_version != ABI_VERSION:
+            raise RuntimeError(f"{library}: built for runtime ABI {self.desc.abi_version}; "
+                               f"this mirror of vitrt_model.h is ABI {ABI_VERSION}")
         self.model, self.context = ctypes.c_void_p(), ctypes.c_void_p()
         if weights is not None:
             options = Options(threads, str(device).encode() if device >= 0 else None)

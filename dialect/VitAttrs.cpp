@@ -19,9 +19,11 @@ LogicalResult TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   (void)features;
   if (target.empty())
     return emitError() << "target string must not be empty";
-  if (vectorBits < 32 || !llvm::isPowerOf2_64(vectorBits))
+  // Multiples of 32 rather than powers of two: SVE and RVV vectors may be
+  // 384 bits, and a target without vectors has one 32-bit lane.
+  if (vectorBits < 32 || vectorBits % 32 != 0 || vectorBits > 4096)
     return emitError()
-           << "vector_bits must be a power of two of at least 32, got "
+           << "vector_bits must be a multiple of 32 between 32 and 4096, got "
            << vectorBits;
   bool isGpu = gpu != GpuApi::None;
   if ((!isGpu && vectorRegisters < 1) || vectorRegisters < 0 ||
@@ -95,6 +97,18 @@ LogicalResult checkThreadTile(function_ref<InFlightDiagnostic()> emitError,
 
 const StringRef kParallelKeywords[] = {"columns", "rows"};
 
+/// The TileParallel a keyword index names; fails for another value.
+FailureOr<TileParallel>
+parallelOf(int64_t value, function_ref<InFlightDiagnostic()> emitError) {
+  if (value < 0 ||
+      value >= static_cast<int64_t>(std::size(kParallelKeywords))) {
+    (void)(emitError() << "parallel must be columns (0) or rows (1), got "
+                       << value);
+    return failure();
+  }
+  return static_cast<TileParallel>(value);
+}
+
 TileParameter parallelParameter(TileParallel parallel) {
   return {"parallel", static_cast<int64_t>(parallel), kParallelKeywords};
 }
@@ -153,8 +167,11 @@ Attribute CpuGemmTileAttr::withTileParameters(
       lookupAll(values, {"columns", "rows", "vector", "parallel"}, emitError);
   if (failed(v))
     return {};
+  FailureOr<TileParallel> parallel = parallelOf((*v)[3], emitError);
+  if (failed(parallel))
+    return {};
   return getChecked(emitError, getContext(), (*v)[0], (*v)[1], (*v)[2],
-                    static_cast<TileParallel>((*v)[3]));
+                    *parallel);
 }
 
 LogicalResult
@@ -202,9 +219,11 @@ Attribute CpuAttentionTileAttr::withTileParameters(
                 emitError);
   if (failed(v))
     return {};
+  FailureOr<TileParallel> parallel = parallelOf((*v)[3], emitError);
+  if (failed(parallel))
+    return {};
   return getChecked(emitError, getContext(), (*v)[0], (*v)[1], (*v)[2],
-                    static_cast<TileParallel>((*v)[3]), (*v)[4], (*v)[5],
-                    (*v)[6], (*v)[7], (*v)[8]);
+                    *parallel, (*v)[4], (*v)[5], (*v)[6], (*v)[7], (*v)[8]);
 }
 
 LogicalResult

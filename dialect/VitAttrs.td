@@ -119,7 +119,7 @@ def Vit_TargetAttr : Vit_Attr<"Target", "target"> {
     ```mlir
     module attributes {vit.target = #vit.target<target = "x86-64-linux-avx2",
         vector_bits = 256, vector_registers = 16, cores = 2,
-        features = sse41|avx|avx2|fma|f16c>} {}
+        features = "sse41|avx|avx2|fma|f16c">} {}
     ```
   }];
   let parameters = (ins

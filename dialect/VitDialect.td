@@ -27,9 +27,11 @@ def Vit_Dialect : Dialect {
     Primitive ops use the vocabulary of the paper (patch projection, class
     token, position embedding, layer norm, linear, attention matmuls,
     softmax, GELU); the fusion passes rewrite them into kernel ops, and
-    `#vit.target` / `#vit.tile` attributes record target decisions.
+    `#vit.target` and the `vit.tile` attributes record target decisions.
   }];
   let useDefaultAttributePrinterParser = 1;
+  // vit.tile, vit.target and vit.model are checked where they are placed.
+  let hasOperationAttrVerify = 1;
 }
 
 class Vit_Op<string mnemonic, list<Trait> traits = []>

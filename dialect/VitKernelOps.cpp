@@ -114,7 +114,11 @@ double FusedAttentionOp::getFlopsPerImage() {
          2.0 * 2.0 * queries * tokens * width;
 }
 
-KernelKind FusedHeadOp::getKernelKind() { return KernelKind::Gemm; }
+// A head without a classifier or pre-logits (features only) has no GEMM.
+KernelKind FusedHeadOp::getKernelKind() {
+  return getGemmWeightOperands().empty() ? KernelKind::Elementwise
+                                         : KernelKind::Gemm;
+}
 SmallVector<unsigned> FusedHeadOp::getGemmWeightOperands() {
   return operandNumbers({getPreLogitsWeightMutable(), getHeadWeightMutable(),
                          getDistWeightMutable()});

@@ -195,13 +195,29 @@ vitrt_status vitrt_open(const vitrt_model_desc *desc, const char *weights_path,
                 "vitrt_open: the library was built for runtime ABI %d, this runtime is %d; "
                 "compile the model again with the vitc of this libvitrt",
                 desc->abi_version, VITRT_ABI_VERSION);
+  /* Every parameter must be of a known type and lie inside the weights data,
+   * so that no kernel reads past the mapping. */
   for (int i = 0; i < desc->num_params; ++i) {
+    const vitrt_param_desc *p = &desc->params[i];
     struct halide_type_t type;
-    if (!dtype_type(desc->params[i].dtype, &type))
+    if (!dtype_type(p->dtype, &type))
       return fail(VITRT_INVALID_ARGUMENT,
                   "vitrt_open: parameter '%s' has element type %d, which this runtime does not "
                   "know (f32 0, bf16 1, f16 2, i8 3)",
-                  desc->params[i].name, (int)desc->params[i].dtype);
+                  p->name, (int)p->dtype);
+    uint64_t bytes = type.bits / 8;
+    int fits = p->rank >= 1 && p->rank <= VITRT_MAX_RANK;
+    for (int d = 0; fits && d < p->rank; ++d) {
+      fits = p->shape[d] > 0 && (uint64_t)p->shape[d] <= desc->weights_data_size &&
+             bytes <= desc->weights_data_size / (uint64_t)p->shape[d];
+      bytes *= fits ? (uint64_t)p->shape[d] : 1;
+    }
+    if (!fits || p->offset > desc->weights_data_size ||
+        bytes > desc->weights_data_size - p->offset)
+      return fail(VITRT_INVALID_ARGUMENT,
+                  "vitrt_open: parameter '%s' (rank %d) does not lie inside the model's %llu "
+                  "bytes of weights; the library is damaged",
+                  p->name, (int)p->rank, (unsigned long long)desc->weights_data_size);
   }
   int fd = open(weights_path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)

@@ -191,7 +191,7 @@ Func softmaxRows(Func in, int width, const std::vector<Var> &vars,
       out(name);
   rowMax(rowVars) = Float(32).min();
   rowMax(rowVars) = max(rowMax(rowArgs), in(atR));
-  exps(vars) = exp(in(vars)-rowMax(rowArgs));
+  exps(vars) = exp(in(vars) - rowMax(rowArgs));
   rowSum(rowVars) = 0.0f;
   rowSum(rowVars) += exps(atR);
   // One division per row, not per element (x * (1/s) is within an ulp of x/s).
@@ -830,8 +830,6 @@ KernelDef vitc::defineKernel(Operation *op) {
       stage.reduction = single.reduction;
       stage.stagedRhs = single.stagedRhs;
       stage.rowStages = single.rowStages;
-      if (mlir::isa<mlir::vit::MatmulOp>(op))
-        stage.gemmRole = KernelStage::GemmRole::Activations;
       def.stages.push_back(stage);
     }
   }

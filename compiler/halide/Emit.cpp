@@ -168,6 +168,25 @@ static std::string deviceApiOf(mlir::vit::TargetAttr target) {
                         : "";
 }
 
+/// `text` as a C string literal: quotes and backslashes escaped, bytes that
+/// are not printable ASCII as octal escapes (model names come from users).
+static std::string cStringLiteral(StringRef text) {
+  std::string literal = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      literal += '\\';
+      literal += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7f) {
+      char escape[8];
+      snprintf(escape, sizeof escape, "\\%03o", c);
+      literal += escape;
+    } else {
+      literal += static_cast<char>(c);
+    }
+  }
+  return literal + "\"";
+}
+
 /// The runtime ABI's name for a parameter's element type (vitrt_model.h).
 static const char *abiDtype(ElementType type) {
   switch (type) {
@@ -249,7 +268,7 @@ static std::string modelDescriptionSource(const Program &program,
   os << "};\n\n";
   os << "static const vitrt_model_desc model = {\n"
      << "  VITRT_ABI_VERSION,\n"
-     << "  \"" << program.model.name << "\",\n"
+     << "  " << cStringLiteral(program.model.name) << ",\n"
      << "  \"" << target << "\",\n"
      << "  weights_header, " << header.size() << "ull, " << offset << "ull,\n"
      << "  \"" << program.fingerprint << "\",\n"
@@ -298,8 +317,9 @@ const vitrt_model_desc *{1}_model(void);
 
 #endif
 )",
-             model.name, symbol, model.channels, model.height, model.width,
-             model.outputs, guard)
+             // A name must not end the comment it is printed in.
+             llvm::join(llvm::split(model.name, "*/"), "* /"), symbol,
+             model.channels, model.height, model.width, model.outputs, guard)
       .str();
 }
 

@@ -1,7 +1,7 @@
 //===- GpuSchedule.cpp - how vit kernels run on a GPU ---------------------===//
 //
 // The GPU counterpart of CpuSchedule.cpp, reading the same stages and the
-// GPU tiles of #vit.tile (see VitAttrs.td):
+// sizes of the kernel's #vit.gpu_*_tile (see VitAttrs.td):
 //
 //  - GEMMs: a block computes a block tile of outputs; each thread of it
 //    accumulates a small register tile (unrolled) over all of k, reading

@@ -46,12 +46,11 @@ struct KernelStage {
   bool parallelOuterOnly = false;
   int nestIn = -1;
   Halide::Var parallelLoop; // set by the schedule
-  // Gemm: what it multiplies, which decides the tile sizes it takes: a weight
-  // GEMM (its right side a parameter in panels) or a matmul of two
-  // activations the tile's register tile; attention's per-head GEMMs the
-  // tile's score or context sizes.
-  enum class GemmRole { Weights, Activations, Scores, Context };
-  GemmRole gemmRole = GemmRole::Weights;
+  // Gemm: which of the tile's sizes it takes: the kernel's own GEMMs (weight
+  // GEMMs, whose right side is a parameter in panels, or an unfused matmul)
+  // the register tile; attention's per-head GEMMs the score or context sizes.
+  enum class GemmRole { Kernel, Scores, Context };
+  GemmRole gemmRole = GemmRole::Kernel;
   // From the kernel op's vit.tile (VitAttrs.td); the schedules read nothing
   // else. 0: not set by the tile (stages a tile does not describe, such as
   // the layer norm inside a fused MLP, keep the schedule's own choice).

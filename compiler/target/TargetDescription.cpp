@@ -50,7 +50,7 @@ static llvm::Expected<std::vector<Target>> parseTargets(llvm::StringRef text) {
           "x86-64-linux-avx512_skylake)");
     if (t.has_gpu_feature() && !t.has_feature(Target::CUDA) &&
         !t.has_feature(Target::OpenCL))
-      return targetError("'" + text +
+      return targetError("'" + part +
                          "' asks for a GPU API vitc does not run; use cuda "
                          "(e.g. host-cuda-cuda_capability_80) or opencl");
   }
@@ -81,22 +81,28 @@ static CpuFeatures featuresOf(const Target &t) {
       features = features | feature;
   };
   if (t.arch == Target::X86) {
-    const bool sapphire = t.has_feature(Target::AVX512_SapphireRapids);
-    const bool zen4 = sapphire || any({Target::AVX512_Zen4, Target::AVX512_Zen5,
-                                       Target::AVX10_1});
+    // What each generation implies, as Halide completes an x86 target
+    // before generating code (complete_x86_target in CodeGen_X86.cpp).
+    const bool avx10 = t.has_feature(Target::AVX10_1);
+    const bool sapphire = t.has_feature(Target::AVX512_SapphireRapids) ||
+                          (avx10 && t.vector_bits >= 512);
+    const bool zen5 = t.has_feature(Target::AVX512_Zen5);
+    const bool zen4 = sapphire || zen5 || t.has_feature(Target::AVX512_Zen4);
     const bool avx512 =
-        zen4 || any({Target::AVX512_Skylake, Target::AVX512_Cannonlake});
-    const bool avx2 = avx512 || t.has_feature(Target::AVX2);
+        zen4 || any({Target::AVX512_Cannonlake, Target::AVX512_Skylake});
+    const bool avx2 = avx512 || t.has_feature(Target::AVX2) ||
+                      (avx10 && t.vector_bits >= 256);
     const bool avx = avx2 || t.has_feature(Target::AVX);
     add(avx || t.has_feature(Target::SSE41), CpuFeatures::SSE41);
     add(avx, CpuFeatures::AVX);
     add(avx2, CpuFeatures::AVX2);
-    add(avx512 || t.has_feature(Target::FMA), CpuFeatures::FMA);
-    add(avx512 || t.has_feature(Target::F16C), CpuFeatures::F16C);
-    add(sapphire || t.has_feature(Target::AVXVNNI), CpuFeatures::AVXVNNI);
+    add(avx2 || t.has_feature(Target::FMA), CpuFeatures::FMA);
+    add(avx2 || t.has_feature(Target::F16C), CpuFeatures::F16C);
+    add(sapphire || zen5 || t.has_feature(Target::AVXVNNI),
+        CpuFeatures::AVXVNNI);
     add(avx512, CpuFeatures::AVX512);
     add(zen4, CpuFeatures::AVX512VNNI);
-    add(zen4 && !t.has_feature(Target::AVX10_1), CpuFeatures::AVX512BF16);
+    add(zen4, CpuFeatures::AVX512BF16);
     add(sapphire, CpuFeatures::AMXInt8);
     add(sapphire, CpuFeatures::AMXBF16);
   } else if (t.arch == Target::ARM) {

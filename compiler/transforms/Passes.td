@@ -134,7 +134,8 @@ def VitSelectTiles : Pass<"vit-select-tiles", "mlir::ModuleOp"> {
 
     Keys are op names or location names (location entries apply after
     op-name entries); a key that matches nothing, an unknown parameter, or a
-    tile that does not verify or fit its kernel is an error.
+    tile that does not verify (or, on GPUs, needs more threads or shared
+    memory than the target has) is an error.
   }];
   let dependentDialects = ["mlir::vit::VitDialect"];
   let options = [

@@ -37,10 +37,12 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <algorithm>
+#include <cassert>
 #include <limits>
 
 #define DEBUG_TYPE "vit-select-tiles"
@@ -67,6 +69,7 @@ int64_t tokenRows(Operation *op) {
 /// Register-tile columns for GEMMs of these widths: 3 vectors when they
 /// divide every width, else 2 when the narrowest has room, else 1.
 int64_t registerTileColumns(ArrayRef<int64_t> widths, int64_t lanes) {
+  assert(!widths.empty() && "GEMM kernels have GEMMs");
   int64_t narrowest = *llvm::min_element(widths);
   if (llvm::all_of(widths, [&](int64_t m) { return m % (3 * lanes) == 0; }))
     return 3 * lanes;
@@ -80,6 +83,12 @@ int64_t activationTileRows(int64_t columns, int64_t lanes, TargetAttr target) {
   int64_t vectors = std::max<int64_t>(1, columns / lanes);
   return std::clamp<int64_t>(
       (target.getVectorRegisters() - vectors - 1) / vectors, 1, 8);
+}
+
+/// Shared memory of the attention core's block: the scores and probabilities
+/// of `queries` rows over `keys` keys, in floats.
+int64_t attentionSharedBytes(int64_t keys, int64_t queries) {
+  return 2 * keys * queries * 4;
 }
 
 /// Threads of the attention core's block for `queries` query rows: the
@@ -123,11 +132,10 @@ Attribute defaultGpuTile(KernelOpInterface op, TargetAttr target) {
   if (!attention)
     return GpuGemmTileAttr::get(context, columns, rows, threadColumns,
                                 threadRows, sharedK);
-  // Scores and probabilities of `queries` rows: 2 x N x queries floats.
   int64_t keys = attention.getInput().getType().getDimSize(1);
   int64_t queries = std::min<int64_t>(16, attention.getType().getDimSize(1));
   while (queries > 1 &&
-         (2 * keys * queries * 4 > target.getGpuSharedBytes() ||
+         (attentionSharedBytes(keys, queries) > target.getGpuSharedBytes() ||
           attentionThreads(attention, queries) > target.getGpuThreads()))
     queries /= 2;
   return GpuAttentionTileAttr::get(context, columns, rows, threadColumns,
@@ -151,9 +159,9 @@ std::string checkGpuTile(Operation *op, Attribute tile, TargetAttr target) {
     int64_t keys = attention.getInput().getType().getDimSize(1);
     int64_t queries = att.getQueryRows();
     threads = attentionThreads(attention, queries);
-    if (2 * keys * queries * 4 > target.getGpuSharedBytes())
+    if (attentionSharedBytes(keys, queries) > target.getGpuSharedBytes())
       return std::to_string(queries) + " query rows need " +
-             std::to_string(2 * keys * queries * 4) +
+             std::to_string(attentionSharedBytes(keys, queries)) +
              " bytes of shared memory for their scores, more than the " +
              std::to_string(target.getGpuSharedBytes()) + " the target has";
   }
@@ -167,7 +175,6 @@ std::string checkGpuTile(Operation *op, Attribute tile, TargetAttr target) {
 
 /// A schedule file: per kernel key, the tile parameters it sets.
 struct ScheduleFile {
-  std::string path;
   llvm::StringMap<SmallVector<std::pair<std::string, llvm::json::Value>>>
       entries;
   llvm::StringSet<> used;
@@ -175,7 +182,6 @@ struct ScheduleFile {
 
 LogicalResult readScheduleFile(StringRef path, ScheduleFile &file,
                                std::string &error) {
-  file.path = path.str();
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer) {
     error = "cannot read schedule file '" + path.str() +
@@ -242,7 +248,8 @@ applySettings(Attribute tile,
           keyword ? llvm::find(it->keywords, *keyword) : it->keywords.end();
       if (match == it->keywords.end()) {
         (void)(emitError() << "'" << name << "' must be one of \""
-                           << llvm::join(it->keywords, "\", \"") << "\"");
+                           << llvm::join(it->keywords, "\", \"") << "\", got "
+                           << llvm::formatv("{0}", setting));
         return {};
       }
       it->value = match - it->keywords.begin();
@@ -250,7 +257,8 @@ applySettings(Attribute tile,
     }
     std::optional<int64_t> size = setting.getAsInteger();
     if (!size) {
-      (void)(emitError() << "'" << name << "' must be an integer");
+      (void)(emitError() << "'" << name << "' must be an integer, got "
+                         << llvm::formatv("{0}", setting));
       return {};
     }
     it->value = *size;
@@ -277,20 +285,28 @@ struct VitSelectTiles : mlir::vit::impl::VitSelectTilesBase<VitSelectTiles> {
 
     WalkResult walked = module.walk([&](KernelOpInterface op) {
       Attribute tile = defaultTile(op, *machine);
-      // Op-name settings first, then the location's over them.
+      // The op name's settings, then the location's over them, applied and
+      // verified together.
       SmallVector<std::string, 2> keys{op->getName().getStringRef().str()};
       if (auto name = dyn_cast<NameLoc>(op->getLoc()))
         keys.push_back(name.getName().str());
+      SmallVector<std::pair<std::string, llvm::json::Value>> settings;
+      SmallVector<std::string, 2> matched;
       for (const std::string &key : keys) {
         auto entry = file.entries.find(key);
         if (entry == file.entries.end())
           continue;
         file.used.insert(key);
-        auto emitError = [&, &key = key]() {
-          return op->emitError() << "schedule file '" << scheduleFile
-                                 << "', kernel '" << key << "': ";
+        matched.push_back(key);
+        settings.append(entry->second.begin(), entry->second.end());
+      }
+      if (!matched.empty()) {
+        auto emitError = [&]() {
+          return op->emitError()
+                 << "schedule file '" << scheduleFile << "', kernel '"
+                 << llvm::join(matched, "' and '") << "': ";
         };
-        tile = applySettings(tile, entry->second, emitError);
+        tile = applySettings(tile, settings, emitError);
         if (!tile)
           return WalkResult::interrupt();
         if (machine->isGpu())
@@ -317,15 +333,17 @@ struct VitSelectTiles : mlir::vit::impl::VitSelectTilesBase<VitSelectTiles> {
       }
   }
 
-  /// The target option described, else the module's #vit.target, else the
-  /// host.
+  /// The target option described, else the module's #vit.target (described
+  /// again when `cores` asks for another count), else the host.
   FailureOr<TargetAttr> moduleTarget(ModuleOp module) {
     auto existing = module->getAttrOfType<TargetAttr>("vit.target");
-    if (existing && target.empty())
+    if (existing && target.empty() && cores == 0)
       return existing;
-    llvm::Expected<TargetAttr> described = vitc::describeTarget(
-        module.getContext(), target.empty() ? std::string("host") : target,
-        cores);
+    std::string text = !target.empty() ? std::string(target)
+                       : existing      ? existing.getTarget().str()
+                                       : std::string("host");
+    llvm::Expected<TargetAttr> described =
+        vitc::describeTarget(module.getContext(), text, cores);
     if (!described) {
       module.emitError() << "target: " << llvm::toString(described.takeError());
       return failure();

@@ -379,8 +379,8 @@ func.func @gpu_row_tile() attributes {tile = #vit.gpu_row_tile<threads = 0>} {
 
 // -----
 
-// expected-error @+1 {{vector_bits must be a power of two of at least 32, got 384}}
-module attributes {vit.target = #vit.target<target = "host", vector_bits = 384, vector_registers = 16, cores = 2>} {}
+// expected-error @+1 {{vector_bits must be a multiple of 32 between 32 and 4096, got 100}}
+module attributes {vit.target = #vit.target<target = "host", vector_bits = 100, vector_registers = 16, cores = 2>} {}
 
 // -----
 
@@ -640,3 +640,32 @@ module attributes {vit.model = #vit.model<name = "m", mean = [0.5, 0.5], std = [
 
 // expected-error @+1 {{crop_fraction must be between 0 and 1, got 1.5}}
 module attributes {vit.model = #vit.model<name = "m", mean = [0.5, 0.5, 0.5], std = [0.5, 0.5, 0.5], crop_fraction = 1.5 : f32>} {}
+
+// -----
+
+// A tile must be of its kernel's kind, and only on kernel ops.
+func.func @tile_of_another_kind(%x: tensor<?x768xf32>, %g: tensor<768xf32>) {
+  // expected-error @+1 {{'vit.layer_norm' op is a row_reduce kernel, which takes a #vit.cpu_row_tile or #vit.gpu_row_tile, got #vit.cpu_gemm_tile<columns = 16, rows = 4, vector = 8>}}
+  %y = vit.layer_norm %x, %g, %g eps = 1.0e-6 {vit.tile = #vit.cpu_gemm_tile<columns = 16, rows = 4, vector = 8>} : (tensor<?x768xf32>, tensor<768xf32>, tensor<768xf32>) -> tensor<?x768xf32>
+  return
+}
+
+// -----
+
+func.func @attention_tile_on_mlp(%x: tensor<?x197x192xf32>, %g: tensor<192xf32>, %w1: tensor<768x192xf32>, %b1: tensor<768xf32>, %w2: tensor<192x768xf32>) {
+  // expected-error @+1 {{'vit.fused_mlp' op is a gemm kernel, which takes a #vit.cpu_gemm_tile or #vit.gpu_gemm_tile, got #vit.gpu_attention_tile}}
+  %m = vit.fused_mlp %x, %g, %g, %w1, %b1, %w2, %g gelu_erf eps = 1.0e-6 {vit.tile = #vit.gpu_attention_tile<block_columns = 128, block_rows = 32, thread_columns = 8, thread_rows = 4, shared_k = 8, query_rows = 16>} : (tensor<?x197x192xf32>, tensor<192xf32>, tensor<192xf32>, tensor<768x192xf32>, tensor<768xf32>, tensor<192x768xf32>, tensor<192xf32>) -> tensor<?x197x192xf32>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'vit.tile' is only for kernel ops, and 'func.func' is not one}}
+func.func @tile_on_a_function() attributes {vit.tile = #vit.cpu_row_tile<rows = 4, vector = 8>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'vit.target' must be a #vit.target, got "x86-64-linux-avx2"}}
+module attributes {vit.target = "x86-64-linux-avx2"} {}

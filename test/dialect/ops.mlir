@@ -94,10 +94,10 @@ func.func @heads(%x: tensor<?x198x192xf32>, %w: tensor<10x192xf32>, %wr: tensor<
   %rep = vit.linear %gap, %wr : (tensor<?x192xf32>, tensor<192x192xf32>) -> tensor<?x192xf32>
   // CHECK: vit.tanh %{{.*}} : tensor<?x192xf32>
   %t = vit.tanh %rep : tensor<?x192xf32>
-  // CHECK: vit.linear %{{.*}}, %{{.*}} {tile = #vit.cpu_gemm_tile<columns = 8, rows = 16, vector = 8, parallel = rows>} : (tensor<?x192xf32>, tensor<10x192xf32>) -> tensor<?x10xf32>
-  %l0 = vit.linear %cls, %w {tile = #vit.cpu_gemm_tile<columns = 8, rows = 16, vector = 8, parallel = rows>} : (tensor<?x192xf32>, tensor<10x192xf32>) -> tensor<?x10xf32>
+  // CHECK: vit.linear %{{.*}}, %{{.*}} {vit.tile = #vit.cpu_gemm_tile<columns = 8, rows = 16, vector = 8, parallel = rows>} : (tensor<?x192xf32>, tensor<10x192xf32>) -> tensor<?x10xf32>
+  %l0 = vit.linear %cls, %w {vit.tile = #vit.cpu_gemm_tile<columns = 8, rows = 16, vector = 8, parallel = rows>} : (tensor<?x192xf32>, tensor<10x192xf32>) -> tensor<?x10xf32>
   // CHECK: #vit.gpu_gemm_tile<block_columns = 64, block_rows = 32, thread_columns = 4, thread_rows = 4, shared_k = 8>
-  %l1 = vit.linear %dist, %w {tile = #vit.gpu_gemm_tile<block_columns = 64, block_rows = 32, thread_columns = 4, thread_rows = 4, shared_k = 8>} : (tensor<?x192xf32>, tensor<10x192xf32>) -> tensor<?x10xf32>
+  %l1 = vit.linear %dist, %w {vit.tile = #vit.gpu_gemm_tile<block_columns = 64, block_rows = 32, thread_columns = 4, thread_rows = 4, shared_k = 8>} : (tensor<?x192xf32>, tensor<10x192xf32>) -> tensor<?x10xf32>
   %sum = vit.add %l0, %l1 : tensor<?x10xf32>
   %avg = vit.scale %sum, 0.5 : tensor<?x10xf32>
   %l2 = vit.linear %t, %w : (tensor<?x192xf32>, tensor<10x192xf32>) -> tensor<?x10xf32>
@@ -144,8 +144,8 @@ func.func @weight_precisions(%x: tensor<?x197x192xf32>, %g: tensor<192xf32>, %b:
   %wo = vit.param "blocks.0.attn.proj.weight" : tensor<192x192xi8>
   // CHECK: vit.fused_attention {{.*}} {vit.tile = #vit.cpu_attention_tile<columns = 24, rows = 4, vector = 8, score_columns = 16, score_rows = 6, context_columns = 16, context_rows = 6, query_rows = 99>} : ({{.*}}tensor<576x192xf16>, tensor<192x192xi8>, tensor<192xf32>) -> tensor<?x197x192xf32>
   %a = vit.fused_attention %x, %g, %b, %wqkv, %wo, %b heads = 3 eps = 1.0e-6 {vit.tile = #vit.cpu_attention_tile<columns = 24, rows = 4, vector = 8, score_columns = 16, score_rows = 6, context_columns = 16, context_rows = 6, query_rows = 99>} : (tensor<?x197x192xf32>, tensor<192xf32>, tensor<192xf32>, tensor<576x192xf16>, tensor<192x192xi8>, tensor<192xf32>) -> tensor<?x197x192xf32>
-  // CHECK: vit.fused_mlp {{.*}} {vit.tile = #vit.gpu_attention_tile<block_columns = 128, block_rows = 32, thread_columns = 8, thread_rows = 4, shared_k = 8, query_rows = 16>} : ({{.*}}tensor<768x192xbf16>, tensor<768xf32>, tensor<192x768xi8>, tensor<192xf32>) -> tensor<?x197x192xf32>
-  %m = vit.fused_mlp %a, %g, %b, %w1, %b1, %w2, %b gelu_erf eps = 1.0e-6 {vit.tile = #vit.gpu_attention_tile<block_columns = 128, block_rows = 32, thread_columns = 8, thread_rows = 4, shared_k = 8, query_rows = 16>} : (tensor<?x197x192xf32>, tensor<192xf32>, tensor<192xf32>, tensor<768x192xbf16>, tensor<768xf32>, tensor<192x768xi8>, tensor<192xf32>) -> tensor<?x197x192xf32>
+  // CHECK: vit.fused_mlp {{.*}} {vit.tile = #vit.gpu_gemm_tile<block_columns = 128, block_rows = 32, thread_columns = 8, thread_rows = 4, shared_k = 8>} : ({{.*}}tensor<768x192xbf16>, tensor<768xf32>, tensor<192x768xi8>, tensor<192xf32>) -> tensor<?x197x192xf32>
+  %m = vit.fused_mlp %a, %g, %b, %w1, %b1, %w2, %b gelu_erf eps = 1.0e-6 {vit.tile = #vit.gpu_gemm_tile<block_columns = 128, block_rows = 32, thread_columns = 8, thread_rows = 4, shared_k = 8>} : (tensor<?x197x192xf32>, tensor<192xf32>, tensor<192xf32>, tensor<768x192xbf16>, tensor<768xf32>, tensor<192x768xi8>, tensor<192xf32>) -> tensor<?x197x192xf32>
   // CHECK: vit.layer_norm {{.*}} {vit.tile = #vit.cpu_row_tile<rows = 8, vector = 16>}
   %n = vit.layer_norm %m, %g, %b eps = 1.0e-6 {vit.tile = #vit.cpu_row_tile<rows = 8, vector = 16>} : (tensor<?x197x192xf32>, tensor<192xf32>, tensor<192xf32>) -> tensor<?x197x192xf32>
   // CHECK: vit.softmax {{.*}} {vit.tile = #vit.gpu_row_tile<threads = 128>}

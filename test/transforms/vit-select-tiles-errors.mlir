@@ -7,8 +7,8 @@
 // MISSING: error: cannot read schedule file '{{.*}}missing.json': No such file or directory
 // RUN: not vit-opt %s -vit-select-tiles="target=x86-64-linux-avx2 schedule-file=%S/vit-select-tiles.mlir" 2>&1 | FileCheck %s --check-prefix=JSON
 // JSON: error: schedule file '{{.*}}vit-select-tiles.mlir' is not valid JSON:
-// RUN: not vit-opt %s -vit-select-tiles="target=x86-64-linux-avx2 schedule-file=%S/Inputs/schedule-bad-fit.json" 2>&1 | FileCheck %s --check-prefix=FIT
-// FIT: error: schedule file '{{.*}}schedule-bad-fit.json', kernel 'vit.layer_norm': #vit.cpu_row_tile has no parameter 'columns' (it has rows, vector)
+// RUN: not vit-opt %s -vit-select-tiles="target=x86-64-linux-avx2 schedule-file=%S/Inputs/schedule-unknown-parameter.json" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
+// UNKNOWN: error: schedule file '{{.*}}schedule-unknown-parameter.json', kernel 'vit.layer_norm': #vit.cpu_row_tile has no parameter 'columns' (it has rows, vector)
 // RUN: not vit-opt %s -vit-select-tiles="target=x86-64-linux-avx2 schedule-file=%S/Inputs/schedule-no-match.json" 2>&1 | FileCheck %s --check-prefix=NOMATCH
 // NOMATCH: error: schedule file '{{.*}}schedule-no-match.json': kernel 'blocks.7.mlp' matches no op
 // RUN: not vit-opt %s -vit-select-tiles="target=x86-64-linux-avx2 schedule-file=%S/Inputs/schedule-bad-tile.json" 2>&1 | FileCheck %s --check-prefix=TILE

@@ -32,7 +32,7 @@ std::string moduleText(const std::string &weightType, bool tiled = true) {
       tiled ? " {vit.tile = #vit.cpu_gemm_tile<columns = 8, rows = 4, vector "
               "= 8, parallel = rows>}"
             : "";
-  return R"(module attributes {vit.model = #vit.model<name = "tiny", mean = [0.5, 0.5, 0.5], std = [0.25, 0.25, 0.25], crop_fraction = 0.875 : f32>, vit.target = #vit.target<target = "x86-64-linux-avx2", vector_bits = 256, vector_registers = 16, cores = 2, features = "sse41|avx|avx2">} {
+  return R"(module attributes {vit.model = #vit.model<name = "tiny", mean = [0.5, 0.5, 0.5], std = [0.25, 0.25, 0.25], crop_fraction = 0.875 : f32>, vit.target = #vit.target<target = "x86-64-linux-avx2", vector_bits = 256, vector_registers = 16, cores = 2, features = "sse41|avx|avx2|fma|f16c">} {
   func.func @forward(%x: tensor<?x3x8x8xf32>) -> tensor<?x16xf32> {
     %w = vit.param "patch.weight" : tensor<16x3x8x8xf32>
     %w2 = vit.param "head.weight" : tensor<16x16x)" +

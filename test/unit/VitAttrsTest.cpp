@@ -74,7 +74,7 @@ TEST_F(AttrTest, TargetRejectsBadFields) {
                      "cores = 1, gpu = cuda>"));
   ASSERT_EQ(messages.size(), 4u);
   EXPECT_NE(messages[0].find(
-                "vector_bits must be a power of two of at least 32, got 100"),
+                "vector_bits must be a multiple of 32 between 32 and 4096, got 100"),
             std::string::npos);
   EXPECT_NE(messages[1].find("cores must be at least 1, got 0"),
             std::string::npos);
