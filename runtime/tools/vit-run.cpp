@@ -9,6 +9,7 @@
 
 #include "ImageInput.h"
 #include "support/Checkpoint.h"
+#include "support/ModelName.h"
 #include "vitrt.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -85,9 +86,9 @@ int main(int argc, char **argv) {
       "  vit-run --library libvit_b16.so images.npy --top 5\n"
       "  vit-run --library libvit_b16.so cat.jpg dog.png --labels "
       "imagenet.txt\n");
-  llvm::StringRef stem = llvm::sys::path::stem(libraryPath);
-  stem.consume_front("lib");
-  std::string symbol = stem.str() + "_model";
+  // The names vitc gave the model after the library's file name.
+  std::string modelId = vitc::modelIdentifier(libraryPath);
+  std::string symbol = modelId + "_model";
   // dlopen() searches the library path for bare names; a file name here
   // means the file.
   std::string libraryFile = llvm::StringRef(libraryPath).contains('/')
@@ -104,7 +105,7 @@ int main(int argc, char **argv) {
   std::string weights = weightsPath;
   if (weights.empty()) {
     llvm::SmallString<256> path(llvm::sys::path::parent_path(libraryPath));
-    llvm::sys::path::append(path, stem + ".safetensors");
+    llvm::sys::path::append(path, modelId + ".safetensors");
     weights = path.str().str();
   }
 
