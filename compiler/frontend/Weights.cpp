@@ -412,6 +412,20 @@ Expected<ModelWeights> vitc::bindWeights(const ModelConfig &config,
                           ? " (position-embedding resize was disabled)"
                           : ""));
   }
+  // A NaN or an infinity in any weight makes every output NaN: refuse it here,
+  // naming the tensor, rather than compile a model that cannot work.
+  if (!options.allowNonFinite)
+    for (const auto &[name, tensor] : weights) {
+      auto bad = llvm::find_if(tensor.data,
+                               [](float v) { return !std::isfinite(v); });
+      if (bad != tensor.data.end())
+        return weightsError(llvm::formatv(
+            "{0}: tensor {1} holds a non-finite value ({2} at element {3}); "
+            "pass --allow-non-finite-weights to compile it anyway",
+            path, described(name),
+            std::isnan(*bad) ? "nan" : (*bad > 0 ? "inf" : "-inf"),
+            bad - tensor.data.begin()));
+    }
   for (const std::string &name : converted.names)
     if (!expected.contains(name))
       unused.push_back(sourceKey.count(name) ? sourceKey[name] : name);

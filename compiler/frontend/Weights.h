@@ -36,6 +36,9 @@ struct BindOptions {
   std::optional<ResizeMethod> resize;
   /// Refuse any position-embedding resize.
   bool noResize = false;
+  /// Accept NaN and infinite values (by default they are refused: they make
+  /// every output NaN).
+  bool allowNonFinite = false;
 };
 
 /// Binds `checkpoint` to `config`. Notes (resizes done, ignored tensors) are

@@ -94,6 +94,11 @@ static cl::opt<bool>
                 cl::desc("Report checkpoint tensors the model does not use "
                          "as notes instead of failing"),
                 cl::cat(weightsCategory));
+static cl::opt<bool> allowNonFinite(
+    "allow-non-finite-weights",
+    cl::desc("Compile weights that hold NaN or infinite values (refused by "
+             "default: they make every output NaN)"),
+    cl::cat(weightsCategory));
 static cl::opt<std::string> posEmbedResize(
     "pos-embed-resize",
     cl::desc("Position-embedding resize when the resolution differs from the "
@@ -236,6 +241,7 @@ static llvm::Expected<std::optional<ModelWeights>>
 loadWeights(ModelConfig &config) {
   BindOptions options;
   options.allowUnexpected = allowUnused;
+  options.allowNonFinite = allowNonFinite;
   if (posEmbedResize == "none") {
     options.noResize = true;
   } else if (!posEmbedResize.empty()) {
