@@ -513,14 +513,16 @@ vitrt_status vitrt_run(vitrt_context *context, const float *images, size_t image
 vitrt_status vitrt_run_features(vitrt_context *context, const float *images,
                                 size_t images_count, int64_t batch, float *outputs,
                                 size_t outputs_count, float *features, size_t features_count) {
+  /* The batch first: an empty batch comes with empty (NULL) arrays, and the
+   * batch is what is wrong then. */
+  if (batch < 1 || batch > (int64_t)1 << 24)
+    return fail(VITRT_INVALID_ARGUMENT, "vitrt_run: batch must be between 1 and 2^24, got %lld",
+                (long long)batch);
   if (!context || !images || !outputs)
     return fail(VITRT_INVALID_ARGUMENT, "vitrt_run: %s is NULL",
                 !context ? "context" : !images ? "images" : "outputs");
   const vitrt_model_desc *d = context->model->desc;
   const int64_t per_image = (int64_t)d->channels * d->height * d->width;
-  if (batch < 1 || batch > (int64_t)1 << 24)
-    return fail(VITRT_INVALID_ARGUMENT, "vitrt_run: batch must be between 1 and 2^24, got %lld",
-                (long long)batch);
   if ((int64_t)images_count != batch * per_image)
     return fail(VITRT_INVALID_ARGUMENT,
                 "vitrt_run: %lld images of %dx%dx%d need %lld floats, got %zu", (long long)batch,

@@ -33,5 +33,12 @@ llvm::Expected<Checkpoint> vitc::readCheckpoint(StringRef path) {
   // A zip archive (.npz) starts with a local file header, "PK\3\4".
   if (bytes.starts_with(StringRef("PK\x03\x04", 4)))
     return parseNpz(bytes, path);
+  // A file named .npz that is not a zip archive would otherwise be judged
+  // as safetensors, and the message would be about the wrong format.
+  if (path.ends_with_insensitive(".npz"))
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        path + ": not a zip archive (an .npz file is one); the file is "
+               "damaged or not an .npz");
   return parseSafetensors(bytes, path);
 }

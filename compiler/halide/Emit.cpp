@@ -323,6 +323,13 @@ static Error writeFile(StringRef path, StringRef contents) {
   if (error)
     return emitError("cannot write '" + path + "': " + error.message());
   os << contents;
+  // A failed write is reported here, with the file's name, instead of by
+  // the stream's destructor as a fatal error.
+  os.close();
+  if (std::error_code failed = os.error()) {
+    os.clear_error();
+    return emitError("cannot write '" + path + "': " + failed.message());
+  }
   return Error::success();
 }
 

@@ -260,6 +260,11 @@ TEST(Runtime, RejectsNullPointersAndWrongSizes) {
             VITRT_INVALID_ARGUMENT);
   EXPECT_THAT(vitrt_last_error(),
               HasSubstr("batch must be between 1 and 2^24, got 0"));
+  // An empty batch arrives with empty arrays: the batch is what is wrong.
+  EXPECT_EQ(vitrt_run(m.context, nullptr, 0, 0, nullptr, 0),
+            VITRT_INVALID_ARGUMENT);
+  EXPECT_THAT(vitrt_last_error(),
+              HasSubstr("batch must be between 1 and 2^24, got 0"));
 }
 
 TEST(Runtime, ThreadsShareAModelWithSeparateContextsAndModelsRunTogether) {

@@ -451,6 +451,13 @@ int main(int argc, char **argv) {
     module->print(output->os(),
                   mlir::OpPrintingFlags().enableDebugInfo(printLocations));
   }
+  // A failed write is reported with the file's name, not by the stream's
+  // destructor as a fatal "IO failure on output stream".
+  output->os().flush();
+  if (std::error_code failed = output->os().error()) {
+    output->os().clear_error();
+    return fail("-o: cannot write '" + outputPath + "': " + failed.message());
+  }
   output->keep();
   return 0;
 }
