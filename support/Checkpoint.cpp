@@ -1,6 +1,7 @@
 //===- Checkpoint.cpp - named tensors, reading a file by its format -------===//
 
 #include "support/Checkpoint.h"
+#include "support/Files.h"
 
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -23,12 +24,9 @@ const Tensor *Checkpoint::find(StringRef name) const {
 }
 
 llvm::Expected<Checkpoint> vitc::readCheckpoint(StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
+  auto buffer = readRegularFile(path, "weights file");
   if (!buffer)
-    return llvm::createStringError(buffer.getError(),
-                                   "cannot read weights file '" + path +
-                                       "': " + buffer.getError().message());
+    return buffer.takeError();
   StringRef bytes = (*buffer)->getBuffer();
   // A zip archive (.npz) starts with a local file header, "PK\3\4".
   if (bytes.starts_with(StringRef("PK\x03\x04", 4)))

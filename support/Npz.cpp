@@ -16,6 +16,7 @@
 #include "llvm/Support/FileOutputBuffer.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "support/Files.h"
 #include <zip.h>
 
 using namespace vitc;
@@ -301,10 +302,9 @@ Expected<Checkpoint> vitc::parseNpz(StringRef bytes, StringRef path) {
 }
 
 Expected<Tensor> vitc::readNpy(StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
+  auto buffer = readRegularFile(path, ".npy file");
   if (!buffer)
-    return npyError(path, "cannot read: " + buffer.getError().message());
+    return buffer.takeError();
   return parseNpy((*buffer)->getBuffer(), path);
 }
 

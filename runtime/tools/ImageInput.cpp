@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ImageInput.h"
+#include "support/Files.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -23,6 +24,17 @@ using llvm::Error;
 static Error imageError(const std::string &path, const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                  path + ": " + message);
+}
+
+/// Why an image declaring `width` x `height` pixels is refused before it is
+/// decoded (a few bytes of header can declare gigabytes of pixels), or "".
+static std::string checkDimensions(uint64_t width, uint64_t height) {
+  if (width * height <= kMaxImagePixels)
+    return "";
+  return llvm::formatv("the image declares {0}x{1} pixels, more than the {2} "
+                       "vit-run decodes",
+                       width, height, kMaxImagePixels)
+      .str();
 }
 
 namespace {
@@ -67,6 +79,11 @@ llvm::Expected<Image> decodeJpeg(const std::string &path, FILE *file,
   jpeg_create_decompress(&info);
   jpeg_stdio_src(&info, file);
   jpeg_read_header(&info, TRUE);
+  if (std::string why = checkDimensions(info.image_width, info.image_height);
+      !why.empty()) {
+    jpeg_destroy_decompress(&info);
+    return imageError(path, why);
+  }
   info.out_color_space = gray ? JCS_GRAYSCALE : JCS_RGB;
   jpeg_start_decompress(&info);
   image.width = info.output_width;
@@ -88,6 +105,10 @@ llvm::Expected<Image> decodePng(const std::string &path, bool gray) {
   png.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_file(&png, path.c_str()))
     return imageError(path, std::string("not a readable PNG: ") + png.message);
+  if (std::string why = checkDimensions(png.width, png.height); !why.empty()) {
+    png_image_free(&png);
+    return imageError(path, why);
+  }
   png.format = gray ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
   Image image;
   image.width = png.width;
@@ -131,6 +152,8 @@ taps(int in, int out, double offset, double span) {
 
 Error vitc::appendImage(const std::string &path, const Preprocessing &pre,
                         std::vector<float> &out) {
+  if (Error err = checkRegularFile(path, "image"))
+    return err;
   FILE *file = std::fopen(path.c_str(), "rb");
   if (!file)
     return imageError(path, "cannot open");

@@ -25,7 +25,13 @@ struct Preprocessing {
   float cropFraction = 0;
 };
 
-/// Appends channels x height x width floats for the image at `path`.
+/// The most pixels an image may declare: 64 Mpx (8192 x 8192). Larger
+/// images are refused before decoding, since a few bytes of header can
+/// declare gigabytes of pixels.
+constexpr uint64_t kMaxImagePixels = uint64_t(8192) * 8192;
+
+/// Appends channels x height x width floats for the image at `path` (a
+/// regular file, PNG or JPEG, of at most kMaxImagePixels pixels).
 llvm::Error appendImage(const std::string &path, const Preprocessing &pre,
                         std::vector<float> &out);
 

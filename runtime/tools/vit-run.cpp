@@ -9,6 +9,7 @@
 
 #include "ImageInput.h"
 #include "support/Checkpoint.h"
+#include "support/Files.h"
 #include "support/ModelName.h"
 #include "vitrt.h"
 
@@ -26,6 +27,10 @@
 
 namespace cl = llvm::cl;
 using vitc::Tensor;
+
+/// The largest .npy batch vit-run reads: 4 GiB (about 5,000 images of
+/// 3x224x224 floats).
+constexpr uint64_t kMaxInputBytes = uint64_t(4) << 30;
 
 static cl::opt<std::string>
     libraryPath("library",
@@ -126,6 +131,10 @@ int main(int argc, char **argv) {
   if (first.ends_with(".npy")) {
     if (inputPaths.size() != 1)
       return fail("give one .npy batch, or image files");
+    // A batch is read whole: larger inputs must be split into batches.
+    if (llvm::Error err =
+            vitc::checkRegularFile(first, "input", kMaxInputBytes))
+      return fail(llvm::toString(std::move(err)));
     llvm::Expected<Tensor> array = vitc::readNpy(first);
     if (!array)
       return fail(llvm::toString(array.takeError()));
