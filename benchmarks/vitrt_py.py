@@ -30,7 +30,8 @@ class ModelDesc(ctypes.Structure):
 
 
 class Options(ctypes.Structure):
-    _fields_ = [("num_threads", ctypes.c_int), ("device", ctypes.c_char_p)]
+    _fields_ = [("num_threads", ctypes.c_int), ("device", ctypes.c_char_p),
+                ("private_weights", ctypes.c_int)]
 
 
 class Runtime:

@@ -31,8 +31,14 @@
 
 struct vitrt_model {
   const vitrt_model_desc *desc;
-  void *mapping;
+  void *mapping; /* the weights file: mapped, or a private copy */
   size_t mapping_size;
+  /* A mapped file (not a private copy) stays open so that each run can check
+   * it has not changed: a truncated mapping faults (SIGBUS) when read, a
+   * rewritten one changes results silently. -1 for private copies. */
+  int weights_fd;
+  struct stat weights_stat; /* as at vitrt_open */
+  char *weights_path;
   halide_buffer_t *params; /* one per desc->params, pointing into the mapping */
   halide_dimension_t *param_dims;
   const struct halide_device_interface_t *device; /* GPU models; NULL on the CPU */
@@ -103,6 +109,28 @@ static bool dtype_type(int32_t dtype, struct halide_type_t *type) {
 
 /* Activations and every buffer but the parameters are f32. */
 static const struct halide_type_t f32_type = {halide_type_float, 32, 1};
+
+/* The file's bytes in private anonymous memory, made read-only; MAP_FAILED
+ * (and the errno in *error) if it cannot be read whole. */
+static void *read_private(int fd, size_t size, int *error) {
+  void *copy = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (copy == MAP_FAILED) {
+    *error = errno;
+    return MAP_FAILED;
+  }
+  size_t done = 0;
+  while (done < size) {
+    ssize_t got = pread(fd, (char *)copy + done, size - done, (off_t)done);
+    if (got <= 0) {
+      *error = got < 0 ? errno : EIO; /* EIO: the file shrank while it was read */
+      munmap(copy, size);
+      return MAP_FAILED;
+    }
+    done += (size_t)got;
+  }
+  mprotect(copy, size, PROT_READ);
+  return copy;
+}
 
 static void init_buffer(halide_buffer_t *buffer, halide_dimension_t *dims, int dimensions,
                         void *host, struct halide_type_t type) {
@@ -228,16 +256,31 @@ vitrt_status vitrt_open(const vitrt_model_desc *desc, const char *weights_path,
     return fail(VITRT_IO_ERROR, "%s: not a regular file", weights_path);
   }
   size_t size = (size_t)st.st_size;
-  void *mapping = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
-  int mmap_errno = errno;
-  close(fd);
-  if (mapping == MAP_FAILED)
-    return size ? fail(VITRT_IO_ERROR, "%s: cannot map: %s", weights_path,
-                       strerror(mmap_errno))
+  const int private_copy = options && options->private_weights;
+  void *mapping = MAP_FAILED;
+  int mmap_errno = 0;
+  if (size && private_copy)
+    mapping = read_private(fd, size, &mmap_errno);
+  else if (size)
+    mapping = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (size && !private_copy && mapping == MAP_FAILED)
+    mmap_errno = errno;
+  if (private_copy) {
+    close(fd);
+    fd = -1;
+  }
+  if (mapping == MAP_FAILED) {
+    if (fd >= 0)
+      close(fd);
+    return size ? fail(VITRT_IO_ERROR, "%s: cannot %s: %s", weights_path,
+                       private_copy ? "read" : "map", strerror(mmap_errno))
                 : fail(VITRT_WEIGHTS_MISMATCH, "%s: the file is empty", weights_path);
+  }
   vitrt_status status = check_weights(desc, weights_path, mapping, size);
   if (status != VITRT_OK) {
     munmap(mapping, size);
+    if (fd >= 0)
+      close(fd);
     return status;
   }
 
@@ -245,11 +288,17 @@ vitrt_status vitrt_open(const vitrt_model_desc *desc, const char *weights_path,
   halide_buffer_t *params = calloc(desc->num_params ? desc->num_params : 1, sizeof *params);
   halide_dimension_t *dims =
       calloc(desc->num_params ? desc->num_params * VITRT_MAX_RANK : 1, sizeof *dims);
-  if (!m || !params || !dims) {
-    free(m), free(params), free(dims);
+  char *path_copy = strdup(weights_path);
+  if (!m || !params || !dims || !path_copy) {
+    free(m), free(params), free(dims), free(path_copy);
     munmap(mapping, size);
+    if (fd >= 0)
+      close(fd);
     return fail(VITRT_OUT_OF_MEMORY, "vitrt_open: out of memory");
   }
+  m->weights_fd = fd;
+  m->weights_stat = st;
+  m->weights_path = path_copy;
   const char *data = (const char *)mapping + desc->weights_header_size;
   for (int i = 0; i < desc->num_params; ++i) {
     const vitrt_param_desc *p = &desc->params[i];
@@ -337,6 +386,9 @@ void vitrt_close(vitrt_model *model) {
     pthread_mutex_unlock(&device_lock);
   }
   munmap(model->mapping, model->mapping_size);
+  if (model->weights_fd >= 0)
+    close(model->weights_fd);
+  free(model->weights_path);
   free(model->params);
   free(model->param_dims);
   free(model);
@@ -504,6 +556,30 @@ static vitrt_status reserve(vitrt_context *c, int64_t batch) {
   return VITRT_OK;
 }
 
+/* A CPU model reads its weights from the mapped file during the run: refuse
+ * to run when the file was truncated (reading the lost pages would kill the
+ * process with SIGBUS) or rewritten (results would change silently) since
+ * vitrt_open. The check is one fstat; a change during the run itself is not
+ * caught (open with private_weights for that). GPU models hold their weights
+ * on the device. */
+static vitrt_status check_unchanged(const vitrt_model *m) {
+  if (m->weights_fd < 0 || m->desc->device)
+    return VITRT_OK;
+  struct stat now;
+  if (fstat(m->weights_fd, &now) != 0)
+    return fail(VITRT_IO_ERROR, "vitrt_run: cannot check the weights file %s: %s",
+                m->weights_path, strerror(errno));
+  const struct stat *then = &m->weights_stat;
+  if (now.st_size != then->st_size || now.st_mtim.tv_sec != then->st_mtim.tv_sec ||
+      now.st_mtim.tv_nsec != then->st_mtim.tv_nsec)
+    return fail(VITRT_WEIGHTS_MISMATCH,
+                "vitrt_run: the weights file %s changed after vitrt_open (%lld bytes then, "
+                "%lld now, modified since); open the model again, or open it with "
+                "private_weights to keep a copy",
+                m->weights_path, (long long)then->st_size, (long long)now.st_size);
+  return VITRT_OK;
+}
+
 vitrt_status vitrt_run(vitrt_context *context, const float *images, size_t images_count,
                        int64_t batch, float *outputs, size_t outputs_count) {
   return vitrt_run_features(context, images, images_count, batch, outputs, outputs_count,
@@ -523,6 +599,9 @@ vitrt_status vitrt_run_features(vitrt_context *context, const float *images,
                 !context ? "context" : !images ? "images" : "outputs");
   const vitrt_model_desc *d = context->model->desc;
   const int64_t per_image = (int64_t)d->channels * d->height * d->width;
+  vitrt_status unchanged = check_unchanged(context->model);
+  if (unchanged != VITRT_OK)
+    return unchanged;
   if ((int64_t)images_count != batch * per_image)
     return fail(VITRT_INVALID_ARGUMENT,
                 "vitrt_run: %lld images of %dx%dx%d need %lld floats, got %zu", (long long)batch,

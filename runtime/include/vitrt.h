@@ -43,6 +43,13 @@ typedef struct vitrt_options {
   const char *device; /* GPU models: the device index, e.g. "1"; NULL or "": the driver's
                          default (or HL_GPU_DEVICE). Process-wide: every GPU model open at
                          once runs on the same device. */
+  int private_weights; /* 0 (default): map the weights file, which costs no memory until read
+                          and shares pages between processes; every run first checks that the
+                          file has not been truncated or rewritten since vitrt_open and fails
+                          if it has (replacing it by a rename is safe: the model keeps the old
+                          file). 1: read the weights into private memory at open, so nothing
+                          done to the file later can affect the model (costs their size in
+                          memory per process). */
 } vitrt_options;
 
 typedef struct vitrt_model vitrt_model;

@@ -56,6 +56,10 @@ static cl::opt<unsigned> top("top", cl::desc("Classes to print per image"),
 static cl::opt<std::string> labelsPath("labels",
                                        cl::desc("Class names, one per line"),
                                        cl::value_desc("file"));
+static cl::opt<bool> privateWeights(
+    "private-weights",
+    cl::desc("Read the weights into private memory at open (default: map the "
+             "file, and refuse to run if it changes)"));
 static cl::opt<int> threads("num-threads",
                             cl::desc("Worker threads (0: one per core)"),
                             cl::init(0));
@@ -117,6 +121,7 @@ int main(int argc, char **argv) {
   vitrt_options options{};
   options.num_threads = threads;
   options.device = device.empty() ? nullptr : device.c_str();
+  options.private_weights = privateWeights;
   vitrt_model *model = nullptr;
   vitrt_context *context = nullptr;
   if (vitrt_open(describe(), weights.c_str(), &options, &model) != VITRT_OK ||

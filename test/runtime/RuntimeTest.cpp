@@ -19,6 +19,10 @@
 #include <fstream>
 #include <thread>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 using ::testing::HasSubstr;
 
 namespace {
@@ -177,6 +181,63 @@ TEST(Runtime, RefusesALibraryOfAnotherAbiOrAnUnknownElementType) {
               HasSubstr("parameter '" + std::string(params.back().name) +
                         "' has element type 9, which this runtime does not "
                         "know"));
+}
+
+/// A copy of a weights file the test may change.
+std::string copyOf(const char *weights, const std::string &name) {
+  std::string path = ::testing::TempDir() + name;
+  std::ifstream in(weights, std::ios::binary);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << in.rdbuf();
+  return path;
+}
+
+TEST(Runtime, RefusesToRunOnAWeightsFileChangedSinceOpen) {
+  const vitc::Tensor input = load(reference("tiny_token_erf/input.npy"));
+  std::string path = copyOf(TINY_TOKEN_WEIGHTS, "changed.safetensors");
+  Opened m;
+  open(tiny_token_model_model(), path.c_str(), m);
+  std::vector<float> out(input.shape[0] * 10);
+  ASSERT_EQ(vitrt_run(m.context, input.data.data(), input.data.size(),
+                      input.shape[0], out.data(), out.size()),
+            VITRT_OK)
+      << vitrt_last_error();
+  // Truncated: reading the mapping would fault; the run is refused instead.
+  ASSERT_EQ(truncate(path.c_str(), 1000), 0);
+  EXPECT_EQ(vitrt_run(m.context, input.data.data(), input.data.size(),
+                      input.shape[0], out.data(), out.size()),
+            VITRT_WEIGHTS_MISMATCH);
+  EXPECT_THAT(vitrt_last_error(),
+              HasSubstr("changed after vitrt_open (" ));
+  EXPECT_THAT(vitrt_last_error(), HasSubstr("1000 now"));
+  // Rewritten in place at the same size (the modification time moves on).
+  std::string same = copyOf(TINY_TOKEN_WEIGHTS, "rewritten.safetensors");
+  Opened r;
+  open(tiny_token_model_model(), same.c_str(), r);
+  copyOf(TINY_TOKEN_WEIGHTS, "rewritten.safetensors");
+  struct timespec later[2] = {{0, UTIME_OMIT}, {2000000000, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, same.c_str(), later, 0), 0);
+  EXPECT_EQ(vitrt_run(r.context, input.data.data(), input.data.size(),
+                      input.shape[0], out.data(), out.size()),
+            VITRT_WEIGHTS_MISMATCH);
+  EXPECT_THAT(vitrt_last_error(), HasSubstr("modified since"));
+}
+
+TEST(Runtime, PrivateWeightsAreNotAffectedByTheFile) {
+  const vitc::Tensor input = load(reference("tiny_token_erf/input.npy"));
+  const vitc::Tensor expected = load(reference("tiny_token_erf/logits.npy"));
+  std::string path = copyOf(TINY_TOKEN_WEIGHTS, "private.safetensors");
+  vitrt_options options{};
+  options.private_weights = 1;
+  Opened m;
+  ASSERT_EQ(vitrt_open(tiny_token_model_model(), path.c_str(), &options,
+                       &m.model),
+            VITRT_OK)
+      << vitrt_last_error();
+  ASSERT_EQ(vitrt_context_create(m.model, &m.context), VITRT_OK);
+  ASSERT_EQ(truncate(path.c_str(), 0), 0);
+  std::vector<float> out = run(m.context, input, 10);
+  EXPECT_LT(maxDiff(out, expected.data), 1e-4);
 }
 
 TEST(Runtime, RefusesTruncatedEmptyMissingAndForeignFiles) {
