@@ -184,6 +184,17 @@ static vitrt_status device_failure(const char *what, int rc) {
               halide_message[0] ? halide_message : "no message from the driver");
 }
 
+/* Up to size - 1 characters of `bytes` from `at`, for a message: double
+ * quotes as single ones, what is not printable as '?'. */
+static void excerpt(const char *bytes, size_t count, size_t at, char *out, size_t size) {
+  size_t n = 0;
+  for (; n + 1 < size && at + n < count; ++n) {
+    unsigned char c = (unsigned char)bytes[at + n];
+    out[n] = c == '"' ? '\'' : c >= 0x20 && c < 0x7f ? (char)c : '?';
+  }
+  out[n] = 0;
+}
+
 static vitrt_status check_weights(const vitrt_model_desc *desc, const char *path,
                                   const char *bytes, size_t size) {
   uint64_t expected = desc->weights_header_size + desc->weights_data_size;
@@ -204,6 +215,24 @@ static vitrt_status check_weights(const vitrt_model_desc *desc, const char *path
   char found[64];
   find_fingerprint(bytes + 8, header_size < size - 8 ? header_size : size - 8, found,
                    sizeof found);
+  if (strcmp(found, desc->fingerprint) == 0) {
+    /* Same parameters, another header (another model name, say): show where
+     * they part, as two fingerprints that read the same would explain nothing. */
+    /* The JSON after the 8-byte length, which differs whenever anything does. */
+    size_t limit = size < desc->weights_header_size ? size : desc->weights_header_size, at = 8;
+    while (at < limit && bytes[at] == desc->weights_header[at])
+      ++at;
+    at = at > 24 ? at - 16 : 8; /* a little context before the difference */
+    char file_text[48], library_text[48];
+    excerpt(bytes, size, at, file_text, sizeof file_text);
+    excerpt(desc->weights_header, desc->weights_header_size, at, library_text,
+            sizeof library_text);
+    return fail(VITRT_WEIGHTS_MISMATCH,
+                "%s: these weights have the parameters of model '%s' (fingerprint %s) but a "
+                "different header: from byte %zu the file has [%s] where the library "
+                "expects [%s]; write them with the vitc command that built the library",
+                path, desc->name, found, at, file_text, library_text);
+  }
   return fail(VITRT_WEIGHTS_MISMATCH,
               "%s: these weights do not belong to model '%s' (weights fingerprint %s, library "
               "fingerprint %s); write them with the vitc command that built the library",
