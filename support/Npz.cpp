@@ -133,7 +133,23 @@ private:
 
 } // namespace
 
-Expected<Tensor> vitc::parseNpy(StringRef bytes, StringRef what) {
+namespace {
+
+/// What a .npy header says: enough to know the array's size and to decode it.
+struct NpyLayout {
+  NpyHeader header;
+  size_t dataStart = 0; // bytes before the data
+  unsigned size = 0;    // bytes per element
+  bool bigEndian = false;
+  std::string kind; // "f4", "f8", "f2" or "V2" (owned: the layout is moved)
+  uint64_t count = 1;
+  uint64_t dataBytes = 0;
+};
+
+/// Parses the header at the start of `bytes` (which may hold only a prefix
+/// of the array), checking what it declares.
+Expected<NpyLayout> parseNpyLayout(StringRef bytes, StringRef what) {
+  NpyLayout layout;
   StringRef magic("\x93NUMPY", 6);
   if (!bytes.starts_with(magic) || bytes.size() < 10)
     return npyError(what, "not a .npy array (no \\x93NUMPY magic)");
@@ -154,37 +170,53 @@ Expected<Tensor> vitc::parseNpy(StringRef bytes, StringRef what) {
   if (headerLength > bytes.size() - headerStart)
     return npyError(what,
                     "the .npy header runs past the end of the data; truncated");
-  NpyHeader header;
   std::string problem;
   if (!HeaderParser(bytes.substr(headerStart, headerLength))
-           .parse(header, problem))
+           .parse(layout.header, problem))
     return npyError(what, "malformed .npy header: " + problem);
+  layout.dataStart = headerStart + headerLength;
 
   // descr: byte order, kind, size. '|V2' is how bfloat16 arrays written
   // through ml_dtypes appear (big_vision checkpoints).
-  StringRef descr = header.descr;
+  StringRef descr = layout.header.descr;
   if (descr.ends_with("O"))
     return npyError(what, "object arrays (Python pickles) are refused");
   if (descr.size() != 3 || !StringRef("<>|=").contains(descr[0]))
     return npyError(what, "unsupported dtype '" + descr + "'");
-  bool bigEndian = descr[0] == '>';
-  StringRef kind = descr.drop_front();
-  unsigned size = kind == "f4"                     ? 4
-                  : kind == "f8"                   ? 8
-                  : (kind == "f2" || kind == "V2") ? 2
-                                                   : 0;
-  if (!size)
+  layout.bigEndian = descr[0] == '>';
+  layout.kind = descr.drop_front().str();
+  StringRef kind = layout.kind;
+  layout.size = kind == "f4"                     ? 4
+                : kind == "f8"                   ? 8
+                : (kind == "f2" || kind == "V2") ? 2
+                                                 : 0;
+  if (!layout.size)
     return npyError(what,
                     "unsupported dtype '" + descr +
                         "'; vitc reads float16, bfloat16, float32 and float64");
-
-  uint64_t count = 1;
-  for (int64_t dim : header.shape)
-    if (__builtin_mul_overflow(count, static_cast<uint64_t>(dim), &count))
+  for (int64_t dim : layout.header.shape)
+    if (__builtin_mul_overflow(layout.count, static_cast<uint64_t>(dim),
+                               &layout.count))
       return npyError(what, "shape has more elements than fit in 64 bits");
-  StringRef data = bytes.substr(headerStart + headerLength);
-  uint64_t needed;
-  if (__builtin_mul_overflow(count, size, &needed) || needed != data.size())
+  if (__builtin_mul_overflow(layout.count, layout.size, &layout.dataBytes))
+    return npyError(what, "shape has more bytes than fit in 64 bits");
+  return layout;
+}
+
+} // namespace
+
+Expected<Tensor> vitc::parseNpy(StringRef bytes, StringRef what) {
+  Expected<NpyLayout> parsed = parseNpyLayout(bytes, what);
+  if (!parsed)
+    return parsed.takeError();
+  const NpyLayout &layout = *parsed;
+  const NpyHeader &header = layout.header;
+  StringRef descr = header.descr, kind = layout.kind;
+  const unsigned size = layout.size;
+  const bool bigEndian = layout.bigEndian;
+  const uint64_t count = layout.count;
+  StringRef data = bytes.substr(layout.dataStart);
+  if (layout.dataBytes != data.size())
     return npyError(
         what,
         llvm::formatv("shape ({0}) of dtype '{1}' needs {2} bytes but the "
@@ -194,8 +226,8 @@ Expected<Tensor> vitc::parseNpy(StringRef bytes, StringRef what) {
                                                    return std::to_string(d);
                                                  }),
                                  ", "),
-                      descr, count * size, data.size(),
-                      data.size() < count * size ? "; truncated" : ""));
+                      descr, layout.dataBytes, data.size(),
+                      data.size() < layout.dataBytes ? "; truncated" : ""));
   using namespace llvm::support;
   auto read = [&](const char *p, unsigned bytes) -> uint64_t {
     if (bigEndian)
@@ -239,6 +271,11 @@ Expected<Tensor> vitc::parseNpy(StringRef bytes, StringRef what) {
   return tensor;
 }
 
+/// The bytes of a member inflated first to read its .npy header: the longest
+/// version 1 header (a 2-byte length) fits, and version 2/3 headers of
+/// reasonable shapes do.
+constexpr size_t kNpyHeaderPrefix = 65536 + 12;
+
 Expected<Checkpoint> vitc::parseNpz(StringRef bytes, StringRef path) {
   zip_error_t error;
   zip_error_init(&error);
@@ -279,19 +316,44 @@ Expected<Checkpoint> vitc::parseNpz(StringRef bytes, StringRef path) {
         stat.comp_size > bytes.size())
       return npyError(path,
                       "member '" + member + "' claims an impossible size");
-    std::string data(stat.size, '\0');
     zip_file_t *file = zip_fopen_index(archive, i, 0);
     if (!file)
       return npyError(path, "cannot open member '" + member +
                                 "': " + zip_strerror(archive));
-    zip_int64_t read = zip_fread(file, data.data(), stat.size);
-    std::string fileError = read < 0 ? zip_file_strerror(file) : "";
-    zip_fclose(file);
-    if (read < 0 || static_cast<zip_uint64_t>(read) != stat.size)
-      return npyError(
-          path, "cannot read member '" + member + "'" +
-                    (fileError.empty() ? "; truncated" : ": " + fileError));
+    llvm::scope_exit closeFile([&] { zip_fclose(file); });
     std::string key = member.drop_back(4).str();
+    // Inflate the .npy header first and check that the size it implies is
+    // the size the archive declares, before memory for the whole member is
+    // taken: a small archive can declare a member a thousand times its size.
+    std::string data(std::min<zip_uint64_t>(stat.size, kNpyHeaderPrefix), '\0');
+    zip_int64_t read = zip_fread(file, data.data(), data.size());
+    auto readError = [&] {
+      return npyError(path, "cannot read member '" + member + "': " +
+                                zip_file_strerror(file));
+    };
+    if (read < 0)
+      return readError();
+    data.resize(read);
+    Expected<NpyLayout> layout =
+        parseNpyLayout(data, (path + ": '" + key + "'").str());
+    if (!layout)
+      return layout.takeError();
+    uint64_t implied;
+    if (__builtin_add_overflow(layout->dataStart, layout->dataBytes, &implied) ||
+        implied != stat.size)
+      return npyError(
+          path, llvm::formatv("member '{0}' declares {1} bytes, but its .npy "
+                              "header describes {2}; the archive is damaged",
+                              member, stat.size, implied));
+    size_t have = data.size();
+    data.resize(stat.size);
+    read = have < stat.size
+               ? zip_fread(file, data.data() + have, stat.size - have)
+               : 0;
+    if (read < 0)
+      return readError();
+    if (have + static_cast<zip_uint64_t>(read) != stat.size)
+      return npyError(path, "cannot read member '" + member + "'; truncated");
     Expected<Tensor> tensor = parseNpy(data, (path + ": '" + key + "'").str());
     if (!tensor)
       return tensor.takeError();
