@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/frontend/ConfigFile.h"
+#include "support/Json.h"
 
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -295,6 +296,9 @@ static Expected<ModelConfig> parseHuggingFace(ConfigReader &r) {
 }
 
 Expected<ModelConfig> vitc::parseConfigJson(StringRef text, StringRef path) {
+  if (llvm::Error error =
+          checkJsonDepth(text, "model config file '" + path + "'"))
+    return std::move(error);
   Expected<json::Value> parsed = json::parse(text);
   if (!parsed)
     return llvm::createStringError(
