@@ -149,7 +149,7 @@ Expected<Checkpoint> vitc::parseSafetensors(StringRef bytes, StringRef path) {
                             headerSize, bytes.size()));
   StringRef headerText = bytes.substr(8, headerSize);
   if (Error error = checkJsonDepth(headerText, path + ": header"))
-    return std::move(error);
+    return error;
   Expected<json::Value> header = json::parse(headerText);
   if (!header)
     return fileError(path, "header is not valid JSON: " +
