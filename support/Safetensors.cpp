@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "support/Checkpoint.h"
+#include "support/Json.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -146,7 +147,10 @@ Expected<Checkpoint> vitc::parseSafetensors(StringRef bytes, StringRef path) {
         path, llvm::formatv("header of {0} bytes runs past the end of the file "
                             "({1} bytes); the file is truncated",
                             headerSize, bytes.size()));
-  Expected<json::Value> header = json::parse(bytes.substr(8, headerSize));
+  StringRef headerText = bytes.substr(8, headerSize);
+  if (Error error = checkJsonDepth(headerText, path + ": header"))
+    return error;
+  Expected<json::Value> header = json::parse(headerText);
   if (!header)
     return fileError(path, "header is not valid JSON: " +
                                llvm::toString(header.takeError()));

@@ -8,11 +8,15 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/frontend/ConfigFile.h"
+#include "support/Json.h"
 
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include <cmath>
+#include <cstdio>
+#include <limits>
 
 using namespace vitc;
 using llvm::Error;
@@ -134,6 +138,26 @@ static Expected<Activation> parseActivation(ConfigReader &reader, StringRef key,
 }
 
 /// timm VisionTransformer(**kwargs), with vitc's additions `format`,
+/// A double as %g prints it: formatv's fixed style would print 1e300 as 301
+/// digits and 1e-6 as 0.00.
+static std::string shortNumber(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", value);
+  return text;
+}
+
+/// A LayerNorm epsilon is stored as a float; one outside float's range
+/// would make the cast undefined behaviour, so it is refused here (validate()
+/// refuses zero, negative and non-finite values from any source).
+static Error checkEps(ConfigReader &r, StringRef key, double eps) {
+  if (!std::isfinite(eps) || !(eps > 0) ||
+      eps > std::numeric_limits<float>::max())
+    return r.fail(key, llvm::formatv("must be a finite positive number that "
+                                     "fits a float, got {0}",
+                                     shortNumber(eps)));
+  return Error::success();
+}
+
 /// `norm_eps`, `distilled` and `representation_size`.
 static Expected<ModelConfig> parseTimm(ConfigReader &r) {
   ModelConfig c;
@@ -152,7 +176,23 @@ static Expected<ModelConfig> parseTimm(ConfigReader &r) {
   VITC_TRY(r.integer("num_heads", c.heads));
   double mlpRatio = 4.0;
   VITC_TRY(r.number("mlp_ratio", mlpRatio));
-  c.mlpDim = static_cast<int64_t>(c.width * mlpRatio);
+  // Converting a double outside int64's range is undefined behaviour, so the
+  // MLP size is bounded before the cast. An out-of-range embed_dim is left to
+  // validate(), which names it; the MLP size does not matter then.
+  if (!std::isfinite(mlpRatio) || !(mlpRatio > 0))
+    return r.fail("mlp_ratio", llvm::formatv("must be a finite positive "
+                                             "number, got {0}",
+                                             shortNumber(mlpRatio)));
+  if (c.width >= 1 && c.width <= sizeLimits::kMaxWidth) {
+    double mlpDim = c.width * mlpRatio;
+    if (mlpDim > sizeLimits::kMaxMlpDim)
+      return r.fail("mlp_ratio",
+                    llvm::formatv("is {0}: with embed_dim {1} the MLP would "
+                                  "have {2} units; vitc reads at most {3}",
+                                  shortNumber(mlpRatio), c.width,
+                                  shortNumber(mlpDim), sizeLimits::kMaxMlpDim));
+    c.mlpDim = static_cast<int64_t>(mlpDim);
+  }
   VITC_TRY(r.integer("num_classes", c.numClasses));
   VITC_TRY(r.boolean("class_token", c.classToken));
   VITC_TRY(r.boolean("qkv_bias", c.qkvBias));
@@ -160,6 +200,7 @@ static Expected<ModelConfig> parseTimm(ConfigReader &r) {
   VITC_TRY(r.integer("representation_size", c.representationSize));
   double eps = c.layerNormEps;
   VITC_TRY(r.number("norm_eps", eps));
+  VITC_TRY(checkEps(r, "norm_eps", eps));
   c.layerNormEps = static_cast<float>(eps);
 
   std::optional<std::string> pool, act;
@@ -254,6 +295,7 @@ static Expected<ModelConfig> parseHuggingFace(ConfigReader &r) {
   VITC_TRY(r.boolean("qkv_bias", c.qkvBias));
   double eps = c.layerNormEps;
   VITC_TRY(r.number("layer_norm_eps", eps));
+  VITC_TRY(checkEps(r, "layer_norm_eps", eps));
   c.layerNormEps = static_cast<float>(eps);
   std::optional<std::string> act;
   VITC_TRY(r.string("hidden_act", act));
@@ -295,6 +337,9 @@ static Expected<ModelConfig> parseHuggingFace(ConfigReader &r) {
 }
 
 Expected<ModelConfig> vitc::parseConfigJson(StringRef text, StringRef path) {
+  if (llvm::Error error =
+          checkJsonDepth(text, "model config file '" + path + "'"))
+    return error;
   Expected<json::Value> parsed = json::parse(text);
   if (!parsed)
     return llvm::createStringError(
@@ -328,8 +373,11 @@ Expected<ModelConfig> vitc::parseConfigJson(StringRef text, StringRef path) {
   }();
   if (!config)
     return config.takeError();
+  // Name the file: the message from validate() names only the model.
   if (Error err = config->validate())
-    return err;
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   path + ": " +
+                                       llvm::toString(std::move(err)));
   return config;
 }
 

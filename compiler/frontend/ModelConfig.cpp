@@ -11,6 +11,10 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MathExtras.h"
+#include <algorithm>
+#include <cmath>
+#include <tuple>
 
 using namespace vitc;
 using llvm::Error;
@@ -43,6 +47,23 @@ Error ModelConfig::validate() const {
         llvm::formatv("model '{0}': classes and representation size must not "
                       "be negative, got {1} and {2}",
                       name, numClasses, representationSize));
+  using namespace sizeLimits;
+  for (auto [field, value, limit] :
+       {std::tuple<StringRef, int64_t, int64_t>{"image height", imageHeight,
+                                                kMaxImageSide},
+        {"image width", imageWidth, kMaxImageSide},
+        {"channels", channels, kMaxChannels},
+        {"patch size", patchSize, std::min(imageHeight, imageWidth)},
+        {"width", width, kMaxWidth},
+        {"depth", depth, kMaxDepth},
+        {"heads", heads, width},
+        {"mlp dim", mlpDim, kMaxMlpDim},
+        {"classes", numClasses, kMaxClasses},
+        {"representation size", representationSize, kMaxWidth}})
+    if (value > limit)
+      return configError(
+          llvm::formatv("model '{0}': {1} must be at most {2}, got {3}", name,
+                        field, limit, value));
   if (imageHeight % patchSize || imageWidth % patchSize)
     return configError(llvm::formatv(
         "model '{0}': patch size {1} does not divide the image size {2}x{3}",
@@ -66,14 +87,43 @@ Error ModelConfig::validate() const {
   if (fcNorm && pooling != Pooling::Mean)
     return configError(llvm::formatv(
         "model '{0}': fc_norm applies to mean pooling only", name));
-  if (!(layerNormEps > 0.0f))
+  if (!(layerNormEps > 0.0f) || !std::isfinite(layerNormEps))
     return configError(llvm::formatv(
-        "model '{0}': layer norm epsilon must be positive, got {1}", name,
-        layerNormEps));
+        "model '{0}': layer norm epsilon must be finite and positive, got {1}",
+        name, std::to_string(layerNormEps)));
+
+  // The limits above keep these products small, but they are what the IR,
+  // the weights file and the runtime size buffers by, so prove each fits
+  // int64 rather than rely on the limits never being raised.
+  auto fits = [](llvm::ArrayRef<int64_t> factors) {
+    int64_t result = 1;
+    for (int64_t factor : factors)
+      if (llvm::MulOverflow(result, factor, result))
+        return false;
+    return true;
+  };
+  auto tooLarge = [&](const std::string &what) {
+    return configError(llvm::formatv(
+        "model '{0}': the {1} does not fit a 64-bit integer", name, what));
+  };
+  if (!fits({numTokens(), width}))
+    return tooLarge("token count times the width");
+  if (!fits({heads, numTokens(), numTokens()}))
+    return tooLarge("attention score count (heads x tokens x tokens)");
+  int64_t total = 0;
+  for (const ParamSpec &param : listParams(*this)) {
+    int64_t elements = 1;
+    for (int64_t dim : param.shape)
+      if (llvm::MulOverflow(elements, dim, elements))
+        return tooLarge("element count of '" + param.name + "'");
+    if (llvm::AddOverflow(total, elements, total))
+      return tooLarge("parameter count");
+  }
   return Error::success();
 }
 
 int64_t ParamSpec::numElements() const {
+  // validate() has proven that every parameter's count fits int64.
   int64_t count = 1;
   for (int64_t dim : shape)
     count *= dim;

@@ -18,6 +18,20 @@
 
 namespace vitc {
 
+/// Upper bounds validate() puts on a model's sizes (docs/FRONTEND.md lists
+/// them). Each is far above any published ViT (ViT-22B: width 6144, depth 48,
+/// MLP 24576) and low enough that shapes, token counts and parameter counts
+/// stay well inside int64; validate() still checks the derived products with
+/// overflow-safe arithmetic.
+namespace sizeLimits {
+constexpr int64_t kMaxImageSide = 8192;
+constexpr int64_t kMaxChannels = 16; // multispectral inputs have up to ~13
+constexpr int64_t kMaxWidth = 16384; // also bounds the representation size
+constexpr int64_t kMaxDepth = 1024;
+constexpr int64_t kMaxMlpDim = 65536;
+constexpr int64_t kMaxClasses = 1'000'000;
+} // namespace sizeLimits
+
 enum class Activation { GeluErf, GeluTanh, Relu };
 enum class Pooling { Token, Mean };
 
@@ -69,7 +83,9 @@ struct ModelConfig {
     return numClasses ? numClasses : featureWidth();
   }
 
-  /// Checks that the sizes fit together; the message names the field.
+  /// Checks that the sizes are within sizeLimits and fit together, and that
+  /// the token, attention and parameter counts fit int64; the message names
+  /// the field.
   llvm::Error validate() const;
 };
 

@@ -33,6 +33,7 @@
 
 #include "compiler/target/TargetDescription.h"
 #include "compiler/transforms/Passes.h"
+#include "support/Json.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringExtras.h"
@@ -186,6 +187,11 @@ LogicalResult readScheduleFile(StringRef path, ScheduleFile &file,
   if (!buffer) {
     error = "cannot read schedule file '" + path.str() +
             "': " + buffer.getError().message();
+    return failure();
+  }
+  if (llvm::Error depthError = vitc::checkJsonDepth(
+          (*buffer)->getBuffer(), "schedule file '" + path + "'")) {
+    error = llvm::toString(std::move(depthError));
     return failure();
   }
   llvm::Expected<llvm::json::Value> json =

@@ -23,6 +23,11 @@
 // RUN: printf '{"vit.linear": {"block_columns": 256, "block_rows": 64, "thread_columns": 1, "thread_rows": 1}}' > %t.json
 // RUN: not vit-opt %s -vit-select-tiles="target=host-cuda schedule-file=%t.json" 2>&1 | FileCheck %s --check-prefix=THREADS
 // THREADS: error: schedule file '{{.*}}.json', kernel 'vit.linear': 16384 threads per block is more than the 1024 the target allows
+// Deep nesting is refused before the JSON parser, which would recurse once per
+// level and overflow the stack.
+// RUN: python3 -c "print('[' * 100000)" > %t.deep.json
+// RUN: not vit-opt %s -vit-select-tiles="target=x86-64-linux-avx2 schedule-file=%t.deep.json" 2>&1 | FileCheck %s --check-prefix=DEEP
+// DEEP: error: schedule file '{{.*}}.deep.json' nests JSON 100000 levels deep; vitc reads at most 64
 
 func.func @f(%x: tensor<?x768xf32>, %g: tensor<768xf32>, %b: tensor<768xf32>, %w: tensor<40x768xf32>) -> (tensor<?x768xf32>, tensor<?x40xf32>) {
   %y = vit.layer_norm %x, %g, %b eps = 1.0e-6 : (tensor<?x768xf32>, tensor<768xf32>, tensor<768xf32>) -> tensor<?x768xf32>

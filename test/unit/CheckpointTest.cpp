@@ -198,6 +198,11 @@ TEST(SafetensorsErrors, EachMalformedFileIsRejectedWithItsReason) {
               HasSubstr("header is not valid JSON"));
   EXPECT_THAT(error(safetensorsBytes("[1,2]", "")),
               HasSubstr("header is not a JSON object"));
+  // Deep nesting is refused before llvm::json::parse, which would recurse
+  // once per level and overflow the stack.
+  EXPECT_THAT(error(safetensorsBytes(std::string(100000, '['), "")),
+              HasSubstr("bad.safetensors: header nests JSON 100000 levels "
+                        "deep; vitc reads at most 64"));
   EXPECT_THAT(error(safetensorsBytes(
                   R"({"t":{"shape":[1],"data_offsets":[0,4]}})", one)),
               HasSubstr("tensor 't': missing string 'dtype'"));

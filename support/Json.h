@@ -1,0 +1,41 @@
+//===- Json.h - JSON nesting bound before parsing ---------------*- C++ -*-===//
+//
+// llvm::json::parse recurses once per nested array or object and keeps no
+// depth limit, so a file of 100000 '[' overflows the stack (and so would the
+// recursive destructor of the value it built). Every reader of untrusted JSON
+// (safetensors headers, model config files, schedule files) measures the
+// nesting with a flat scan first and refuses the text before it is parsed.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef VITC_SUPPORT_JSON_H
+#define VITC_SUPPORT_JSON_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/ADT/Twine.h"
+#include "llvm/Support/Error.h"
+
+#include <cstddef>
+
+namespace vitc {
+
+/// The deepest nesting of arrays and objects vitc reads. The deepest real
+/// input is a safetensors header (object / tensor entry / shape array: 3
+/// levels); 64 leaves ample room and keeps llvm::json::parse far from the
+/// stack limit.
+constexpr size_t kMaxJsonDepth = 64;
+
+/// Returns the deepest nesting of '[' and '{' in `text`, not counting
+/// brackets inside string literals (escapes included). It never fails: text
+/// that is not JSON is left for the parser to reject.
+size_t jsonNestingDepth(llvm::StringRef text);
+
+/// Fails when `text` nests deeper than kMaxJsonDepth, with the message
+/// "<what> nests JSON <n> levels deep; vitc reads at most 64", where `what`
+/// names the input (e.g. "schedule file 'x.json'"). Call it on the text
+/// before llvm::json::parse.
+llvm::Error checkJsonDepth(llvm::StringRef text, const llvm::Twine &what);
+
+} // namespace vitc
+
+#endif // VITC_SUPPORT_JSON_H
