@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/frontend/ConfigFile.h"
+#include "support/Files.h"
 #include "support/Json.h"
 
 #include "llvm/ADT/StringSet.h"
@@ -382,10 +383,10 @@ Expected<ModelConfig> vitc::parseConfigJson(StringRef text, StringRef path) {
 }
 
 Expected<ModelConfig> vitc::readConfigFile(StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  // A regular file of at most 16 MiB: configs are a few KiB, and /dev/zero
+  // or a FIFO would otherwise grow without end or hang.
+  auto buffer = readRegularFile(path, "config file", 16 << 20);
   if (!buffer)
-    return llvm::createStringError(buffer.getError(),
-                                   "cannot read config file '" + path +
-                                       "': " + buffer.getError().message());
+    return buffer.takeError();
   return parseConfigJson((*buffer)->getBuffer(), path);
 }

@@ -33,6 +33,7 @@
 
 #include "compiler/target/TargetDescription.h"
 #include "compiler/transforms/Passes.h"
+#include "support/Files.h"
 #include "support/Json.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -183,10 +184,10 @@ struct ScheduleFile {
 
 LogicalResult readScheduleFile(StringRef path, ScheduleFile &file,
                                std::string &error) {
-  auto buffer = llvm::MemoryBuffer::getFile(path);
+  // A regular file of at most 16 MiB (see readRegularFile).
+  auto buffer = vitc::readRegularFile(path, "schedule file", 16 << 20);
   if (!buffer) {
-    error = "cannot read schedule file '" + path.str() +
-            "': " + buffer.getError().message();
+    error = llvm::toString(buffer.takeError());
     return failure();
   }
   if (llvm::Error depthError = vitc::checkJsonDepth(

@@ -5,6 +5,8 @@
 // TARGET: error: target: 'wasm-32-wasmrt' names no architecture vitc can tile for (x86, arm, riscv or host)
 // RUN: not vit-opt %s -vit-select-tiles="target=x86-64-linux-avx2 schedule-file=%S/Inputs/missing.json" 2>&1 | FileCheck %s --check-prefix=MISSING
 // MISSING: error: cannot read schedule file '{{.*}}missing.json': No such file or directory
+// RUN: not vit-opt %s -vit-select-tiles="target=x86-64-linux-avx2 schedule-file=/dev/zero" 2>&1 | FileCheck %s --check-prefix=DEVICE
+// DEVICE: error: cannot read schedule file '/dev/zero': not a regular file (a directory, device or pipe); give a file
 // RUN: not vit-opt %s -vit-select-tiles="target=x86-64-linux-avx2 schedule-file=%S/vit-select-tiles.mlir" 2>&1 | FileCheck %s --check-prefix=JSON
 // JSON: error: schedule file '{{.*}}vit-select-tiles.mlir' is not valid JSON:
 // RUN: not vit-opt %s -vit-select-tiles="target=x86-64-linux-avx2 schedule-file=%S/Inputs/schedule-unknown-parameter.json" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
