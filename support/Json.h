@@ -1,10 +1,12 @@
-//===- Json.h - JSON nesting bound before parsing ---------------*- C++ -*-===//
+//===- Json.h - checks of untrusted JSON before parsing ---------*- C++ -*-===//
 //
 // llvm::json::parse recurses once per nested array or object and keeps no
 // depth limit, so a file of 100000 '[' overflows the stack (and so would the
-// recursive destructor of the value it built). Every reader of untrusted JSON
-// (safetensors headers, model config files, schedule files) measures the
-// nesting with a flat scan first and refuses the text before it is parsed.
+// recursive destructor of the value it built); and it keeps the last of two
+// equal keys silently, where other readers (Python's json keeps the last,
+// others the first or refuse) may disagree about what a file says. Every
+// reader of untrusted JSON (safetensors headers, model config files, schedule
+// files) checks both with a flat scan and refuses the text before parsing.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +18,8 @@
 #include "llvm/Support/Error.h"
 
 #include <cstddef>
+#include <optional>
+#include <string>
 
 namespace vitc {
 
@@ -30,10 +34,15 @@ constexpr size_t kMaxJsonDepth = 64;
 /// that is not JSON is left for the parser to reject.
 size_t jsonNestingDepth(llvm::StringRef text);
 
-/// Fails when `text` nests deeper than kMaxJsonDepth, with the message
-/// "<what> nests JSON <n> levels deep; vitc reads at most 64", where `what`
-/// names the input (e.g. "schedule file 'x.json'"). Call it on the text
-/// before llvm::json::parse.
+/// The first key that appears twice in one object of `text` (compared as
+/// written, escapes included), if any; text that is not JSON is left for the
+/// parser. Keys of different objects do not meet.
+std::optional<std::string> firstDuplicateKey(llvm::StringRef text);
+
+/// Fails when `text` nests deeper than kMaxJsonDepth ("<what> nests JSON <n>
+/// levels deep; vitc reads at most 64") or repeats a key within an object,
+/// where `what` names the input (e.g. "schedule file 'x.json'"). Call it on
+/// the text before llvm::json::parse.
 llvm::Error checkJsonDepth(llvm::StringRef text, const llvm::Twine &what);
 
 } // namespace vitc

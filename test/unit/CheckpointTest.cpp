@@ -203,6 +203,14 @@ TEST(SafetensorsErrors, EachMalformedFileIsRejectedWithItsReason) {
   EXPECT_THAT(error(safetensorsBytes(std::string(100000, '['), "")),
               HasSubstr("bad.safetensors: header nests JSON 100000 levels "
                         "deep; vitc reads at most 64"));
+  // A tensor named twice: llvm::json would keep the second silently.
+  EXPECT_THAT(
+      error(safetensorsBytes(
+          R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+          R"("w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+          std::string(4, '\0'))),
+      HasSubstr("bad.safetensors: header has the key 'w' twice in one "
+                "object"));
   EXPECT_THAT(error(safetensorsBytes(
                   R"({"t":{"shape":[1],"data_offsets":[0,4]}})", one)),
               HasSubstr("tensor 't': missing string 'dtype'"));

@@ -62,4 +62,27 @@ TEST(JsonDepth, HugeNestingIsMeasuredWithoutRecursion) {
               HasSubstr("f nests JSON 1000000 levels deep"));
 }
 
+TEST(JsonKeys, ADuplicateKeyInOneObjectIsFound) {
+  EXPECT_EQ(firstDuplicateKey(R"({"a": 1, "b": 2, "a": 3})"), "a");
+  // Nested: the inner object's keys are its own.
+  EXPECT_EQ(firstDuplicateKey(R"({"x": {"a": 1, "a": 2}})"), "a");
+  EXPECT_EQ(errorOf(checkJsonDepth(R"({"hidden_size": 768, "hidden_size": 8})",
+                                   "model config file 'c.json'")),
+            "model config file 'c.json' has the key 'hidden_size' twice in "
+            "one object; vitc refuses it (readers disagree on which one "
+            "counts)");
+}
+
+TEST(JsonKeys, EqualKeysOfDifferentObjectsAndValuesAreFine) {
+  EXPECT_EQ(firstDuplicateKey(R"({"a": {"x": 1}, "b": {"x": 2}})"),
+            std::nullopt);
+  EXPECT_EQ(firstDuplicateKey(R"([{"x": 1}, {"x": 2}])"), std::nullopt);
+  // Strings in value position are not keys, even when they repeat a key.
+  EXPECT_EQ(firstDuplicateKey(R"({"a": "a", "b": ["a", "b"], "c": "b"})"),
+            std::nullopt);
+  // Escapes inside keys do not end them.
+  EXPECT_EQ(firstDuplicateKey(R"({"k\"": 1, "k": 2, "k\\": 3})"), std::nullopt);
+  EXPECT_EQ(errorOf(checkJsonDepth(R"({"a": [1, {"a": 2}]})", "f")), "");
+}
+
 } // namespace
