@@ -1,6 +1,6 @@
 //===- Json.cpp - JSON nesting bound before parsing -----------------------===//
 //
-// The depth scan behind checkJsonDepth: one pass over the bytes with a
+// The depth scan behind checkJsonInput: one pass over the bytes with a
 // counter, so it cannot itself run out of stack whatever the input.
 //
 //===----------------------------------------------------------------------===//
@@ -95,7 +95,7 @@ std::optional<std::string> vitc::firstDuplicateKey(llvm::StringRef text) {
   return std::nullopt;
 }
 
-llvm::Error vitc::checkJsonDepth(llvm::StringRef text,
+llvm::Error vitc::checkJsonInput(llvm::StringRef text,
                                  const llvm::Twine &what) {
   size_t depth = jsonNestingDepth(text);
   if (depth > kMaxJsonDepth)

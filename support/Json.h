@@ -43,7 +43,7 @@ std::optional<std::string> firstDuplicateKey(llvm::StringRef text);
 /// levels deep; vitc reads at most 64") or repeats a key within an object,
 /// where `what` names the input (e.g. "schedule file 'x.json'"). Call it on
 /// the text before llvm::json::parse.
-llvm::Error checkJsonDepth(llvm::StringRef text, const llvm::Twine &what);
+llvm::Error checkJsonInput(llvm::StringRef text, const llvm::Twine &what);
 
 } // namespace vitc
 

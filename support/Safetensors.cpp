@@ -148,7 +148,7 @@ Expected<Checkpoint> vitc::parseSafetensors(StringRef bytes, StringRef path) {
                             "({1} bytes); the file is truncated",
                             headerSize, bytes.size()));
   StringRef headerText = bytes.substr(8, headerSize);
-  if (Error error = checkJsonDepth(headerText, path + ": header"))
+  if (Error error = checkJsonInput(headerText, path + ": header"))
     return error;
   Expected<json::Value> header = json::parse(headerText);
   if (!header)

@@ -339,7 +339,7 @@ static Expected<ModelConfig> parseHuggingFace(ConfigReader &r) {
 
 Expected<ModelConfig> vitc::parseConfigJson(StringRef text, StringRef path) {
   if (llvm::Error error =
-          checkJsonDepth(text, "model config file '" + path + "'"))
+          checkJsonInput(text, "model config file '" + path + "'"))
     return error;
   Expected<json::Value> parsed = json::parse(text);
   if (!parsed)

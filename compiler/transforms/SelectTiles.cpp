@@ -190,7 +190,7 @@ LogicalResult readScheduleFile(StringRef path, ScheduleFile &file,
     error = llvm::toString(buffer.takeError());
     return failure();
   }
-  if (llvm::Error depthError = vitc::checkJsonDepth(
+  if (llvm::Error depthError = vitc::checkJsonInput(
           (*buffer)->getBuffer(), "schedule file '" + path + "'")) {
     error = llvm::toString(std::move(depthError));
     return failure();

@@ -1,6 +1,6 @@
 //===- JsonTest.cpp - the JSON nesting bound ------------------------------===//
 //
-// checkJsonDepth stands between untrusted files and llvm::json::parse, which
+// checkJsonInput stands between untrusted files and llvm::json::parse, which
 // recurses per level: brackets inside strings must not count, the limit
 // itself must pass and one level more must fail, and a huge input must be
 // measured without recursion.
@@ -48,8 +48,8 @@ TEST(JsonDepth, UnbalancedTextIsLeftToTheParser) {
 }
 
 TEST(JsonDepth, TheLimitPassesAndOneMoreFails) {
-  EXPECT_EQ(errorOf(checkJsonDepth(nested(kMaxJsonDepth), "f")), "");
-  EXPECT_EQ(errorOf(checkJsonDepth(nested(kMaxJsonDepth + 1),
+  EXPECT_EQ(errorOf(checkJsonInput(nested(kMaxJsonDepth), "f")), "");
+  EXPECT_EQ(errorOf(checkJsonInput(nested(kMaxJsonDepth + 1),
                                    "schedule file 'x.json'")),
             "schedule file 'x.json' nests JSON 65 levels deep; vitc reads at "
             "most 64");
@@ -58,7 +58,7 @@ TEST(JsonDepth, TheLimitPassesAndOneMoreFails) {
 TEST(JsonDepth, HugeNestingIsMeasuredWithoutRecursion) {
   std::string text(1'000'000, '[');
   EXPECT_EQ(jsonNestingDepth(text), 1'000'000u);
-  EXPECT_THAT(errorOf(checkJsonDepth(text, "f")),
+  EXPECT_THAT(errorOf(checkJsonInput(text, "f")),
               HasSubstr("f nests JSON 1000000 levels deep"));
 }
 
@@ -66,7 +66,7 @@ TEST(JsonKeys, ADuplicateKeyInOneObjectIsFound) {
   EXPECT_EQ(firstDuplicateKey(R"({"a": 1, "b": 2, "a": 3})"), "a");
   // Nested: the inner object's keys are its own.
   EXPECT_EQ(firstDuplicateKey(R"({"x": {"a": 1, "a": 2}})"), "a");
-  EXPECT_EQ(errorOf(checkJsonDepth(R"({"hidden_size": 768, "hidden_size": 8})",
+  EXPECT_EQ(errorOf(checkJsonInput(R"({"hidden_size": 768, "hidden_size": 8})",
                                    "model config file 'c.json'")),
             "model config file 'c.json' has the key 'hidden_size' twice in "
             "one object; vitc refuses it (readers disagree on which one "
@@ -82,7 +82,7 @@ TEST(JsonKeys, EqualKeysOfDifferentObjectsAndValuesAreFine) {
             std::nullopt);
   // Escapes inside keys do not end them.
   EXPECT_EQ(firstDuplicateKey(R"({"k\"": 1, "k": 2, "k\\": 3})"), std::nullopt);
-  EXPECT_EQ(errorOf(checkJsonDepth(R"({"a": [1, {"a": 2}]})", "f")), "");
+  EXPECT_EQ(errorOf(checkJsonInput(R"({"a": [1, {"a": 2}]})", "f")), "");
 }
 
 } // namespace
