@@ -13,6 +13,7 @@
 #include "support/ModelName.h"
 #include "vitrt.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
@@ -143,6 +144,14 @@ int main(int argc, char **argv) {
     llvm::Expected<Tensor> array = vitc::readNpy(first);
     if (!array)
       return fail(llvm::toString(array.takeError()));
+    if (array->shape.empty() || array->shape[0] < 1)
+      return fail(first + ": holds no images (shape [" +
+                  llvm::join(llvm::map_range(array->shape,
+                                             [](int64_t d) {
+                                               return std::to_string(d);
+                                             }),
+                             ", ") +
+                  "]); give a batch [B, C, H, W] with B >= 1");
     input = std::move(*array);
   } else {
     vitc::Preprocessing pre{info.channels,     info.height, info.width, {}, {},
