@@ -123,13 +123,15 @@ FailureOr<int64_t> lookup(ArrayRef<TileParameter> values, StringRef name,
   return failure();
 }
 
-/// Looks up every name in `names`, in order; fails on the first missing one.
+/// The values in `values` of the parameters `own` names (the attribute's own
+/// getTileParameters(), so the names are written once), in that order; fails
+/// on the first missing one.
 FailureOr<SmallVector<int64_t>>
-lookupAll(ArrayRef<TileParameter> values, ArrayRef<StringRef> names,
+lookupAll(ArrayRef<TileParameter> values, ArrayRef<TileParameter> own,
           function_ref<InFlightDiagnostic()> emitError) {
   SmallVector<int64_t> out;
-  for (StringRef name : names) {
-    FailureOr<int64_t> value = lookup(values, name, emitError);
+  for (const TileParameter &parameter : own) {
+    FailureOr<int64_t> value = lookup(values, parameter.name, emitError);
     if (failed(value))
       return failure();
     out.push_back(*value);
@@ -163,8 +165,7 @@ SmallVector<TileParameter> CpuGemmTileAttr::getTileParameters() const {
 Attribute CpuGemmTileAttr::withTileParameters(
     ArrayRef<TileParameter> values,
     function_ref<InFlightDiagnostic()> emitError) const {
-  auto v =
-      lookupAll(values, {"columns", "rows", "vector", "parallel"}, emitError);
+  auto v = lookupAll(values, getTileParameters(), emitError);
   if (failed(v))
     return {};
   FailureOr<TileParallel> parallel = parallelOf((*v)[3], emitError);
@@ -212,11 +213,7 @@ SmallVector<TileParameter> CpuAttentionTileAttr::getTileParameters() const {
 Attribute CpuAttentionTileAttr::withTileParameters(
     ArrayRef<TileParameter> values,
     function_ref<InFlightDiagnostic()> emitError) const {
-  auto v =
-      lookupAll(values,
-                {"columns", "rows", "vector", "parallel", "score_columns",
-                 "score_rows", "context_columns", "context_rows", "query_rows"},
-                emitError);
+  auto v = lookupAll(values, getTileParameters(), emitError);
   if (failed(v))
     return {};
   FailureOr<TileParallel> parallel = parallelOf((*v)[3], emitError);
@@ -243,7 +240,7 @@ SmallVector<TileParameter> CpuRowTileAttr::getTileParameters() const {
 Attribute CpuRowTileAttr::withTileParameters(
     ArrayRef<TileParameter> values,
     function_ref<InFlightDiagnostic()> emitError) const {
-  auto v = lookupAll(values, {"rows", "vector"}, emitError);
+  auto v = lookupAll(values, getTileParameters(), emitError);
   if (failed(v))
     return {};
   return getChecked(emitError, getContext(), (*v)[0], (*v)[1]);
@@ -279,10 +276,7 @@ SmallVector<TileParameter> GpuGemmTileAttr::getTileParameters() const {
 Attribute GpuGemmTileAttr::withTileParameters(
     ArrayRef<TileParameter> values,
     function_ref<InFlightDiagnostic()> emitError) const {
-  auto v = lookupAll(values,
-                     {"block_columns", "block_rows", "thread_columns",
-                      "thread_rows", "shared_k"},
-                     emitError);
+  auto v = lookupAll(values, getTileParameters(), emitError);
   if (failed(v))
     return {};
   return getChecked(emitError, getContext(), (*v)[0], (*v)[1], (*v)[2], (*v)[3],
@@ -312,10 +306,7 @@ SmallVector<TileParameter> GpuAttentionTileAttr::getTileParameters() const {
 Attribute GpuAttentionTileAttr::withTileParameters(
     ArrayRef<TileParameter> values,
     function_ref<InFlightDiagnostic()> emitError) const {
-  auto v = lookupAll(values,
-                     {"block_columns", "block_rows", "thread_columns",
-                      "thread_rows", "shared_k", "query_rows"},
-                     emitError);
+  auto v = lookupAll(values, getTileParameters(), emitError);
   if (failed(v))
     return {};
   return getChecked(emitError, getContext(), (*v)[0], (*v)[1], (*v)[2], (*v)[3],
@@ -335,7 +326,7 @@ SmallVector<TileParameter> GpuRowTileAttr::getTileParameters() const {
 Attribute GpuRowTileAttr::withTileParameters(
     ArrayRef<TileParameter> values,
     function_ref<InFlightDiagnostic()> emitError) const {
-  auto v = lookupAll(values, {"threads"}, emitError);
+  auto v = lookupAll(values, getTileParameters(), emitError);
   if (failed(v))
     return {};
   return getChecked(emitError, getContext(), (*v)[0]);
