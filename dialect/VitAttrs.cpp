@@ -155,11 +155,31 @@ CpuGemmTileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return checkVector(emitError, columns, vector);
 }
 
+namespace {
+
+/// The register-tile parameters CPU GEMM and attention tiles share.
+template <typename Tile>
+SmallVector<TileParameter> cpuRegisterTileParameters(Tile tile) {
+  return {{"columns", tile.getColumns()},
+          {"rows", tile.getRows()},
+          {"vector", tile.getVector()},
+          parallelParameter(tile.getParallel())};
+}
+
+/// The block and thread parameters GPU GEMM and attention tiles share.
+template <typename Tile>
+SmallVector<TileParameter> gpuBlockTileParameters(Tile tile) {
+  return {{"block_columns", tile.getBlockColumns()},
+          {"block_rows", tile.getBlockRows()},
+          {"thread_columns", tile.getThreadColumns()},
+          {"thread_rows", tile.getThreadRows()},
+          {"shared_k", tile.getSharedK()}};
+}
+
+} // namespace
+
 SmallVector<TileParameter> CpuGemmTileAttr::getTileParameters() const {
-  return {{"columns", getColumns()},
-          {"rows", getRows()},
-          {"vector", getVector()},
-          parallelParameter(getParallel())};
+  return cpuRegisterTileParameters(*this);
 }
 
 Attribute CpuGemmTileAttr::withTileParameters(
@@ -199,15 +219,13 @@ CpuAttentionTileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 }
 
 SmallVector<TileParameter> CpuAttentionTileAttr::getTileParameters() const {
-  return {{"columns", getColumns()},
-          {"rows", getRows()},
-          {"vector", getVector()},
-          parallelParameter(getParallel()),
-          {"score_columns", getScoreColumns()},
-          {"score_rows", getScoreRows()},
-          {"context_columns", getContextColumns()},
-          {"context_rows", getContextRows()},
-          {"query_rows", getQueryRows()}};
+  SmallVector<TileParameter> parameters = cpuRegisterTileParameters(*this);
+  parameters.append({{"score_columns", getScoreColumns()},
+                     {"score_rows", getScoreRows()},
+                     {"context_columns", getContextColumns()},
+                     {"context_rows", getContextRows()},
+                     {"query_rows", getQueryRows()}});
+  return parameters;
 }
 
 Attribute CpuAttentionTileAttr::withTileParameters(
@@ -266,11 +284,7 @@ GpuGemmTileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 }
 
 SmallVector<TileParameter> GpuGemmTileAttr::getTileParameters() const {
-  return {{"block_columns", getBlockColumns()},
-          {"block_rows", getBlockRows()},
-          {"thread_columns", getThreadColumns()},
-          {"thread_rows", getThreadRows()},
-          {"shared_k", getSharedK()}};
+  return gpuBlockTileParameters(*this);
 }
 
 Attribute GpuGemmTileAttr::withTileParameters(
@@ -295,12 +309,9 @@ GpuAttentionTileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 }
 
 SmallVector<TileParameter> GpuAttentionTileAttr::getTileParameters() const {
-  return {{"block_columns", getBlockColumns()},
-          {"block_rows", getBlockRows()},
-          {"thread_columns", getThreadColumns()},
-          {"thread_rows", getThreadRows()},
-          {"shared_k", getSharedK()},
-          {"query_rows", getQueryRows()}};
+  SmallVector<TileParameter> parameters = gpuBlockTileParameters(*this);
+  parameters.push_back({"query_rows", getQueryRows()});
+  return parameters;
 }
 
 Attribute GpuAttentionTileAttr::withTileParameters(

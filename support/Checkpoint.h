@@ -74,8 +74,9 @@ llvm::Error writeSafetensors(
 /// Writes a float32 little-endian .npy array (version 1).
 llvm::Error writeNpy(llvm::StringRef path, const Tensor &tensor);
 
-/// Reads a .npy file.
-llvm::Expected<Tensor> readNpy(llvm::StringRef path);
+/// Reads a .npy file (a regular file of at most `maxBytes` bytes; 0: no
+/// limit).
+llvm::Expected<Tensor> readNpy(llvm::StringRef path, uint64_t maxBytes = 0);
 
 } // namespace vitc
 

@@ -18,6 +18,10 @@
 
 namespace vitc {
 
+/// The largest JSON file vitc reads (configs, schedule files): they are a
+/// few KiB.
+constexpr uint64_t kMaxJsonFileBytes = 16 << 20;
+
 /// Checks that `path` is a regular file of at most `maxBytes` bytes (0: no
 /// limit); `what` names it in the error ("weights file", "input").
 llvm::Error checkRegularFile(llvm::StringRef path, llvm::StringRef what,

@@ -363,8 +363,8 @@ Expected<Checkpoint> vitc::parseNpz(StringRef bytes, StringRef path) {
   return checkpoint;
 }
 
-Expected<Tensor> vitc::readNpy(StringRef path) {
-  auto buffer = readRegularFile(path, ".npy file");
+Expected<Tensor> vitc::readNpy(StringRef path, uint64_t maxBytes) {
+  auto buffer = readRegularFile(path, ".npy file", maxBytes);
   if (!buffer)
     return buffer.takeError();
   return parseNpy((*buffer)->getBuffer(), path);

@@ -383,9 +383,7 @@ Expected<ModelConfig> vitc::parseConfigJson(StringRef text, StringRef path) {
 }
 
 Expected<ModelConfig> vitc::readConfigFile(StringRef path) {
-  // A regular file of at most 16 MiB: configs are a few KiB, and /dev/zero
-  // or a FIFO would otherwise grow without end or hang.
-  auto buffer = readRegularFile(path, "config file", 16 << 20);
+  auto buffer = readRegularFile(path, "config file", kMaxJsonFileBytes);
   if (!buffer)
     return buffer.takeError();
   return parseConfigJson((*buffer)->getBuffer(), path);

@@ -42,6 +42,8 @@ int64_t ProgramValue::elements() const {
 /// The columns a tile's GEMMs accumulate at once: weight panels are that
 /// wide.
 static int64_t panelColumns(Attribute tile) {
+  if (!tile)
+    return 0;
   return llvm::TypeSwitch<Attribute, int64_t>(tile)
       .Case([](vit::CpuGemmTileAttr t) { return t.getColumns(); })
       .Case([](vit::CpuAttentionTileAttr t) { return t.getColumns(); })
@@ -204,11 +206,6 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
       // by the ops that read them.
       std::optional<ParamLayout> layout;
       for (OpOperand &use : param->getUses()) {
-        // The layout follows the reader's tile, so check it is there first.
-        if (auto kernel = dyn_cast<vit::KernelOpInterface>(use.getOwner()))
-          if (std::string why = checkTiled(kernel, program.target.isGpu());
-              !why.empty())
-            return programError(kernel, why);
         ParamLayout wanted =
             paramLayoutFor(use.getOwner(), use.getOperandNumber());
         if (layout && *layout != wanted)

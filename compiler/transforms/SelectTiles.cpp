@@ -184,8 +184,8 @@ struct ScheduleFile {
 
 LogicalResult readScheduleFile(StringRef path, ScheduleFile &file,
                                std::string &error) {
-  // A regular file of at most 16 MiB (see readRegularFile).
-  auto buffer = vitc::readRegularFile(path, "schedule file", 16 << 20);
+  auto buffer =
+      vitc::readRegularFile(path, "schedule file", vitc::kMaxJsonFileBytes);
   if (!buffer) {
     error = llvm::toString(buffer.takeError());
     return failure();

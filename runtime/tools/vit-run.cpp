@@ -9,7 +9,6 @@
 
 #include "ImageInput.h"
 #include "support/Checkpoint.h"
-#include "support/Files.h"
 #include "support/ModelName.h"
 #include "vitrt.h"
 
@@ -138,10 +137,7 @@ int main(int argc, char **argv) {
     if (inputPaths.size() != 1)
       return fail("give one .npy batch, or image files");
     // A batch is read whole: larger inputs must be split into batches.
-    if (llvm::Error err =
-            vitc::checkRegularFile(first, "input", kMaxInputBytes))
-      return fail(llvm::toString(std::move(err)));
-    llvm::Expected<Tensor> array = vitc::readNpy(first);
+    llvm::Expected<Tensor> array = vitc::readNpy(first, kMaxInputBytes);
     if (!array)
       return fail(llvm::toString(array.takeError()));
     if (array->shape.empty() || array->shape[0] < 1)
