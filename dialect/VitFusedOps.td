@@ -12,8 +12,9 @@
 include "VitDialect.td"
 include "VitAttrs.td"
 
-def Vit_FusedMlpOp : Vit_Op<"fused_mlp", [Pure,
-    DeclareOpInterfaceMethods<Vit_KernelOpInterface, ["getKernelKind", "getGemmWeightOperands", "getFlopsPerImage"]>]> {
+def Vit_FusedMlpOp : Vit_Op<"fused_mlp", [Pure, AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<Vit_KernelOpInterface, ["getKernelKind", "getGemmWeightOperands",
+        "getWeightScaleOperand", "getFlopsPerImage"]>]> {
   let summary = "pre-norm MLP block with its residual connection";
   let description = [{
     `result = input + fc2(act(fc1(layer_norm(input))))`, where
@@ -23,6 +24,10 @@ def Vit_FusedMlpOp : Vit_Op<"fused_mlp", [Pure,
     Made by `vit-fuse-mlp`; the hidden [B, N, H] activation is the kernel's
     own business.
 
+    Quantized (`vit-quantize-weights`), a weight is `i8` with a per-output-
+    channel `scale` [M] (the weight is `q * scale`); the kernel then quantizes
+    the GEMM's input per token row and accumulates in integers.
+
     Example:
     ```mlir
     %y = vit.fused_mlp %x, %g, %b, %w1, %b1, %w2, %b2 gelu_erf eps = 1.000000e-06
@@ -31,19 +36,22 @@ def Vit_FusedMlpOp : Vit_Op<"fused_mlp", [Pure,
     ```
   }];
   let arguments = (ins Vit_Tensor:$input, Vit_Tensor:$norm_scale, Vit_Tensor:$norm_bias,
-                       Vit_WeightTensor:$fc1_weight, Vit_Tensor:$fc1_bias,
-                       Vit_WeightTensor:$fc2_weight, Vit_Tensor:$fc2_bias,
+                       Vit_WeightTensor:$fc1_weight, Optional<Vit_Tensor>:$fc1_scale,
+                       Vit_Tensor:$fc1_bias,
+                       Vit_WeightTensor:$fc2_weight, Optional<Vit_Tensor>:$fc2_scale,
+                       Vit_Tensor:$fc2_bias,
                        Vit_MlpActivation:$activation, F32Attr:$epsilon);
   let results = (outs Vit_Tensor:$result);
   let assemblyFormat = [{
-    $input `,` $norm_scale `,` $norm_bias `,` $fc1_weight `,` $fc1_bias `,` $fc2_weight `,`
-    $fc2_bias $activation `eps` `=` $epsilon attr-dict `:` functional-type(operands, results)
+    $input `,` $norm_scale `,` $norm_bias `,` $fc1_weight (`scale` $fc1_scale^)? `,` $fc1_bias `,`
+    $fc2_weight (`scale` $fc2_scale^)? `,` $fc2_bias $activation `eps` `=` $epsilon attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
 
-def Vit_FusedAttentionOp : Vit_Op<"fused_attention", [Pure,
-    DeclareOpInterfaceMethods<Vit_KernelOpInterface, ["getKernelKind", "getGemmWeightOperands", "getFlopsPerImage"]>]> {
+def Vit_FusedAttentionOp : Vit_Op<"fused_attention", [Pure, AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<Vit_KernelOpInterface, ["getKernelKind", "getGemmWeightOperands",
+        "getWeightScaleOperand", "getFlopsPerImage"]>]> {
   let summary = "pre-norm multi-head self-attention block with its residual connection";
   let description = [{
     `result = input + proj(attention(layer_norm(input)))`: the layer norm,
@@ -58,6 +66,10 @@ def Vit_FusedAttentionOp : Vit_Op<"fused_attention", [Pure,
     only they get the projection and the residual. `vit-prune-tokens` makes
     such a last block when the head reads only the class token.
 
+    Quantized (`vit-quantize-weights`), `qkv_weight` and `proj_weight` are
+    `i8`, each with a per-output-channel `scale`, as in `vit.fused_mlp`; the
+    scores and the context stay f32.
+
     Example:
     ```mlir
     %y = vit.fused_attention %x, %g, %b, %wqkv qkv_bias %bqkv, %wo, %bo heads = 12 eps = 1.000000e-06
@@ -66,13 +78,15 @@ def Vit_FusedAttentionOp : Vit_Op<"fused_attention", [Pure,
     ```
   }];
   let arguments = (ins Vit_Tensor:$input, Vit_Tensor:$norm_scale, Vit_Tensor:$norm_bias,
-                       Vit_WeightTensor:$qkv_weight, Optional<Vit_Tensor>:$qkv_bias,
-                       Vit_WeightTensor:$proj_weight, Vit_Tensor:$proj_bias,
+                       Vit_WeightTensor:$qkv_weight, Optional<Vit_Tensor>:$qkv_scale,
+                       Optional<Vit_Tensor>:$qkv_bias,
+                       Vit_WeightTensor:$proj_weight, Optional<Vit_Tensor>:$proj_scale,
+                       Vit_Tensor:$proj_bias,
                        I64Attr:$heads, F32Attr:$epsilon);
   let results = (outs Vit_Tensor:$result);
   let assemblyFormat = [{
-    $input `,` $norm_scale `,` $norm_bias `,` $qkv_weight (`qkv_bias` $qkv_bias^)? `,` $proj_weight
-    `,` $proj_bias `heads` `=` $heads `eps` `=` $epsilon attr-dict `:`
+    $input `,` $norm_scale `,` $norm_bias `,` $qkv_weight (`scale` $qkv_scale^)?
+    (`qkv_bias` $qkv_bias^)? `,` $proj_weight (`scale` $proj_scale^)? `,` $proj_bias `heads` `=` $heads `eps` `=` $epsilon attr-dict `:`
     functional-type(operands, results)
   }];
   let hasVerifier = 1;

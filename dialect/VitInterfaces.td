@@ -33,7 +33,8 @@ def Vit_KernelOpInterface : OpInterface<"KernelOpInterface"> {
     An op the backend compiles as one kernel. `getKernelKind` decides its tile
     (row-wise, GEMM or attention tiles); `getGemmWeightOperands` names the
     operands that are GEMM weights ([M, K...], M output columns), which are
-    stored in panels as wide as the tile; `getGemmWidths` the output widths
+    stored in panels as wide as the tile; `getWeightScaleOperand` the
+    scales of a quantized (i8) weight; `getGemmWidths` the output widths
     of its GEMMs (tiles are chosen to divide them); `getFlopsPerImage` counts
     2 x the multiply-adds of its GEMMs per image, for profiles.
   }];
@@ -44,6 +45,10 @@ def Vit_KernelOpInterface : OpInterface<"KernelOpInterface"> {
     InterfaceMethod<"indices of the operands that are GEMM weights",
       "::llvm::SmallVector<unsigned>", "getGemmWeightOperands", (ins), [{}],
       [{ return {}; }]>,
+    InterfaceMethod<[{the operand holding the per-output-channel scales of
+      the i8 GEMM weight at operand `weight`; -1 for a float weight}],
+      "int", "getWeightScaleOperand", (ins "unsigned":$weight), [{}],
+      [{ return -1; }]>,
     InterfaceMethod<"output widths of the kernel's GEMMs",
       "::llvm::SmallVector<int64_t>", "getGemmWidths", (ins), [{}], [{
         ::llvm::SmallVector<int64_t> widths;

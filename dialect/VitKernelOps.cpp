@@ -94,6 +94,13 @@ SmallVector<unsigned> FusedMlpOp::getGemmWeightOperands() {
   return {getFc1WeightMutable().getOperandNumber(),
           getFc2WeightMutable().getOperandNumber()};
 }
+int FusedMlpOp::getWeightScaleOperand(unsigned weight) {
+  if (weight == getFc1WeightMutable().getOperandNumber())
+    return getFc1Scale() ? getFc1ScaleMutable()[0].getOperandNumber() : -1;
+  if (weight == getFc2WeightMutable().getOperandNumber())
+    return getFc2Scale() ? getFc2ScaleMutable()[0].getOperandNumber() : -1;
+  return -1;
+}
 double FusedMlpOp::getFlopsPerImage() {
   double rows = rowsPerImage(getInput());
   return gemmFlops(rows, getFc1Weight()) + gemmFlops(rows, getFc2Weight());
@@ -103,6 +110,13 @@ KernelKind FusedAttentionOp::getKernelKind() { return KernelKind::Attention; }
 SmallVector<unsigned> FusedAttentionOp::getGemmWeightOperands() {
   return {getQkvWeightMutable().getOperandNumber(),
           getProjWeightMutable().getOperandNumber()};
+}
+int FusedAttentionOp::getWeightScaleOperand(unsigned weight) {
+  if (weight == getQkvWeightMutable().getOperandNumber())
+    return getQkvScale() ? getQkvScaleMutable()[0].getOperandNumber() : -1;
+  if (weight == getProjWeightMutable().getOperandNumber())
+    return getProjScale() ? getProjScaleMutable()[0].getOperandNumber() : -1;
+  return -1;
 }
 double FusedAttentionOp::getFlopsPerImage() {
   double tokens = rowsPerImage(getInput()), queries = rowsPerImage(getResult()),

@@ -31,7 +31,32 @@ LogicalResult ParamOp::verify() {
   return success();
 }
 
+/// A GEMM weight [M, K...] and its optional per-output-channel scale: an i8
+/// weight needs a scale [M] (it is q * scale), a float weight has none. Ops
+/// without a scale operand pass a null `scale` and take float weights only.
+static LogicalResult verifyWeightScale(Operation *op, StringRef what,
+                                       Value weight, Value scale,
+                                       bool takesScale) {
+  auto type = cast<RankedTensorType>(weight.getType());
+  bool quantized = type.getElementType().isInteger(8);
+  if (quantized && !takesScale)
+    return op->emitOpError()
+           << what << " is i8, which only fused_mlp and fused_attention "
+           << "weights with a scale may be";
+  if (quantized && !scale)
+    return op->emitOpError() << what << " is i8 but has no scale";
+  if (!quantized && scale)
+    return op->emitOpError() << what << " has a scale but is "
+                             << type.getElementType() << ", not i8";
+  if (scale)
+    return checkShape(op, (what + " scale").str(), scale.getType(),
+                      {type.getDimSize(0)});
+  return success();
+}
+
 LogicalResult PatchProjectionOp::verify() {
+  if (failed(verifyWeightScale(*this, "weight", getWeight(), {}, false)))
+    return failure();
   if (failed(checkRank(*this, "images", getImages().getType(), 4)) ||
       failed(checkRank(*this, "weight", getWeight().getType(), 4)))
     return failure();
@@ -100,6 +125,8 @@ LogicalResult LayerNormOp::verify() {
 }
 
 LogicalResult LinearOp::verify() {
+  if (failed(verifyWeightScale(*this, "weight", getWeight(), {}, false)))
+    return failure();
   if (failed(checkRank(*this, "input", getInput().getType(), 2,
                        /*orMore=*/true)) ||
       failed(checkRank(*this, "weight", getWeight().getType(), 2)))
@@ -215,7 +242,11 @@ LogicalResult FusedMlpOp::verify() {
       failed(checkShape(*this, "fc1_bias", getFc1Bias().getType(), {hidden})) ||
       failed(checkShape(*this, "fc2_weight", getFc2Weight().getType(),
                         {width, hidden})) ||
-      failed(checkShape(*this, "fc2_bias", getFc2Bias().getType(), {width})))
+      failed(checkShape(*this, "fc2_bias", getFc2Bias().getType(), {width})) ||
+      failed(verifyWeightScale(*this, "fc1_weight", getFc1Weight(),
+                               getFc1Scale(), true)) ||
+      failed(verifyWeightScale(*this, "fc2_weight", getFc2Weight(),
+                               getFc2Scale(), true)))
     return failure();
   return checkShape(*this, "result", getType(), input);
 }
@@ -238,7 +269,11 @@ LogicalResult FusedAttentionOp::verify() {
                          {mulDims(3, width)}))) ||
       failed(checkShape(*this, "proj_weight", getProjWeight().getType(),
                         {width, width})) ||
-      failed(checkShape(*this, "proj_bias", getProjBias().getType(), {width})))
+      failed(checkShape(*this, "proj_bias", getProjBias().getType(), {width})) ||
+      failed(verifyWeightScale(*this, "qkv_weight", getQkvWeight(),
+                               getQkvScale(), true)) ||
+      failed(verifyWeightScale(*this, "proj_weight", getProjWeight(),
+                               getProjScale(), true)))
     return failure();
   // The result keeps all tokens or, pruned, the first T of them.
   if (failed(checkRank(*this, "result", getType(), 3)))
@@ -251,6 +286,8 @@ LogicalResult FusedAttentionOp::verify() {
 }
 
 LogicalResult FusedPatchEmbedOp::verify() {
+  if (failed(verifyWeightScale(*this, "weight", getWeight(), {}, false)))
+    return failure();
   if (failed(checkRank(*this, "images", getImages().getType(), 4)) ||
       failed(checkRank(*this, "weight", getWeight().getType(), 4)))
     return failure();
@@ -292,6 +329,12 @@ LogicalResult FusedPatchEmbedOp::verify() {
 }
 
 LogicalResult FusedHeadOp::verify() {
+  for (auto [what, weight] :
+       {std::pair<StringRef, Value>{"pre_logits_weight", getPreLogitsWeight()},
+        {"head_weight", getHeadWeight()},
+        {"dist_weight", getDistWeight()}})
+    if (weight && failed(verifyWeightScale(*this, what, weight, {}, false)))
+      return failure();
   if (failed(checkRank(*this, "input", getInput().getType(), 3)))
     return failure();
   ArrayRef<int64_t> input = shapeOf(getInput());

@@ -141,14 +141,25 @@ static void init_buffer(halide_buffer_t *buffer, halide_dimension_t *dims, int d
   buffer->dim = dims;
 }
 
-/* Finds the value of "vitc.fingerprint" in a header, for messages. */
-static void find_fingerprint(const char *header, size_t size, char *out, size_t out_size) {
-  static const char key[] = "\"vitc.fingerprint\":\"";
-  snprintf(out, out_size, "none");
-  const char *at = memmem(header, size, key, sizeof key - 1);
+/* The precision of a model's GEMM weights, from their dtypes. */
+static const char *desc_precision(const vitrt_model_desc *desc) {
+  for (int32_t i = 0; i < desc->num_params; ++i)
+    if (desc->params[i].dtype == VITRT_DTYPE_I8)
+      return "int8";
+  return "f32";
+}
+
+/* Finds the string value of metadata `key` (e.g. "vitc.fingerprint") in a
+ * header, for messages; `fallback` when it is absent. */
+static void find_metadata(const char *header, size_t size, const char *key,
+                          const char *fallback, char *out, size_t out_size) {
+  char quoted[64];
+  snprintf(quoted, sizeof quoted, "\"%s\":\"", key);
+  snprintf(out, out_size, "%s", fallback);
+  const char *at = memmem(header, size, quoted, strlen(quoted));
   if (!at)
     return;
-  at += sizeof key - 1;
+  at += strlen(quoted);
   size_t n = 0;
   while (at + n < header + size && at[n] != '"' && n + 1 < out_size)
     ++n;
@@ -212,9 +223,17 @@ static vitrt_status check_weights(const vitrt_model_desc *desc, const char *path
   }
   uint64_t header_size = 0;
   memcpy(&header_size, bytes, 8); /* little-endian hosts only, as Halide's */
+  const size_t json_size = header_size < size - 8 ? header_size : size - 8;
+  /* Files from before vitc wrote a precision are f32. */
+  char precision[16];
+  find_metadata(bytes + 8, json_size, "vitc.precision", "f32", precision, sizeof precision);
+  if (strcmp(precision, desc_precision(desc)) != 0)
+    return fail(VITRT_WEIGHTS_MISMATCH,
+                "%s: these weights are %s but model '%s' was compiled for %s weights; write "
+                "them with the vitc command (and --precision) that built the library",
+                path, precision, desc->name, desc_precision(desc));
   char found[64];
-  find_fingerprint(bytes + 8, header_size < size - 8 ? header_size : size - 8, found,
-                   sizeof found);
+  find_metadata(bytes + 8, json_size, "vitc.fingerprint", "none", found, sizeof found);
   if (strcmp(found, desc->fingerprint) == 0) {
     /* Same parameters, another header (another model name, say): show where
      * they part, as two fingerprints that read the same would explain nothing. */
@@ -436,6 +455,7 @@ vitrt_status vitrt_get_info(const vitrt_model *model, vitrt_model_info *info) {
   memcpy(info->std, d->std, sizeof info->std);
   info->crop_fraction = d->crop_fraction;
   info->features = d->features_value >= 0 ? (int)d->values[d->features_value].shape[0] : 0;
+  info->precision = desc_precision(d);
   return VITRT_OK;
 }
 

@@ -16,6 +16,7 @@
 #include <functional>
 
 using namespace Halide;
+using namespace Halide::ConciseCasts;
 using namespace vitc;
 using mlir::Operation;
 
@@ -46,6 +47,23 @@ std::vector<int64_t> halideExtents(llvm::ArrayRef<int64_t> shape) {
   return extents;
 }
 
+/// Declares a buffer's extents (the batch free) and its dense strides, as
+/// libvitrt passes every buffer: the compiler can then address a panel
+/// element as a constant offset instead of through a runtime stride.
+void declareDense(OutputImageParam buffer, const std::vector<int64_t> &extents) {
+  int64_t stride = 1;
+  for (size_t d = 0; d < extents.size(); ++d) {
+    if (extents[d] == kBatch) {
+      buffer.dim(d).set_min(0);
+    } else {
+      buffer.dim(d).set_bounds(0, static_cast<int>(extents[d]));
+    }
+    if (stride > 0)
+      buffer.dim(d).set_stride(static_cast<int>(stride));
+    stride = extents[d] == kBatch ? 0 : stride * extents[d];
+  }
+}
+
 /// The ImageParam for operand `i`, in its stored layout, with static extents
 /// declared.
 ImageParam operandParam(Operation *op, unsigned i) {
@@ -55,13 +73,10 @@ ImageParam operandParam(Operation *op, unsigned i) {
   if (mlir::isa_and_present<mlir::vit::ParamOp>(value.getDefiningOp()))
     shape = storedShape(shape, paramLayoutFor(op, i));
   std::vector<int64_t> extents = halideExtents(shape);
-  ImageParam param(Float(32), extents.size(), "in" + std::to_string(i));
-  for (size_t d = 0; d < extents.size(); ++d) {
-    if (extents[d] == kBatch)
-      param.dim(d).set_min(0);
-    else
-      param.dim(d).set_bounds(0, static_cast<int>(extents[d]));
-  }
+  ImageParam param(type.getElementType().isSignlessInteger(8) ? Int(8)
+                                                              : Float(32),
+                   extents.size(), "in" + std::to_string(i));
+  declareDense(param, extents);
   return param;
 }
 
@@ -317,6 +332,23 @@ KernelStage layerNormStage(Func x, ImageParam scale, ImageParam bias,
   return stage;
 }
 
+/// The ImageParam of `op`'s operand `value` (which must be one).
+ImageParam inputOf(Operation *op, const std::vector<ImageParam> &inputs,
+                   mlir::Value value) {
+  for (unsigned i = 0; i < op->getNumOperands(); ++i)
+    if (op->getOperand(i) == value)
+      return inputs[i];
+  return ImageParam();
+}
+
+/// The panel width operand `value` of `op` is stored with.
+int panelBlock(Operation *op, mlir::Value value) {
+  for (unsigned i = 0; i < op->getNumOperands(); ++i)
+    if (op->getOperand(i) == value)
+      return static_cast<int>(paramLayoutFor(op, i).block);
+  return 0;
+}
+
 /// A GEMM stage: epilogue(sum_k lhs(k, rows...) * weight(x, k)) over a weight
 /// stored in panels, with the epilogue given the sum and x.
 KernelStage
@@ -342,6 +374,111 @@ gemmStage(Func lhs, ImageParam weight, int block, int k,
   stage.lhs = lhs;
   stage.weight = weight;
   return stage;
+}
+
+/// An int8 GEMM stage and the stage quantizing its input: each row of `lhs`
+/// (k, rows...) becomes u8 over its range [lo, hi] (which includes 0) in 255
+/// steps, with zero point z; the sums with the i8 weight (panels of 4-deep
+/// k groups: Halide dimensions (k % 4, column in panel, k / 4, panel)) are
+/// exact in int32, and the epilogue gets
+///   (acc - z * colsum) * (row scale * weight scale)
+/// from the scales parameter (Halide dimensions (m, 0: scale, 1: colsum)).
+std::pair<KernelStage, KernelStage>
+int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
+               const std::vector<int64_t> &extents, const std::string &name,
+               const std::function<Expr(Expr sum, const std::vector<Var> &vars)>
+                   &epilogue) {
+  KernelStage quant;
+  quant.kind = KernelStage::Kind::Quantize;
+  quant.extents = extents;
+  quant.extents[0] = k;
+  quant.vars = makeVars(extents.size(), (name + "_q_v").c_str());
+  std::vector<Var> rowVars(quant.vars.begin() + 1, quant.vars.end());
+  std::vector<Expr> rowArgs = asExprs(quant.vars, 1);
+  RDom r(0, k, name + "_qk");
+  std::vector<Expr> atR = rowArgs;
+  atR.insert(atR.begin(), r);
+  Func lo(name + "_lo"), hi(name + "_hi");
+  lo(rowVars) = 0.0f; // the range includes 0
+  lo(rowVars) = min(lo(rowArgs), lhs(atR));
+  hi(rowVars) = 0.0f;
+  hi(rowVars) = max(hi(rowArgs), lhs(atR));
+  // Per row: the inverse step (one division per row), the step, the zero
+  // point. A constant row (all zeros) gets step 1.
+  auto inverseStep = [&](const std::vector<Expr> &row) {
+    Expr range = hi(row) - lo(row);
+    return select(range > 0.0f, 255.0f / range, 1.0f);
+  };
+  auto step = [&](const std::vector<Expr> &row) {
+    Expr range = hi(row) - lo(row);
+    return select(range > 0.0f, range / 255.0f, 1.0f);
+  };
+  auto zero = [&](const std::vector<Expr> &row) {
+    return clamp(round(-lo(row) * inverseStep(row)), 0.0f, 255.0f);
+  };
+  Func q(name + "_q");
+  q(quant.vars) = u8(clamp(round(lhs(quant.vars) * inverseStep(rowArgs)) +
+                               zero(rowArgs),
+                           0.0f, 255.0f));
+  quant.func = q;
+  quant.rowStages = {lo, hi};
+
+  KernelStage stage;
+  stage.kind = KernelStage::Kind::Gemm;
+  stage.int8 = true;
+  stage.extents = extents;
+  stage.vars = makeVars(extents.size(), (name + "_v").c_str());
+  RDom g(0, 4, 0, k / 4, name + "_k"); // g.x: k in its group, g.y: the group
+  // The accumulator is indexed by (column in panel, rows..., panel), so the
+  // vectorized column is a dense ramp into the panel (m % block would hide
+  // that from the vectorizer once each lane also spans the 4 k of a group).
+  std::vector<Var> accVars = makeVars(extents.size() + 1, (name + "_a").c_str());
+  Var column = accVars[0], panelIndex = accVars.back();
+  std::vector<Expr> lhsArgs = asExprs(accVars);
+  lhsArgs.pop_back();
+  lhsArgs[0] = 4 * g.y + g.x;
+  Func acc(name + "_acc");
+  acc(accVars) = 0;
+  acc(accVars) += i32(q(lhsArgs)) * i32(weight(g.x, column, g.y, panelIndex));
+  Expr m = stage.vars[0];
+  std::vector<Expr> accArgs = asExprs(stage.vars);
+  accArgs[0] = m % block;
+  accArgs.push_back(m / block);
+  std::vector<Expr> outRow = asExprs(stage.vars, 1);
+  Expr sum = f32(acc(accArgs) - i32(zero(outRow)) * i32(scales(m, 1))) *
+             (step(outRow) * scales(m, 0));
+  Func out(name);
+  out(stage.vars) = epilogue(sum, stage.vars);
+  stage.func = out;
+  stage.accumulator = acc;
+  stage.reduction = g;
+  stage.lhs = q;
+  stage.weight = weight;
+  return {quant, stage};
+}
+
+/// The GEMM stages of `op`'s weight operand `weight`: one f32 GEMM stage, or
+/// for an i8 weight (with a scale operand) the quantization and int8 GEMM
+/// stages. The GEMM is the last.
+std::vector<KernelStage> weightGemmStages(
+    Operation *op, const std::vector<ImageParam> &inputs, Func lhs,
+    mlir::Value weight, int k, const std::vector<int64_t> &extents,
+    const std::string &name,
+    const std::function<Expr(Expr sum, const std::vector<Var> &vars)>
+        &epilogue) {
+  auto kernel = mlir::cast<mlir::vit::KernelOpInterface>(op);
+  for (unsigned i = 0; i < op->getNumOperands(); ++i) {
+    if (op->getOperand(i) != weight)
+      continue;
+    const int block = static_cast<int>(paramLayoutFor(op, i).block);
+    int scale = kernel.getWeightScaleOperand(i);
+    if (scale < 0)
+      return {gemmStage(lhs, inputs[i], block, k, extents, name, epilogue)};
+    auto [quant, gemm] = int8GemmStages(lhs, inputs[i], inputs[scale], block,
+                                        k, extents, name, epilogue);
+    return {quant, gemm};
+  }
+  return {};
 }
 
 Expr activate(Expr x, mlir::vit::MlpActivation activation) {
@@ -420,21 +557,24 @@ KernelDef fusedMlp(mlir::vit::FusedMlpOp op) {
                      op.getEpsilon().convertToFloat(), extents, "normed");
   std::vector<int64_t> hiddenExtents = extents;
   hiddenExtents[0] = hidden;
-  ImageParam b1 = def.inputs[4], b2 = def.inputs[6];
+  ImageParam b1 = inputOf(op, def.inputs, op.getFc1Bias()),
+             b2 = inputOf(op, def.inputs, op.getFc2Bias());
   auto activation = op.getActivation();
-  KernelStage fc1 = gemmStage(
-      norm.func, def.inputs[3], static_cast<int>(paramLayoutFor(op, 3).block),
-      width, hiddenExtents, "fc1", [&](Expr sum, const std::vector<Var> &v) {
+  std::vector<KernelStage> fc1 = weightGemmStages(
+      op, def.inputs, norm.func, op.getFc1Weight(), width, hiddenExtents,
+      "fc1", [&](Expr sum, const std::vector<Var> &v) {
         return activate(sum + b1(v[0]), activation);
       });
-  KernelStage fc2 = gemmStage(
-      fc1.func, def.inputs[5], static_cast<int>(paramLayoutFor(op, 5).block),
-      hidden, extents, "fused_mlp", [&](Expr sum, const std::vector<Var> &v) {
+  fc1.back().costlyEpilogue = activation != mlir::vit::MlpActivation::Relu;
+  std::vector<KernelStage> fc2 = weightGemmStages(
+      op, def.inputs, fc1.back().func, op.getFc2Weight(), hidden, extents,
+      "fused_mlp", [&](Expr sum, const std::vector<Var> &v) {
         return x(v) + sum + b2(v[0]);
       });
-  fc1.costlyEpilogue = activation != mlir::vit::MlpActivation::Relu;
-  def.stages = {norm, fc1, fc2};
-  def.outputs = {fc2.func};
+  def.stages = {norm};
+  def.stages.insert(def.stages.end(), fc1.begin(), fc1.end());
+  def.stages.insert(def.stages.end(), fc2.begin(), fc2.end());
+  def.outputs = {fc2.back().func};
   return def;
 }
 
@@ -445,9 +585,8 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
   KernelDef def;
   def.inputs = fusedInputs(op);
   const bool qkvBias = bool(op.getQkvBias());
-  ImageParam x = def.inputs[0], qkvWeight = def.inputs[3];
-  ImageParam projWeight = def.inputs[qkvBias ? 5 : 4],
-             projBias = def.inputs[qkvBias ? 6 : 5];
+  ImageParam x = def.inputs[0],
+             projBias = inputOf(op, def.inputs, op.getProjBias());
   auto shape = op.getInput().getType().getShape(); // [B, N, D]
   std::vector<int64_t> extents = halideExtents(shape);
   const int width = static_cast<int>(shape[2]),
@@ -457,23 +596,20 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
   const int queries = static_cast<int>(op.getType().getShape()[1]);
   std::vector<int64_t> resultExtents = halideExtents(op.getType().getShape());
   const int heads = static_cast<int>(op.getHeads()), headDim = width / heads;
-  auto blockOf = [&](mlir::Value weight) {
-    for (unsigned i = 0; i < op->getNumOperands(); ++i)
-      if (op->getOperand(i) == weight)
-        return static_cast<int>(paramLayoutFor(op, i).block);
-    return 0;
-  };
 
   KernelStage norm =
       layerNormStage(inputFunc(x, 3), def.inputs[1], def.inputs[2],
                      op.getEpsilon().convertToFloat(), extents, "normed");
   std::vector<int64_t> qkvExtents = extents;
   qkvExtents[0] = 3 * width;
-  KernelStage qkv =
-      gemmStage(norm.func, qkvWeight, blockOf(op.getQkvWeight()), width,
-                qkvExtents, "qkv", [&](Expr sum, const std::vector<Var> &v) {
-                  return qkvBias ? sum + def.inputs[4](v[0]) : sum;
-                });
+  ImageParam qkvBiasParam =
+      qkvBias ? inputOf(op, def.inputs, op.getQkvBias()) : ImageParam();
+  std::vector<KernelStage> qkvStages = weightGemmStages(
+      op, def.inputs, norm.func, op.getQkvWeight(), width, qkvExtents, "qkv",
+      [&](Expr sum, const std::vector<Var> &v) {
+        return qkvBias ? sum + qkvBiasParam(v[0]) : sum;
+      });
+  const KernelStage &qkv = qkvStages.back();
 
   // Per head: scores(j, i, h, b) = q(., i)·k(., j) / sqrt(Dh).
   std::vector<int64_t> scoreExtents{tokens, queries, heads, -1};
@@ -542,35 +678,21 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
   Var mc("mc"), mn("mn"), mb("mb");
   merged(mc, mn, mb) = context.func(mc % headDim, mn, mc / headDim, mb);
   merged.compute_inline();
-  KernelStage proj = gemmStage(merged, projWeight, blockOf(op.getProjWeight()),
-                               width, resultExtents, "fused_attention",
-                               [&](Expr sum, const std::vector<Var> &v) {
-                                 return x(v) + sum + projBias(v[0]);
-                               });
+  std::vector<KernelStage> proj = weightGemmStages(
+      op, def.inputs, merged, op.getProjWeight(), width, resultExtents,
+      "fused_attention", [&](Expr sum, const std::vector<Var> &v) {
+        return x(v) + sum + projBias(v[0]);
+      });
   // Scores and probabilities are computed per (query block, head, batch)
   // inside the context's parallel loop: never [B, H, N, N].
   context.parallelOuterOnly = true;
-  scores.nestIn = probs.nestIn = 4; // the index of `context` below
-  def.stages = {norm, qkv, scores, probs, context, proj};
-  def.outputs = {proj.func};
+  def.stages = {norm};
+  def.stages.insert(def.stages.end(), qkvStages.begin(), qkvStages.end());
+  scores.nestIn = probs.nestIn = def.stages.size() + 2; // `context`'s index
+  def.stages.insert(def.stages.end(), {scores, probs, context});
+  def.stages.insert(def.stages.end(), proj.begin(), proj.end());
+  def.outputs = {proj.back().func};
   return def;
-}
-
-/// The ImageParam of `op`'s operand `value` (which must be one).
-ImageParam inputOf(Operation *op, const std::vector<ImageParam> &inputs,
-                   mlir::Value value) {
-  for (unsigned i = 0; i < op->getNumOperands(); ++i)
-    if (op->getOperand(i) == value)
-      return inputs[i];
-  return ImageParam();
-}
-
-/// The panel width operand `value` of `op` is stored with.
-int panelBlock(Operation *op, mlir::Value value) {
-  for (unsigned i = 0; i < op->getNumOperands(); ++i)
-    if (op->getOperand(i) == value)
-      return static_cast<int>(paramLayoutFor(op, i).block);
-  return 0;
 }
 
 /// tokens(d, n, b) = pos(d, n) + (n < T ? prefix(d, n) : patches(d, n - T)):
@@ -792,13 +914,7 @@ static void constrainOutputs(const KernelDef &def, Operation *op) {
   for (auto [func, result] : llvm::zip(def.outputs, op->getResults())) {
     auto type = mlir::cast<mlir::RankedTensorType>(result.getType());
     std::vector<int64_t> extents = halideExtents(type.getShape());
-    OutputImageParam buffer = func.output_buffer();
-    for (size_t d = 0; d < extents.size(); ++d) {
-      if (extents[d] == kBatch)
-        buffer.dim(d).set_min(0);
-      else
-        buffer.dim(d).set_bounds(0, static_cast<int>(extents[d]));
-    }
+    declareDense(func.output_buffer(), extents);
   }
 }
 

@@ -65,6 +65,36 @@ void scheduleRowReduce(KernelStage &def, int vec, bool nested) {
   }
 }
 
+/// An int8 GEMM's input: each row's min and max first (at the root: the
+/// GEMM's epilogue reads them too), split over the vector's lanes, then the
+/// u8 row, vectorized along it; both spread over the cores by rows.
+void scheduleQuantize(KernelStage &def, int vec) {
+  Func q = def.func;
+  Var rows = fuseLoops(q, def.vars, 1, "rows");
+  Var block("row_block");
+  q.split(rows, block, rows, def.rowsPerTask > 0 ? def.rowsPerTask : 8,
+          TailStrategy::GuardWithIf)
+      .parallel(block)
+      .vectorize(def.vars[0], vec, TailStrategy::GuardWithIf);
+  for (Func range : def.rowStages) {
+    range.compute_root();
+    // Tokens (dimension 1 of the input, 0 of the range) across the cores.
+    Var tokens = range.args()[0];
+    if (def.extents[0] >= 2 * vec) {
+      // Partial results (rows..., lane), stored lane innermost.
+      Var lane("lane");
+      Func partial = splitRowReduction(range, vec, lane);
+      std::vector<Var> partialVars = partial.args();
+      std::rotate(partialVars.begin(), partialVars.end() - 1,
+                  partialVars.end());
+      partial.compute_root().reorder_storage(partialVars).vectorize(lane);
+      partial.update().vectorize(lane).parallel(tokens);
+    } else {
+      range.update().parallel(tokens);
+    }
+  }
+}
+
 void scheduleGemm(KernelStage &def, int vec, bool nested) {
   Func out = def.func, acc = def.accumulator;
   Var x = def.vars[0], y = def.vars[1];
@@ -134,12 +164,24 @@ void scheduleGemm(KernelStage &def, int vec, bool nested) {
 
   Var ax = acc.args()[0], ay = acc.args()[1];
   acc.compute_at(out, tileInner).vectorize(ax, vec, TailStrategy::GuardWithIf);
-  std::vector<VarOrRVar> updateOrder{ax, ay};
-  for (int i = 0; i < def.reduction.dimensions(); ++i)
-    updateOrder.push_back(def.reduction[i]);
-  acc.update()
-      .reorder(updateOrder)
-      .vectorize(ax, vec, TailStrategy::GuardWithIf);
+  if (def.int8) {
+    // The 4 k of a group innermost and vectorized with the columns: a
+    // 4-way sum of u8 x i8 products per lane, which Halide turns into
+    // vpdpbusd (AVX512-VNNI) or vpmaddwd on i16 (AVX2).
+    RVar group = def.reduction[0], steps = def.reduction[1];
+    acc.update()
+        .reorder(group, ax, ay, steps)
+        .atomic()
+        .vectorize(group)
+        .vectorize(ax, vec, TailStrategy::GuardWithIf);
+  } else {
+    std::vector<VarOrRVar> updateOrder{ax, ay};
+    for (int i = 0; i < def.reduction.dimensions(); ++i)
+      updateOrder.push_back(def.reduction[i]);
+    acc.update()
+        .reorder(updateOrder)
+        .vectorize(ax, vec, TailStrategy::GuardWithIf);
+  }
   if (fullX) {
     acc.unroll(ax);
     acc.update().unroll(ax);
@@ -210,6 +252,9 @@ void vitc::scheduleCpu(KernelDef &def) {
       break;
     case KernelStage::Kind::Gemm:
       scheduleGemm(stage, vec, parent != nullptr);
+      break;
+    case KernelStage::Kind::Quantize:
+      scheduleQuantize(stage, vec);
       break;
     }
   });

@@ -3,6 +3,7 @@
 #include "compiler/halide/Emit.h"
 
 #include "compiler/halide/Kernels.h"
+#include "compiler/program/Quantize.h"
 #include "compiler/target/TargetDescription.h"
 #include "support/ModelName.h"
 
@@ -96,10 +97,16 @@ buildPipeline(const ProgramKernel &kernel, bool gpu) {
 static llvm::Expected<std::vector<Halide::Target>>
 compilableTargets(const Program &program) {
   for (const ProgramParam &param : program.params)
-    if (param.elementType != ElementType::F32)
+    if (param.elementType != ElementType::F32 &&
+        !(param.elementType == ElementType::I8 &&
+          param.layout.int8 == ParamLayout::Int8::Weight))
       return emitError("backend: parameter '" + param.name + "' is " +
                        elementTypeName(param.elementType) +
-                       "; this vitc compiles f32 weights only");
+                       "; this vitc compiles f32 weights, and int8 GEMM "
+                       "weights with scales");
+  if (program.target.isGpu() && programPrecision(program) != "f32")
+    return emitError("backend: int8 kernels are for CPU targets, not " +
+                     program.target.getTarget().str());
   return halideTargets(program.target);
 }
 
@@ -118,6 +125,7 @@ static std::map<std::string, std::string>
 weightsMetadata(const Program &program) {
   return {{"vitc.fingerprint", program.fingerprint},
           {"vitc.model", program.model.name},
+          {"vitc.precision", programPrecision(program)},
           {"vitc.layout", "kernel"}};
 }
 
@@ -137,11 +145,10 @@ Error vitc::writeKernelWeights(const Program &program,
   stored.reserve(program.params.size());
   std::vector<std::pair<std::string, const Tensor *>> tensors;
   for (const ProgramParam &param : program.params) {
-    auto it = byName.find(param.name);
-    if (it == byName.end())
-      return emitError("no weights for parameter '" + param.name + "'");
-    stored.push_back(toStoredLayout(*it->second, param.layout));
-    stored.back().type = param.elementType; // the writer encodes it so
+    llvm::Expected<Tensor> tensor = storedParam(param, byName);
+    if (!tensor)
+      return tensor.takeError();
+    stored.push_back(std::move(*tensor));
     tensors.push_back({param.name, &stored.back()});
   }
   return writeSafetensors(path, tensors, weightsMetadata(program));

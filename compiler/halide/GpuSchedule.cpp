@@ -230,6 +230,9 @@ void vitc::scheduleGpu(KernelDef &def) {
       else
         gpuGemm(stage, stage.queryRows);
       break;
+    case KernelStage::Kind::Quantize:
+      // Emit refuses int8 programs for GPU targets before scheduling.
+      throw Halide::CompileError("int8 kernels have no GPU schedule");
     }
   });
 }

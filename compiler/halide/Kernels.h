@@ -29,6 +29,9 @@ struct KernelStage {
     Elementwise, // func(vars) from its inputs at the same or gathered points
     Gemm,        // func(x, rows...) = epilogue(accumulator(x, rows...))
     RowReduce,   // reductions over dimension 0 per row (softmax, layer norm)
+    Quantize,    // func(k, rows...) = u8 of an int8 GEMM's input, over each
+                 // row's range (rowStages: its min and max, which the GEMM's
+                 // epilogue reads too)
   } kind = Kind::Elementwise;
   Halide::Func func;
   std::vector<Halide::Var> vars; // of func, innermost first
@@ -58,6 +61,9 @@ struct KernelStage {
   int threadColumns = 0, threadRows = 0; // GPU: each thread's register tile
   int sharedK = 0; // GPU: k per step with both operand slices in shared memory
   bool costlyEpilogue = false; // Gemm: e.g. GELU, which a CPU tile loops over
+  // Gemm: u8 x i8 sums in int32; the reduction is (k % 4, k / 4), the first
+  // a dot product's group (vectorized with the columns: vpdpbusd).
+  bool int8 = false;
   Halide::Func lhs;            // Gemm: the left operand, when it is a Func
   Halide::ImageParam weight;   // weight GEMMs: the parameter, in panels
   int queryRows = 0; // attention: query rows per block (GPU) or task (CPU)

@@ -52,31 +52,81 @@ static int64_t panelColumns(Attribute tile) {
       .Default(int64_t{0});
 }
 
+int vitc::int8WeightLevels(vit::TargetAttr) {
+  // Every target's kernels sum exactly today: vpdpbusd with AVX512-VNNI,
+  // else Halide widens to i16 and uses vpmaddwd, which cannot saturate.
+  return 127;
+}
+
+std::string vitc::programPrecision(const Program &program) {
+  for (const ProgramParam &param : program.params)
+    if (param.elementType == ElementType::I8)
+      return "int8";
+  return "f32";
+}
+
+/// The target of the module `op` is in (null outside one).
+static vit::TargetAttr targetOf(Operation *op) {
+  auto module = op->getParentOfType<ModuleOp>();
+  return module ? module->getAttrOfType<vit::TargetAttr>("vit.target")
+                : nullptr;
+}
+
 ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand) {
   auto kernel = dyn_cast<vit::KernelOpInterface>(user);
-  if (!kernel || !kernel.isGemmWeight(operand))
+  if (!kernel)
     return {};
-  int64_t m =
-      cast<RankedTensorType>(user->getOperand(operand).getType()).getDimSize(0);
+  for (unsigned weight : kernel.getGemmWeightOperands())
+    if (kernel.getWeightScaleOperand(weight) == static_cast<int>(operand))
+      return {false, 0, ParamLayout::Int8::Scales,
+              int8WeightLevels(targetOf(user))};
+  if (!kernel.isGemmWeight(operand))
+    return {};
+  auto type = cast<RankedTensorType>(user->getOperand(operand).getType());
+  int64_t m = type.getDimSize(0);
   // Panels as wide as the tile when the tiles divide m; else one panel
   // (also without a GEMM tile, which the program builder refuses anyway).
   int64_t tile = panelColumns(user->getAttr("vit.tile"));
-  return {true, tile > 0 && m % tile == 0 ? tile : m};
+  ParamLayout layout{true, tile > 0 && m % tile == 0 ? tile : m};
+  if (type.getElementType().isSignlessInteger(8)) {
+    layout.int8 = ParamLayout::Int8::Weight;
+    layout.levels = int8WeightLevels(targetOf(user));
+  }
+  return layout;
 }
 
 std::vector<int64_t> vitc::storedShape(ArrayRef<int64_t> shape,
                                        ParamLayout layout) {
+  if (layout.int8 == ParamLayout::Int8::Scales)
+    return {2, shape[0]};
   if (!layout.gemm)
     return shape.vec();
   int64_t m = shape[0], k = 1;
   for (int64_t dim : shape.drop_front())
     k *= dim;
+  if (layout.int8 == ParamLayout::Int8::Weight)
+    return {m / layout.block, k / 4, layout.block, 4};
   return {m / layout.block, k, layout.block};
 }
 
 Tensor vitc::toStoredLayout(const Tensor &tensor, ParamLayout layout) {
   if (!layout.gemm)
     return tensor;
+  if (layout.int8 == ParamLayout::Int8::Weight) {
+    // in[mo * block + mi][ko * 4 + ki] -> out[mo][ko][mi][ki]
+    Tensor out;
+    out.type = tensor.type;
+    out.shape = storedShape(tensor.shape, layout);
+    out.data.resize(tensor.data.size());
+    const int64_t m = tensor.shape[0], k = tensor.numElements() / m,
+                  block = layout.block;
+    for (int64_t row = 0; row < m; ++row)
+      for (int64_t col = 0; col < k; ++col)
+        out.data[(((row / block) * (k / 4) + col / 4) * block + row % block) *
+                     4 +
+                 col % 4] = tensor.data[row * k + col];
+    return out;
+  }
   Tensor out;
   out.type = tensor.type;
   out.shape = storedShape(tensor.shape, layout);
@@ -229,8 +279,24 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
         return programError(&op, "parameter '" + name +
                                      "' has an element type the backend "
                                      "cannot store");
-      program.params.push_back(
-          {name, *type, shape.vec(), storedShape(shape, stored), stored});
+      // Scales name the weight they scale: both are made from its values.
+      std::string scaledWeight;
+      if (stored.int8 == ParamLayout::Int8::Scales)
+        for (OpOperand &use : param->getUses()) {
+          auto kernel = cast<vit::KernelOpInterface>(use.getOwner());
+          for (unsigned w : kernel.getGemmWeightOperands())
+            if (kernel.getWeightScaleOperand(w) ==
+                static_cast<int>(use.getOperandNumber()))
+              if (auto weight =
+                      kernel->getOperand(w).getDefiningOp<vit::ParamOp>())
+                scaledWeight = weight.getName().str();
+        }
+      if (stored.int8 == ParamLayout::Int8::Scales && scaledWeight.empty())
+        return programError(&op, "scale parameter '" + name +
+                                     "' does not scale a weight parameter");
+      program.params.push_back({name, *type, shape.vec(),
+                                storedShape(shape, stored), stored,
+                                scaledWeight});
       paramByName[name] = program.params.size() - 1;
       paramIndex[param] = program.params.size() - 1;
       continue;
@@ -338,9 +404,10 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
 
   // The fingerprint covers everything the library and its weights file must
   // agree on.
-  uint64_t hash = fnv1a("vitc-program-v3");
+  uint64_t hash = fnv1a("vitc-program-v4");
   for (const ProgramParam &param : program.params) {
-    hash = fnv1a(param.name + ":" + elementTypeName(param.elementType).str(),
+    hash = fnv1a(param.name + ":" + elementTypeName(param.elementType).str() +
+                     ":" + std::to_string(param.layout.levels),
                  hash);
     for (int64_t dim : param.storedShape)
       hash = fnv1a(std::to_string(dim) + ",", hash);

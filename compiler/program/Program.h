@@ -29,12 +29,24 @@ namespace vitc {
 /// one contiguous [K, block] panel, so the kernel streams it sequentially
 /// while it accumulates a register tile of that width (the tile's columns,
 /// or a GPU tile's block columns, when they divide M; else one panel).
+///
+/// Quantized (i8) weights are quantized from the checkpoint's f32 values when
+/// they are stored (Quantize.h), per output channel into [-levels, levels],
+/// and their panels are [M / block, K / 4, block, 4]: the 4 consecutive k of
+/// a column are adjacent, the operand of the int8 dot products (vpdpbusd,
+/// vpmaddubsw). Their scale parameter [M] is stored as [2, M]: the scales,
+/// then each column's sum of quantized weights (which the kernel needs to
+/// take the activations' zero point out of its integer sums).
 struct ParamLayout {
   bool gemm = false;
   int64_t block = 0; // output columns per panel; divides M
+  enum class Int8 { None, Weight, Scales };
+  Int8 int8 = Int8::None;
+  int levels = 0; // Int8: the largest quantized magnitude
 
   bool operator==(const ParamLayout &other) const {
-    return gemm == other.gemm && block == other.block;
+    return gemm == other.gemm && block == other.block && int8 == other.int8 &&
+           levels == other.levels;
   }
   bool operator!=(const ParamLayout &other) const { return !(*this == other); }
 };
@@ -45,6 +57,7 @@ struct ProgramParam {
   std::vector<int64_t> irShape;     // as in the IR (PyTorch layout)
   std::vector<int64_t> storedShape; // as in the weights file the runtime maps
   ParamLayout layout;
+  std::string scaledWeight; // Int8 scales: the name of the weight they scale
 };
 
 struct ProgramValue {
@@ -105,8 +118,18 @@ llvm::Expected<Program> buildProgram(mlir::func::FuncOp forward);
 std::vector<int64_t> storedShape(llvm::ArrayRef<int64_t> shape,
                                  ParamLayout layout);
 
-/// Rearranges a PyTorch-layout tensor into the stored layout.
+/// Rearranges a PyTorch-layout tensor into the stored layout (an i8 weight
+/// already quantized; see Quantize.h for the values of i8 parameters).
 Tensor toStoredLayout(const Tensor &tensor, ParamLayout layout);
+
+/// The quantized magnitude limit of int8 weights for `target`: 127 (a
+/// vpmaddubsw kernel would need 63: its pairwise i16 sums saturate at full
+/// range, 2 x 255 x 127 > 32767).
+int int8WeightLevels(mlir::vit::TargetAttr target);
+
+/// "int8" when the program has int8 weights, else "f32": what vit-run,
+/// the weights file and the library report.
+std::string programPrecision(const Program &program);
 
 } // namespace vitc
 

@@ -96,7 +96,8 @@ private:
                   "residual input");
     rewriter.replaceOpWithNewOp<FusedAttentionOp>(
         add, add.getType(), residual, norm.getScale(), norm.getBias(),
-        qkv.getWeight(), qkv.getBias(), proj.getWeight(), proj.getBias(),
+        qkv.getWeight(), /*qkv_scale=*/Value(), qkv.getBias(), proj.getWeight(),
+        /*proj_scale=*/Value(), proj.getBias(),
         split.getHeadsAttr(), norm.getEpsilonAttr());
     return success();
   }

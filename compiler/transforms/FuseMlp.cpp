@@ -92,7 +92,8 @@ private:
       return fail("the layer norm does not read the residual input");
     rewriter.replaceOpWithNewOp<FusedMlpOp>(
         add, add.getType(), residual, norm.getScale(), norm.getBias(),
-        fc1.getWeight(), fc1.getBias(), fc2.getWeight(), fc2.getBias(),
+        fc1.getWeight(), /*fc1_scale=*/Value(), fc1.getBias(), fc2.getWeight(),
+        /*fc2_scale=*/Value(), fc2.getBias(),
         MlpActivationAttr::get(rewriter.getContext(), *activation),
         norm.getEpsilonAttr());
     return success();

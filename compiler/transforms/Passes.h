@@ -29,6 +29,10 @@ struct DefaultPipelineOptions
   Option<std::string> scheduleFile{
       *this, "schedule-file",
       llvm::cl::desc("JSON file of per-kernel tile overrides")};
+  Option<std::string> precision{
+      *this, "precision",
+      llvm::cl::desc("f32, or int8 for the encoder's weight GEMMs"),
+      llvm::cl::init("f32")};
   Option<bool> fusion{*this, "fusion",
                       llvm::cl::desc("run the fusion passes"),
                       llvm::cl::init(true)};

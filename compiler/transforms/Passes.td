@@ -115,6 +115,33 @@ def VitPruneTokens : Pass<"vit-prune-tokens", "mlir::func::FuncOp"> {
   let statistics = [Statistic<"numPruned", "num-pruned", "last blocks pruned">];
 }
 
+def VitQuantizeWeights : Pass<"vit-quantize-weights", "mlir::ModuleOp"> {
+  let summary = "give the encoder's GEMMs int8 weights with per-channel scales";
+  let description = [{
+    With `precision=int8`, the four weight GEMMs of every encoder block (the
+    QKV and output projections of `vit.fused_attention`, fc1 and fc2 of
+    `vit.fused_mlp`) read their weight as
+      %w = vit.param "blocks.0.mlp.fc1.weight" : tensor<3072x768xi8>
+      %s = vit.param "blocks.0.mlp.fc1.weight.scale" : tensor<3072xf32>
+    instead of the f32 parameter: symmetric per output channel, quantized
+    from the checkpoint's values when the weights are written. The kernels
+    then quantize each GEMM input row to u8 (asymmetric, per token row: the
+    dynamic quantization of ONNX Runtime, but per row instead of per tensor),
+    accumulate in int32 and dequantize in the epilogue; layer norm, softmax,
+    the attention scores and context, GELU and the residuals stay f32, as do
+    the patch embedding and the head (together 1-2% of the FLOPs, and the
+    layers most sensitive to quantization). A weight whose K is not a
+    multiple of 4 (the int8 dot product's group) stays f32. GPU targets have
+    no int8 kernels: `precision=int8` for one is an error. `precision=f32`
+    changes nothing.
+  }];
+  let dependentDialects = ["mlir::vit::VitDialect"];
+  let options = [Option<"precision", "precision", "std::string", "\"f32\"",
+                        "f32 or int8">];
+  let statistics = [Statistic<"numQuantized", "num-quantized",
+                              "GEMM weights quantized to int8">];
+}
+
 def VitSelectTiles : Pass<"vit-select-tiles", "mlir::ModuleOp"> {
   let summary = "choose each kernel's tiles for the target";
   let description = [{

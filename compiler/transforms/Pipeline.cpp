@@ -28,7 +28,11 @@ void mlir::vit::buildDefaultPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   }
-  // 7. Tiles last: they depend on which kernels exist and on their shapes.
+  // 7. Reduced precision, on the fused kernels (which carry the scales).
+  VitQuantizeWeightsOptions quantize;
+  quantize.precision = options.precision;
+  pm.addPass(createVitQuantizeWeights(quantize));
+  // 8. Tiles last: they depend on which kernels exist and on their shapes.
   VitSelectTilesOptions tiles;
   tiles.target = options.target;
   tiles.cores = options.cores;

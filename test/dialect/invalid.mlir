@@ -669,3 +669,37 @@ func.func @tile_on_a_function() attributes {vit.tile = #vit.cpu_row_tile<rows = 
 
 // expected-error @+1 {{'vit.target' must be a #vit.target, got "x86-64-linux-avx2"}}
 module attributes {vit.target = "x86-64-linux-avx2"} {}
+
+// -----
+
+// An i8 weight is q * scale: without its scale it means nothing.
+func.func @i8_weight_without_scale(%x: tensor<?x4x8xf32>, %g: tensor<8xf32>, %w1: tensor<16x8xi8>, %b1: tensor<16xf32>, %w2: tensor<8x16xf32>) {
+  // expected-error @+1 {{'vit.fused_mlp' op fc1_weight is i8 but has no scale}}
+  %y = vit.fused_mlp %x, %g, %g, %w1, %b1, %w2, %g gelu_erf eps = 1.0e-6 : (tensor<?x4x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<16x8xi8>, tensor<16xf32>, tensor<8x16xf32>, tensor<8xf32>) -> tensor<?x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @scale_on_f32_weight(%x: tensor<?x4x8xf32>, %g: tensor<8xf32>, %w1: tensor<16x8xf32>, %b1: tensor<16xf32>, %w2: tensor<8x16xf32>) {
+  // expected-error @+1 {{'vit.fused_mlp' op fc1_weight has a scale but is 'f32', not i8}}
+  %y = vit.fused_mlp %x, %g, %g, %w1 scale %b1, %b1, %w2, %g gelu_erf eps = 1.0e-6 : (tensor<?x4x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<16x8xf32>, tensor<16xf32>, tensor<16xf32>, tensor<8x16xf32>, tensor<8xf32>) -> tensor<?x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @scale_of_wrong_shape(%x: tensor<?x4x8xf32>, %g: tensor<8xf32>, %wqkv: tensor<24x8xf32>, %wo: tensor<8x8xi8>, %s: tensor<24xf32>) {
+  // expected-error @+1 {{'vit.fused_attention' op proj_weight scale}}
+  %y = vit.fused_attention %x, %g, %g, %wqkv, %wo scale %s, %g heads = 2 eps = 1.0e-6 : (tensor<?x4x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<24x8xf32>, tensor<8x8xi8>, tensor<24xf32>, tensor<8xf32>) -> tensor<?x4x8xf32>
+  return
+}
+
+// -----
+
+// Only the encoder's fused kernels take quantized weights.
+func.func @i8_linear_weight(%x: tensor<?x8xf32>, %w: tensor<10x8xi8>) {
+  // expected-error @+1 {{'vit.linear' op weight is i8, which only fused_mlp and fused_attention weights with a scale may be}}
+  %y = vit.linear %x, %w : (tensor<?x8xf32>, tensor<10x8xi8>) -> tensor<?x10xf32>
+  return
+}

@@ -132,9 +132,12 @@ func.func @fused_embed_and_head(%img: tensor<?x3x8x8xf32>, %w: tensor<8x3x4x4xf3
 }
 
 // GEMM weights may be f32, bf16, f16 or i8 (the precisions vitc compiles
-// GEMMs in); every other tensor is f32. Tiles of every kind round-trip.
+// GEMMs in; an i8 weight has a per-output-channel scale); every other tensor
+// is f32. Tiles of every kind round-trip.
 // CHECK-LABEL: func.func @weight_precisions
 func.func @weight_precisions(%x: tensor<?x197x192xf32>, %g: tensor<192xf32>, %b: tensor<192xf32>, %b1: tensor<768xf32>) -> tensor<?x197x192xf32> {
+  %s2 = vit.param "blocks.0.mlp.fc2.weight.scale" : tensor<192xf32>
+  %so = vit.param "blocks.0.attn.proj.weight.scale" : tensor<192xf32>
   // CHECK: vit.param "blocks.0.mlp.fc1.weight" : tensor<768x192xbf16>
   %w1 = vit.param "blocks.0.mlp.fc1.weight" : tensor<768x192xbf16>
   // CHECK: vit.param "blocks.0.mlp.fc2.weight" : tensor<192x768xi8>
@@ -142,10 +145,10 @@ func.func @weight_precisions(%x: tensor<?x197x192xf32>, %g: tensor<192xf32>, %b:
   // CHECK: vit.param "blocks.0.attn.qkv.weight" : tensor<576x192xf16>
   %wqkv = vit.param "blocks.0.attn.qkv.weight" : tensor<576x192xf16>
   %wo = vit.param "blocks.0.attn.proj.weight" : tensor<192x192xi8>
-  // CHECK: vit.fused_attention {{.*}} {vit.tile = #vit.cpu_attention_tile<columns = 24, rows = 4, vector = 8, score_columns = 16, score_rows = 6, context_columns = 16, context_rows = 6, query_rows = 99>} : ({{.*}}tensor<576x192xf16>, tensor<192x192xi8>, tensor<192xf32>) -> tensor<?x197x192xf32>
-  %a = vit.fused_attention %x, %g, %b, %wqkv, %wo, %b heads = 3 eps = 1.0e-6 {vit.tile = #vit.cpu_attention_tile<columns = 24, rows = 4, vector = 8, score_columns = 16, score_rows = 6, context_columns = 16, context_rows = 6, query_rows = 99>} : (tensor<?x197x192xf32>, tensor<192xf32>, tensor<192xf32>, tensor<576x192xf16>, tensor<192x192xi8>, tensor<192xf32>) -> tensor<?x197x192xf32>
-  // CHECK: vit.fused_mlp {{.*}} {vit.tile = #vit.gpu_gemm_tile<block_columns = 128, block_rows = 32, thread_columns = 8, thread_rows = 4, shared_k = 8>} : ({{.*}}tensor<768x192xbf16>, tensor<768xf32>, tensor<192x768xi8>, tensor<192xf32>) -> tensor<?x197x192xf32>
-  %m = vit.fused_mlp %a, %g, %b, %w1, %b1, %w2, %b gelu_erf eps = 1.0e-6 {vit.tile = #vit.gpu_gemm_tile<block_columns = 128, block_rows = 32, thread_columns = 8, thread_rows = 4, shared_k = 8>} : (tensor<?x197x192xf32>, tensor<192xf32>, tensor<192xf32>, tensor<768x192xbf16>, tensor<768xf32>, tensor<192x768xi8>, tensor<192xf32>) -> tensor<?x197x192xf32>
+  // CHECK: vit.fused_attention %{{.*}}, %{{.*}} scale %{{.*}}, %{{.*}} heads = 3 {{.*}} {vit.tile = #vit.cpu_attention_tile<columns = 24, rows = 4, vector = 8, score_columns = 16, score_rows = 6, context_columns = 16, context_rows = 6, query_rows = 99>} : ({{.*}}tensor<576x192xf16>, tensor<192x192xi8>, tensor<192xf32>, tensor<192xf32>) -> tensor<?x197x192xf32>
+  %a = vit.fused_attention %x, %g, %b, %wqkv, %wo scale %so, %b heads = 3 eps = 1.0e-6 {vit.tile = #vit.cpu_attention_tile<columns = 24, rows = 4, vector = 8, score_columns = 16, score_rows = 6, context_columns = 16, context_rows = 6, query_rows = 99>} : (tensor<?x197x192xf32>, tensor<192xf32>, tensor<192xf32>, tensor<576x192xf16>, tensor<192x192xi8>, tensor<192xf32>, tensor<192xf32>) -> tensor<?x197x192xf32>
+  // CHECK: vit.fused_mlp {{.*}}, %{{.*}} scale %{{.*}}, %{{.*}} gelu_erf {{.*}} {vit.tile = #vit.gpu_gemm_tile<block_columns = 128, block_rows = 32, thread_columns = 8, thread_rows = 4, shared_k = 8>} : ({{.*}}tensor<768x192xbf16>, tensor<768xf32>, tensor<192x768xi8>, tensor<192xf32>, tensor<192xf32>) -> tensor<?x197x192xf32>
+  %m = vit.fused_mlp %a, %g, %b, %w1, %b1, %w2 scale %s2, %b gelu_erf eps = 1.0e-6 {vit.tile = #vit.gpu_gemm_tile<block_columns = 128, block_rows = 32, thread_columns = 8, thread_rows = 4, shared_k = 8>} : (tensor<?x197x192xf32>, tensor<192xf32>, tensor<192xf32>, tensor<768x192xbf16>, tensor<768xf32>, tensor<192x768xi8>, tensor<192xf32>, tensor<192xf32>) -> tensor<?x197x192xf32>
   // CHECK: vit.layer_norm {{.*}} {vit.tile = #vit.cpu_row_tile<rows = 8, vector = 16>}
   %n = vit.layer_norm %m, %g, %b eps = 1.0e-6 {vit.tile = #vit.cpu_row_tile<rows = 8, vector = 16>} : (tensor<?x197x192xf32>, tensor<192xf32>, tensor<192xf32>) -> tensor<?x197x192xf32>
   // CHECK: vit.softmax {{.*}} {vit.tile = #vit.gpu_row_tile<threads = 128>}

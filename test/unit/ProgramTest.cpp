@@ -2,12 +2,14 @@
 //
 // A small tiled module through buildProgram: parameters keep their element
 // types (the weights file stores each in its own), the fingerprint changes
-// with them, GEMM weights are laid out in panels as wide as their tile, and
-// IR that is not tiled, or not f32, is refused with a message.
+// with them, GEMM weights are laid out in panels as wide as their tile (int8
+// ones in groups of 4 k, with their scales), and IR that is not tiled, or of
+// a precision the backend does not compile, is refused with a message.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/program/Program.h"
+#include "compiler/program/Quantize.h"
 #include "compiler/halide/Emit.h"
 #include "support/Checkpoint.h"
 
@@ -87,16 +89,73 @@ TEST_F(ProgramTest, ParametersKeepTheirElementTypesAndTileLayouts) {
   EXPECT_NE(f32->fingerprint, program->fingerprint);
 }
 
-TEST_F(ProgramTest, TheWeightsFileStoresEachParameterInItsType) {
-  llvm::Expected<Program> program = build(moduleText("i8"));
+/// The patch projection, then an MLP whose fc1 weight is int8 with scales.
+std::string int8ModuleText() {
+  return R"(module attributes {vit.model = #vit.model<name = "tiny", mean = [0.5, 0.5, 0.5], std = [0.25, 0.25, 0.25], crop_fraction = 0.875 : f32>, vit.target = #vit.target<target = "x86-64-linux-avx512_zen4", vector_bits = 512, vector_registers = 32, cores = 2, features = "sse41|avx|avx2|fma|f16c|avx512|avx512_vnni|avx512_bf16">} {
+  func.func @forward(%x: tensor<?x3x8x8xf32>) -> tensor<?x16xf32> {
+    %w = vit.param "patch.weight" : tensor<16x3x8x8xf32>
+    %g = vit.param "norm.weight" : tensor<16xf32>
+    %b = vit.param "norm.bias" : tensor<16xf32>
+    %w1 = vit.param "fc1.weight" : tensor<32x16xi8>
+    %s1 = vit.param "fc1.weight.scale" : tensor<32xf32>
+    %b1 = vit.param "fc1.bias" : tensor<32xf32>
+    %w2 = vit.param "fc2.weight" : tensor<16x32xf32>
+    %p = vit.patch_projection %x, %w {vit.tile = #vit.cpu_gemm_tile<columns = 16, rows = 4, vector = 8>} : (tensor<?x3x8x8xf32>, tensor<16x3x8x8xf32>) -> tensor<?x1x16xf32>
+    %m = vit.fused_mlp %p, %g, %b, %w1 scale %s1, %b1, %w2, %b gelu_erf eps = 1.0e-6 {vit.tile = #vit.cpu_gemm_tile<columns = 8, rows = 4, vector = 8>} : (tensor<?x1x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<32x16xi8>, tensor<32xf32>, tensor<32xf32>, tensor<16x32xf32>, tensor<16xf32>) -> tensor<?x1x16xf32>
+    %t = vit.select_token %m[0] {vit.tile = #vit.cpu_row_tile<rows = 4, vector = 8>} : tensor<?x1x16xf32> -> tensor<?x16xf32>
+    return %t : tensor<?x16xf32>
+  }
+})";
+}
+
+TEST(QuantizeTest, PerOutputChannelSymmetricRoundingHalfToEven) {
+  // Row 0: max 2.54 -> scale 0.02; 0.01 and 0.03 are halves: 0 and 2.
+  // Row 1: all zero -> scale 1. Row 2: max 127 -> scale 1, -3.5 -> -4.
+  Tensor weight{{3, 4}, {2.54f, 0.01f, 0.03f, -2.54f, 0, 0, 0, 0, 127.0f,
+                         -3.5f, 2.5f, -127.0f}};
+  Int8Weight q = quantizeWeight(weight, 127);
+  EXPECT_EQ(q.values.type, ElementType::I8);
+  EXPECT_FLOAT_EQ(q.scales[0], 0.02f);
+  EXPECT_EQ(q.scales[1], 1.0f);
+  EXPECT_EQ(q.scales[2], 1.0f);
+  EXPECT_EQ(q.values.data, (std::vector<float>{127, 0, 2, -127, 0, 0, 0, 0, 127,
+                                               -4, 2, -127}));
+  EXPECT_EQ(q.sums, (std::vector<float>{2, 0, -2}));
+  // A narrower range (63) clamps nothing but scales more coarsely.
+  EXPECT_EQ(quantizeWeight(weight, 63).values.data[8], 63.0f);
+}
+
+TEST_F(ProgramTest, Int8WeightsArePackedInGroupsOfFourWithTheirScales) {
+  llvm::Expected<Program> program = build(int8ModuleText());
   ASSERT_TRUE(bool(program)) << llvm::toString(program.takeError());
+  EXPECT_EQ(programPrecision(*program), "int8");
+  const ProgramParam *fc1 = nullptr, *scale = nullptr;
+  for (const ProgramParam &param : program->params) {
+    if (param.name == "fc1.weight")
+      fc1 = &param;
+    if (param.name == "fc1.weight.scale")
+      scale = &param;
+  }
+  ASSERT_TRUE(fc1 && scale);
+  // [M / block, K / 4, block, 4] and [scales; column sums].
+  EXPECT_EQ(fc1->storedShape, (std::vector<int64_t>{4, 4, 8, 4}));
+  EXPECT_EQ(scale->storedShape, (std::vector<int64_t>{2, 32}));
+  EXPECT_EQ(scale->scaledWeight, "fc1.weight");
+
   NamedTensors weights;
-  Tensor patch{{16, 3, 8, 8}, std::vector<float>(16 * 192, 0.5f)};
-  Tensor head{{16, 16}, std::vector<float>(256)};
-  for (size_t i = 0; i < head.data.size(); ++i)
-    head.data[i] = static_cast<float>(static_cast<int>(i % 255) - 127);
-  weights.push_back({"patch.weight", patch});
-  weights.push_back({"head.weight", head});
+  auto add = [&](const char *name, std::vector<int64_t> shape) {
+    Tensor t{shape, {}};
+    t.data.resize(t.numElements());
+    for (size_t i = 0; i < t.data.size(); ++i)
+      t.data[i] = static_cast<float>(static_cast<int>(i % 7) - 3);
+    weights.push_back({name, t});
+  };
+  add("patch.weight", {16, 3, 8, 8});
+  add("norm.weight", {16});
+  add("norm.bias", {16});
+  add("fc1.weight", {32, 16});
+  add("fc1.bias", {32});
+  add("fc2.weight", {16, 32});
   llvm::SmallString<128> path;
   ASSERT_FALSE(
       llvm::sys::fs::createTemporaryFile("program", "safetensors", path));
@@ -104,18 +163,22 @@ TEST_F(ProgramTest, TheWeightsFileStoresEachParameterInItsType) {
   auto bytes = llvm::MemoryBuffer::getFile(path);
   llvm::sys::fs::remove(path);
   ASSERT_TRUE(bool(bytes));
-  // 8-byte length, JSON header, then 4-byte and 1-byte elements.
   EXPECT_THAT((*bytes)->getBuffer().str(), HasSubstr("\"dtype\":\"I8\""));
-  uint64_t headerSize;
-  memcpy(&headerSize, (*bytes)->getBufferStart(), 8);
-  EXPECT_EQ((*bytes)->getBufferSize(), 8 + headerSize + 16 * 192 * 4 + 256);
+  EXPECT_THAT((*bytes)->getBuffer().str(),
+              HasSubstr("\"vitc.precision\":\"int8\""));
   llvm::Expected<Checkpoint> read =
       parseSafetensors((*bytes)->getBuffer(), path);
   ASSERT_TRUE(bool(read)) << llvm::toString(read.takeError());
-  const Tensor *stored = read->find("head.weight");
-  ASSERT_TRUE(stored);
-  // Panel layout [2, 16, 8]: element (column 9, k 0) is panel 1, offset 1.
-  EXPECT_EQ(stored->data[16 * 8 + 1], head.data[9 * 16]);
+  const Tensor *stored = read->find("fc1.weight");
+  const Tensor *scales = read->find("fc1.weight.scale");
+  ASSERT_TRUE(stored && scales);
+  const Tensor &w = weights[3].second;
+  Int8Weight expected = quantizeWeight(w, 127);
+  // Element (column 9, k 6): panel 1, group 1, column 1 in panel, k 2 in group.
+  EXPECT_EQ(stored->data[((1 * 4 + 1) * 8 + 1) * 4 + 2],
+            expected.values.data[9 * 16 + 6]);
+  EXPECT_FLOAT_EQ(scales->data[9], expected.scales[9]);
+  EXPECT_FLOAT_EQ(scales->data[32 + 9], expected.sums[9]);
 }
 
 TEST_F(ProgramTest, TheBackendRefusesWhatItDoesNotCompileYet) {
@@ -126,7 +189,7 @@ TEST_F(ProgramTest, TheBackendRefusesWhatItDoesNotCompileYet) {
   llvm::Error error = emitHalideStmt(*program, /*conceptual=*/true, os);
   EXPECT_EQ(llvm::toString(std::move(error)),
             "backend: parameter 'head.weight' is bf16; this vitc compiles f32 "
-            "weights only");
+            "weights, and int8 GEMM weights with scales");
 }
 
 TEST_F(ProgramTest, RefusesIrThatIsNotTiled) {

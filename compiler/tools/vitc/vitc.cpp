@@ -142,6 +142,12 @@ static cl::opt<std::string>
                     "x86-64-linux-avx512_skylake, arm-64-linux, "
                     "host-cuda-cuda_capability_80, host-opencl, ..."),
            cl::init("host"), cl::cat(outputCategory));
+static cl::opt<std::string> precision(
+    "precision",
+    cl::desc("Precision of the encoder's weight GEMMs: f32 (default), or "
+             "int8 (weights quantized per output channel when written, "
+             "activations per token row in the kernels; CPU targets)"),
+    cl::value_desc("f32|int8"), cl::init("f32"), cl::cat(outputCategory));
 static cl::opt<int> cores(
     "cores",
     cl::desc("Cores the tiles are planned for (default: this machine's; set "
@@ -312,6 +318,11 @@ static void writeParams(const ModelConfig &c, llvm::raw_ostream &os) {
     return out;
   };
   os << "parameters: " << withCommas(total) << "\n";
+  if (precision == "int8")
+    os << "precision: int8 (attention and MLP weights, 1 byte each, with a "
+          "scale per output channel); patch embedding, norms and head f32\n";
+  else
+    os << "precision: f32\n";
   for (auto &[group, count] : groups)
     os << llvm::formatv("  {0,-14} {1,15}\n", group, withCommas(count));
 }
@@ -332,6 +343,7 @@ static llvm::Error runDefaultPipeline(mlir::ModuleOp module) {
   mlir::vit::DefaultPipelineOptions options;
   options.scheduleFile = scheduleFile;
   options.cores = cores;
+  options.precision = precision;
   options.fusion = fusion;
   mlir::vit::buildDefaultPipeline(pm, options);
   if (mlir::failed(pm.run(module)))
@@ -383,6 +395,8 @@ int main(int argc, char **argv) {
   llvm::Expected<ModelConfig> config = describeModel();
   if (!config)
     return fail(config.takeError());
+  if (precision != "f32" && precision != "int8")
+    return fail("--precision: expected f32 or int8, got '" + precision + "'");
 
   llvm::Expected<std::optional<ModelWeights>> weights = loadWeights(*config);
   if (!weights)
