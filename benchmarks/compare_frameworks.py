@@ -7,6 +7,18 @@ timm, exports them to ONNX, and for each batch size measures the best and median
 each framework with the same thread count, checks that the logits agree, records vit-run's peak
 memory next to the weights' size, and profiles each vitc kernel's GFLOP/s against the peak.
 The frameworks take turns, round after round, so that the machine's noise reaches each alike.
+
+Rows and precisions: vitc fp32, PyTorch fp32, ONNX Runtime fp32, ONNX Runtime int8 (the fp32
+ONNX model through onnxruntime.quantization.quantize_dynamic(per_channel=True,
+weight_type=QInt8): int8 weights per output channel, uint8 activations per tensor (the whole
+batch's tensor, so an image's result depends on the others in its batch), quantized at run
+time; it quantizes the patch-embedding Conv, qkv, proj, fc1, fc2 and the head (its Gemm turned
+into MatMulInteger), and keeps q.k^T and probs.v in fp32) and vitc int8 (the same vitc command
+line plus `--precision int8`: int8 weights per output channel and uint8 activations per token
+row on the qkv, proj, fc1 and fc2 GEMMs; test/reference/make_int8_reference.py describes the
+scheme). The vitc int8 row is skipped, with a message, where vitc refuses `--precision int8`.
+Every row's logits are compared with PyTorch fp32's; the int8 rows are expected to differ at
+the 1e-2 level, since that is what quantization costs.
 Run by hand (needs torch, timm, onnxruntime, onnx, onnxscript from PyPI), after the build:
 
     python3 benchmarks/compare_frameworks.py --models vit-ti16 vit-s16 vit-b16 --batches 1 8
@@ -92,18 +104,74 @@ def summarize_profiles(rounds):
     return summary
 
 
+def vitc_command(name, args, lib, timm_weights):
+    """The vitc command line that compiles `name` into `lib` (fp32 unless more is added)."""
+    return ([VITC, "--model", name, "--random-weights", str(args.seed),
+             "--save-weights", timm_weights, "--target", args.target, "--emit=lib", "-o", lib]
+            + (["--schedule-file", args.schedule_file] if args.schedule_file else []))
+
+
+def compile_vitc_int8(name, args, work, timm_weights, load_file, torch):
+    """vitc's int8 library: (lib, compile seconds, kernel weights in MB), or None, with a message
+    on stderr, where vitc refuses `--precision int8`."""
+    lib = os.path.join(work, f"lib{name.replace('-', '_')}_int8.so")
+    int8_timm_weights = os.path.join(work, f"{name}.int8.timm.safetensors")
+    start = time.perf_counter()
+    result = subprocess.run(vitc_command(name, args, lib, int8_timm_weights)
+                            + ["--precision", "int8"], capture_output=True, text=True)
+    compile_s = time.perf_counter() - start
+    if result.returncode != 0:
+        why = (result.stderr.strip().splitlines() or ["(no message)"])[-1]
+        print(f"vitc int8 row skipped for {name}: `vitc ... --precision int8` exited with "
+              f"{result.returncode}: {why}", file=sys.stderr, flush=True)
+        return None
+    fp32, int8 = load_file(timm_weights), load_file(int8_timm_weights)
+    if fp32.keys() != int8.keys() or not all(torch.equal(fp32[k], int8[k]) for k in fp32):
+        print(f"warning: vitc --precision int8 saved other weights than the fp32 compile for "
+              f"{name}; its diff against PyTorch means little", file=sys.stderr, flush=True)
+    kernel_weights = os.path.join(work, os.path.basename(lib)[3:-3] + ".safetensors")
+    weights_mb = os.path.getsize(kernel_weights) / 2**20 if os.path.exists(kernel_weights) else None
+    return lib, compile_s, weights_mb
+
+
+def time_vit_run(lib, inputs, threads, outputs=None):
+    """One vit-run process, the best of 3 runs: (best ms, peak RSS in kB)."""
+    run = subprocess.run(["/usr/bin/time", "-f", "%M", VIT_RUN, "--library", lib, inputs,
+                          "--num-threads", str(threads), "--top", "0", "--repeat", "3"]
+                         + (["-o", outputs] if outputs else []),
+                         check=True, capture_output=True, text=True)
+    line = run.stdout.strip().splitlines()[-1]
+    return float(line.split("best ")[1].split(" ms")[0]), int(run.stderr.strip().splitlines()[-1])
+
+
+def ort_op_counts(onnx_model):
+    """How many nodes of each quantization-related op type the (quantized) graph holds."""
+    counts = {}
+    for node in onnx_model.graph.node:
+        if node.op_type in ("MatMulInteger", "ConvInteger", "DynamicQuantizeLinear", "MatMul",
+                            "Gemm", "Conv"):
+            counts[node.op_type] = counts.get(node.op_type, 0) + 1
+    return counts
+
+
+def agreement(logits, reference):
+    """(max abs diff, top-1 agreement) of logits against the reference's."""
+    return (float(np.abs(logits - reference).max()),
+            float((logits.argmax(1) == reference.argmax(1)).mean()))
+
+
 def bench_model(name, args, work, torch, timm, ort, load_file):
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
     lib = os.path.join(work, f"lib{name.replace('-', '_')}.so")
     timm_weights = os.path.join(work, f"{name}.timm.safetensors")
     start = time.perf_counter()
-    subprocess.run([VITC, "--model", name, "--random-weights", str(args.seed),
-                    "--save-weights", timm_weights, "--target", args.target,
-                    "--emit=lib", "-o", lib]
-                   + (["--schedule-file", args.schedule_file] if args.schedule_file else []),
-                   check=True)
+    subprocess.run(vitc_command(name, args, lib, timm_weights), check=True)
     compile_s = time.perf_counter() - start
     kernel_weights = os.path.join(work, os.path.basename(lib)[3:-3] + ".safetensors")
     weights_mb = os.path.getsize(kernel_weights) / 2**20
+    vitc_int8 = compile_vitc_int8(name, args, work, timm_weights, load_file, torch)
 
     model = timm.create_model(TIMM_NAMES[name], pretrained=False).eval()
     model.load_state_dict(load_file(timm_weights), strict=True)
@@ -116,46 +184,84 @@ def bench_model(name, args, work, torch, timm, ort, load_file):
     options.intra_op_num_threads = args.threads
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
+    # ONNX Runtime's dynamic int8: the same fp32 model, weights quantized ahead of time,
+    # activations at run time; the same session options (threads).
+    onnx_int8_path = os.path.join(work, f"{name}.int8.onnx")
+    quantize_dynamic(onnx_path, onnx_int8_path, per_channel=True, weight_type=QuantType.QInt8)
+    ort_int8_ops = ort_op_counts(onnx.load(onnx_int8_path))
+    print(f"ORT int8 graph for {name}: " + ", ".join(f"{n} {k}" for k, n in
+                                                    sorted(ort_int8_ops.items())),
+          file=sys.stderr, flush=True)
+    session_int8 = ort.InferenceSession(onnx_int8_path, options,
+                                        providers=["CPUExecutionProvider"])
 
     rows, profiles = [], {}
     for batch in args.batches:
         images = np.random.default_rng(batch).uniform(-1, 1, (batch, 3, 224, 224)).astype(np.float32)
         inputs = os.path.join(work, f"in{batch}.npy")
         outputs = os.path.join(work, f"out{batch}.npy")
+        outputs_int8 = os.path.join(work, f"out{batch}_int8.npy")
         np.save(inputs, images)
         # Interleaved rounds, so that a noisy stretch of this shared machine hits every
-        # framework alike: each round takes the best of 3 runs of vitc (vit-run), PyTorch and
-        # ONNX Runtime, one after the other; best and median are over the rounds.
+        # framework alike: each round takes the best of 3 runs of vitc (vit-run), PyTorch,
+        # ONNX Runtime fp32, ONNX Runtime int8 and vitc int8 (vit-run), one after the other;
+        # best and median are over the rounds.
         vitc_times, torch_times, ort_times, peak_kb, kernel_rounds = [], [], [], 0, []
+        ort_int8_times, vitc_int8_times, peak_int8_kb = [], [], 0
         with torch.no_grad():
             reference = model(torch.from_numpy(images)).numpy()  # and a warm-up
-            session.run(None, {"images": images})
+            ort_logits = session.run(None, {"images": images})[0]
+            ort_int8_logits = session_int8.run(None, {"images": images})[0]
             for round_ in range(args.repeat):
-                run = subprocess.run(["/usr/bin/time", "-f", "%M", VIT_RUN, "--library", lib,
-                                      inputs, "--num-threads", str(args.threads), "--top", "0",
-                                      "--repeat", "3"] + (["-o", outputs] if round_ == 0 else []),
-                                     check=True, capture_output=True, text=True)
-                line = run.stdout.strip().splitlines()[-1]
-                vitc_times.append(float(line.split("best ")[1].split(" ms")[0]))
-                peak_kb = max(peak_kb, int(run.stderr.strip().splitlines()[-1]))
+                ms, kb = time_vit_run(lib, inputs, args.threads, outputs if round_ == 0 else None)
+                vitc_times.append(ms)
+                peak_kb = max(peak_kb, kb)
                 time.sleep(0.2)
                 torch_times.append(best_of(lambda: model(torch.from_numpy(images)), 3))
                 time.sleep(0.2)
                 ort_times.append(best_of(lambda: session.run(None, {"images": images}), 3))
                 time.sleep(0.2)
-                # vitc's kernels, 2 runs after a warm-up, in the same stretch of the machine.
+                ort_int8_times.append(best_of(lambda: session_int8.run(None, {"images": images}),
+                                              3))
+                time.sleep(0.2)
+                if vitc_int8:
+                    ms, kb = time_vit_run(vitc_int8[0], inputs, args.threads,
+                                          outputs_int8 if round_ == 0 else None)
+                    vitc_int8_times.append(ms)
+                    peak_int8_kb = max(peak_int8_kb, kb)
+                    time.sleep(0.2)
+                # vitc's kernels (fp32), 2 runs after a warm-up, in the same stretch of the machine.
                 kernel_rounds.append(profile_kernels(lib, inputs, args.threads, 2))
                 time.sleep(0.2)
         vitc_best, vitc_median = min(vitc_times), statistics.median(vitc_times)
         torch_best, torch_median = min(torch_times), statistics.median(torch_times)
         ort_best, ort_median = min(ort_times), statistics.median(ort_times)
         ours = np.load(outputs)
-        diff = float(np.abs(ours - reference).max())
-        top1 = float((ours.argmax(1) == reference.argmax(1)).mean())
+        diff, top1 = agreement(ours, reference)
+        # Every framework and precision, one row each, against PyTorch fp32.
+        frameworks = [
+            dict(framework="vitc", precision="fp32", best=vitc_best, median=vitc_median,
+                 agreement=(diff, top1), peak_mb=peak_kb / 1024, weights_mb=weights_mb),
+            dict(framework="PyTorch", precision="fp32", best=torch_best, median=torch_median,
+                 agreement=(0.0, 1.0)),
+            dict(framework="ONNX Runtime", precision="fp32", best=ort_best, median=ort_median,
+                 agreement=agreement(ort_logits, reference)),
+            dict(framework="ONNX Runtime", precision="int8", best=min(ort_int8_times),
+                 median=statistics.median(ort_int8_times),
+                 agreement=agreement(ort_int8_logits, reference), ops=ort_int8_ops),
+        ]
+        if vitc_int8:
+            frameworks.append(dict(
+                framework="vitc", precision="int8", best=min(vitc_int8_times),
+                median=statistics.median(vitc_int8_times),
+                agreement=agreement(np.load(outputs_int8), reference),
+                peak_mb=peak_int8_kb / 1024, weights_mb=vitc_int8[2], compile_s=vitc_int8[1]))
         rows.append(dict(model=name, batch=batch, vitc=vitc_best, vitc_mean=vitc_median,
                          torch=torch_best, torch_median=torch_median, ort=ort_best,
                          ort_median=ort_median, max_diff=diff, top1=top1,
-                         peak_mb=peak_kb / 1024, weights_mb=weights_mb, compile_s=compile_s))
+                         peak_mb=peak_kb / 1024, weights_mb=weights_mb, compile_s=compile_s,
+                         frameworks=frameworks,
+                         skipped=[] if vitc_int8 else ["vitc int8 (vitc refused --precision int8)"]))
         profiles[batch] = summarize_profiles(kernel_rounds)
     return rows, profiles
 
@@ -201,6 +307,7 @@ def main():
           f"{args.schedule_file or 'chosen by vitc'}; fp32 FMA peak "
           f"{peak_one:.1f} GFLOP/s on 1 thread, {peak:.1f} GFLOP/s on {args.threads}\n")
     print(f"(best and median over {args.repeat} interleaved rounds, each the best of 3 runs)\n")
+    print("All fp32:\n")
     print("| model | batch | vitc ms (best/median) | PyTorch ms (best/median) | ORT ms (best/median) "
           "| vitc/PyTorch | vitc/ORT | images/s vitc | max abs diff vs PyTorch | top-1 agree "
           "| vit-run peak RSS (weights) |")
@@ -212,7 +319,27 @@ def main():
               f"{1000 * r['batch'] / r['vitc']:.1f} | {r['max_diff']:.2e} | {r['top1']:.2f} | "
               f"{r['peak_mb']:.0f} MB ({r['weights_mb']:.0f} MB, +{r['peak_mb'] - r['weights_mb']:.0f}) |")
     print("\n(ratio < 1: vitc is faster)\n")
-    print(f"Per-kernel profile (`vit-run --profile` in each round, 2 runs after a warm-up): "
+    print("Every framework and precision, one row each (int8: dynamic quantization; see the "
+          "docstring of benchmarks/compare_frameworks.py for each scheme); max abs diff and top-1 "
+          "against PyTorch fp32:\n")
+    print("| model | batch | framework | precision | ms (best/median) | images/s | "
+          "/ vitc fp32 | max abs diff vs PyTorch fp32 | top-1 agree | vit-run peak RSS (weights) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        for f in r["frameworks"]:
+            memory = "-"
+            if "peak_mb" in f:
+                memory = f"{f['peak_mb']:.0f} MB" + (
+                    "" if f["weights_mb"] is None else f" ({f['weights_mb']:.0f} MB)")
+            print(f"| {r['model']} | {r['batch']} | {f['framework']} | {f['precision']} | "
+                  f"{f['best']:.1f} / {f['median']:.1f} | {1000 * r['batch'] / f['best']:.1f} | "
+                  f"{f['best'] / r['vitc']:.2f} | {f['agreement'][0]:.2e} | "
+                  f"{f['agreement'][1]:.2f} | {memory} |")
+    for skipped in sorted({s for r in rows for s in r["skipped"]}):
+        print(f"\n(skipped: {skipped})")
+    print()
+    print(f"Per-kernel profile of the fp32 library (`vit-run --profile` in each round, 2 runs "
+          f"after a warm-up): "
           f"GFLOP/s over all of a kernel's calls in the median round and in the best round, "
           f"and in its fastest call; all calls against the {peak:.1f} GFLOP/s peak, the "
           f"fastest call against the FMA loop's own fastest 10 ms call, {fastest_peak:.1f} "

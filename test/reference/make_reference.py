@@ -22,6 +22,10 @@ Outputs
 <out>/MANIFEST.json              list of cases, files, config summary, versions, max |logit|
 <posembed-out>/*.npy, README.md  goldens for pos-embed resizing (see write_posembed_goldens)
 
+Each case folder is started clean and MANIFEST.json is rewritten, which drops the int8 logits
+(logits_int8*.npy and the MANIFEST's "int8" entries): run test/reference/make_int8_reference.py
+again afterwards.
+
 timm config schema (config.json): the exact keyword arguments passed to the timm
 constructor, plus our additions "format", "norm_eps" (LayerNorm eps; the
 constructor gets norm_layer=functools.partial(torch.nn.LayerNorm, eps=norm_eps)),

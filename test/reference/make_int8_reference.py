@@ -1,0 +1,432 @@
+#!/usr/bin/env python3
+"""Expected logits for vitc's `--precision int8` (dynamic quantization), from numpy alone.
+
+Run by hand (NOT run in CI); the outputs are committed to the repo:
+
+    pip install numpy safetensors
+    python3 test/reference/make_int8_reference.py [CASE_DIR ...]
+
+With no arguments it goes through every case in test/data/reference and skips, with a message,
+the ones it does not support. This is a test oracle, written independently of vitc and kept
+plain on purpose: a straightforward float32 ViT forward in numpy (timm VisionTransformer
+semantics, as in test/reference/make_reference.py) in which four GEMM kinds can be quantized.
+
+Per case it
+1. runs the forward with quantization OFF and compares with logits.npy / logits_b1.npy (the
+   PyTorch/timm references); it refuses to write anything for a case if either differs by more
+   than 1e-4 (that validates the forward itself);
+2. runs the forward with quantization ON and writes, next to the case's other files,
+     logits_int8.npy     float32 [2, classes]  for the whole input.npy (batch 2)
+     logits_int8_b1.npy  float32 [1, classes]  for input.npy[:1] alone
+   (the quantization is per token row of one image, so both agree exactly with each other);
+3. records max |int8 - f32 logits| and top-1 agreement in an "int8" sub-object of the case's
+   entry in MANIFEST.json (the existing entries are left as they are).
+
+Note: make_reference.py starts each case folder clean and rewrites MANIFEST.json from scratch,
+so run this script again after it.
+
+The int8 scheme
+---------------
+Only these four GEMM kinds are quantized: attention qkv, attention proj, MLP fc1, MLP fc2.
+The patch embedding, the head, the pre-logits (representation) layer, layer norms, softmax,
+q.k^T, probs.v, the activation and the residual adds all stay float32. All arithmetic below
+is float32 unless stated otherwise.
+
+Weights W [M, K] (PyTorch layout, M output channels): per output channel m, symmetric
+    amax      = max_k |W[m, k]|
+    s_w[m]    = amax / 127                       (1 if amax == 0)
+    q_w[m, k] = clip(rint(W[m, k] / s_w[m]), -127, 127)          (rint: round half to even)
+Activations X [rows, K] (the GEMM's float32 input), per row r, asymmetric uint8:
+    lo = min(0, min_k X[r, k]),  hi = max(0, max_k X[r, k])
+    inv    = 255 / (hi - lo)                     (1 if hi == lo)
+    s_a[r] = (hi - lo) / 255                     (1 if hi == lo)
+    z[r]   = clip(rint(-lo * inv), 0, 255)
+    q_a[r, k] = clip(rint(X[r, k] * inv) + z[r], 0, 255)
+GEMM:
+    acc[r, m]  = sum_k q_a[r, k] * q_w[m, k]     exactly, in int64
+    colsum[m]  = sum_k q_w[m, k]
+    Y[r, m]    = float32(acc[r, m] - z[r] * colsum[m]) * (s_a[r] * s_w[m]) + bias[m]
+then the usual epilogue in float32: fc1 -> activation; proj and fc2 -> + residual.
+Rows are the token rows of one image: for qkv and fc1 the layer-norm output (width D), for
+proj the attention context with the heads merged ([N, H*Dh], width D), for fc2 the activation
+output (width hidden).
+
+Supported configs: timm format (config.json as written by make_reference.py) with
+model.safetensors in timm key names; class token or none, DeiT distillation token, token or avg
+pooling, fc_norm, representation (pre-logits tanh) layer, GELU erf / GELU tanh / ReLU. A case
+whose checkpoint pos_embed does not fit its image size uses posembed_resized.npy, the resized
+pos_embed that make_reference.py's PyTorch reference used. Not supported (skipped): the HF
+layout (tiny_hf) and the official .npz layout (tiny_official_npz).
+
+Results (numpy 2.4.6, safetensors 0.8.0; "f32 check" is the quantization-OFF forward against
+logits.npy, "int8 vs f32" compares logits_int8.npy with logits.npy over both images):
+
+    case                              f32 check   int8 vs f32 max|diff|   top-1 agree   f32 top-1 margin
+    tiny_avg_fcnorm                    8.94e-07                  0.0253          0.00             0.0001
+    tiny_deit_distilled                8.94e-07                  0.0209          1.00             0.3436
+    tiny_gap                           2.38e-07                  0.0136          1.00             0.3014
+    tiny_gelu_tanh_noqkvbias           1.55e-06                  0.0908          1.00             1.1839
+    tiny_posembed_resize_bicubic       4.77e-07                  0.0199          1.00             0.1263
+    tiny_posembed_resize_bilinear_ac   1.91e-06                  0.0418          1.00             0.0106
+    tiny_relu                          1.43e-06                  0.0201          1.00             0.7445
+    tiny_representation                9.24e-07                  0.0197          1.00             0.1373
+    tiny_token_erf                     1.19e-06                  0.0500          1.00             0.4563
+
+"f32 top-1 margin" is the smallest gap between the two largest f32 logits of an image.
+tiny_avg_fcnorm's two images are near ties in float32 (margins 0.005 and 0.0001), so int8 moves
+both top-1s there; top-1 agreement means nothing for that case.
+
+Tolerance for comparing vitc's int8 logits with these: the quantization rounds
+X * inv to integers, so a float32 difference of a few ulps in a GEMM input (a different
+summation order in vitc's layer norm, softmax or GEMMs) can move one q_a by one step when
+X * inv sits near k + 0.5, or change inv itself through the row's min/max. Perturbing every
+GEMM input by a random relative 3e-7 (40 tries per case) changed the int8 logits by at most
+~1e-6 in all cases but tiny_gap, where one flipped rounding moved a logit by 9.1e-4 (its
+closest rounding decision lies 3e-5 of a step from the tie). A tolerance of about 2e-3 leaves
+room for a couple of such flips and is still well below every case's int8-vs-f32 distance
+(0.0136 or more), so it still tells int8 from f32. Exact equality is not a fair test.
+Rows are quantized per image, so logits_int8_b1.npy equals logits_int8.npy[:1] exactly here.
+
+Cross-check (by hand, not part of this script): the timm models built by make_reference.py, with
+their qkv, proj, fc1 and fc2 nn.Linear modules replaced by a separate torch implementation of
+the scheme above (torch 2.15.0, timm 1.0.31), gave logits within 4.8e-7 of logits_int8.npy for
+tiny_token_erf, tiny_gap, tiny_avg_fcnorm, tiny_gelu_tanh_noqkvbias, tiny_relu and
+tiny_deit_distilled.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+from safetensors.numpy import load_file
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REFERENCE_DIR = os.path.join(REPO_ROOT, "test", "data", "reference")
+F32_TOLERANCE = 1e-4
+
+F32 = np.float32
+
+# The config.json keys this forward understands, and the values it supports where limited.
+KNOWN_KEYS = {"format", "img_size", "patch_size", "in_chans", "embed_dim", "depth", "num_heads",
+              "mlp_ratio", "num_classes", "class_token", "global_pool", "fc_norm", "qkv_bias",
+              "act_layer", "norm_eps", "distilled", "representation_size"}
+ACTIVATIONS = ("gelu", "gelu_tanh", "relu")
+POOLS = ("token", "avg")
+
+
+class Unsupported(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------
+# int8 quantization
+# ---------------------------------------------------------------------------
+
+def quantize_weight(w):
+    """Per output channel, symmetric: (q_w int64 [M, K], s_w float32 [M])."""
+    assert w.dtype == F32 and w.ndim == 2
+    amax = np.max(np.abs(w), axis=1)
+    s_w = np.where(amax == 0, F32(1), amax / F32(127)).astype(F32)
+    q_w = np.clip(np.rint(w / s_w[:, None]), -127, 127).astype(np.int64)
+    return q_w, s_w
+
+
+def quantize_activation(x):
+    """Per row, asymmetric uint8: (q_a int64 [rows, K], s_a float32 [rows], z int64 [rows])."""
+    assert x.dtype == F32 and x.ndim == 2
+    lo = np.minimum(F32(0), np.min(x, axis=1))
+    hi = np.maximum(F32(0), np.max(x, axis=1))
+    span = (hi - lo).astype(F32)
+    flat = span == 0
+    safe_span = np.where(flat, F32(1), span)
+    inv = np.where(flat, F32(1), F32(255) / safe_span).astype(F32)
+    s_a = np.where(flat, F32(1), span / F32(255)).astype(F32)
+    z = np.clip(np.rint(-lo * inv), 0, 255).astype(F32)
+    q_a = np.clip(np.rint(x * inv[:, None]) + z[:, None], 0, 255)
+    return q_a.astype(np.int64), s_a, z.astype(np.int64)
+
+
+def linear_int8(x, w, b):
+    """y = x @ w.T + b with w and x quantized as above; the integer GEMM is exact (int64)."""
+    q_w, s_w = quantize_weight(w)
+    q_a, s_a, z = quantize_activation(x)
+    acc = q_a @ q_w.T  # int64 [rows, M]
+    colsum = np.sum(q_w, axis=1)  # int64 [M]
+    corrected = (acc - z[:, None] * colsum[None, :]).astype(F32)
+    scale = (s_a[:, None] * s_w[None, :]).astype(F32)
+    y = corrected * scale
+    if b is not None:
+        y = y + b
+    assert y.dtype == F32
+    return y
+
+
+def linear_f32(x, w, b):
+    y = x @ w.T
+    if b is not None:
+        y = y + b
+    assert y.dtype == F32
+    return y
+
+
+# ---------------------------------------------------------------------------
+# The forward pass, one image at a time
+# ---------------------------------------------------------------------------
+
+def layer_norm(x, weight, bias, eps):
+    mean = np.mean(x, axis=-1, keepdims=True)
+    var = np.mean((x - mean) ** 2, axis=-1, keepdims=True)  # biased, as torch
+    return ((x - mean) / np.sqrt(var + F32(eps)) * weight + bias).astype(F32)
+
+
+def activation(x, kind):
+    if kind == "relu":
+        return np.maximum(x, F32(0))
+    if kind == "gelu":  # exact: 0.5 x (1 + erf(x / sqrt 2)); erf from math, in double
+        erf = np.vectorize(math.erf)(x.astype(np.float64) / math.sqrt(2.0))
+        return (0.5 * x.astype(np.float64) * (1.0 + erf)).astype(F32)
+    if kind == "gelu_tanh":  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        x64 = x.astype(np.float64)
+        inner = math.sqrt(2.0 / math.pi) * (x64 + 0.044715 * x64 ** 3)
+        return (0.5 * x64 * (1.0 + np.tanh(inner))).astype(F32)
+    raise Unsupported(f"act_layer {kind!r}")
+
+
+def softmax(x):
+    e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+    return (e / np.sum(e, axis=-1, keepdims=True)).astype(F32)
+
+
+def attention(x, p, prefix, heads, linear):
+    """x: [N, D] (already normed). Returns proj(attention) [N, D], without the residual."""
+    n, d = x.shape
+    dh = d // heads
+    qkv = linear(x, p[prefix + "qkv.weight"], p.get(prefix + "qkv.bias"))  # [N, 3D]
+    qkv = qkv.reshape(n, 3, heads, dh).transpose(1, 2, 0, 3)  # [3, H, N, Dh]
+    q, k, v = qkv[0], qkv[1], qkv[2]
+    scores = (q * F32(dh ** -0.5)) @ k.transpose(0, 2, 1)  # [H, N, N]
+    context = softmax(scores) @ v  # [H, N, Dh]
+    context = np.ascontiguousarray(context.transpose(1, 0, 2).reshape(n, d))  # heads merged
+    return linear(context, p[prefix + "proj.weight"], p[prefix + "proj.bias"])
+
+
+def patch_embed(image, weight, bias, patch):
+    """Conv with kernel = stride = patch, as a matmul over flattened (c, kh, kw) patches."""
+    c, h, w = image.shape
+    gh, gw = h // patch, w // patch
+    patches = image.reshape(c, gh, patch, gw, patch).transpose(1, 3, 0, 2, 4)  # [gh, gw, c, P, P]
+    patches = patches.reshape(gh * gw, c * patch * patch)  # tokens in row-major (h, w) order
+    return linear_f32(np.ascontiguousarray(patches), weight.reshape(weight.shape[0], -1), bias)
+
+
+def forward_image(image, cfg, p, pos_embed, quantize):
+    """Logits [num_classes] of one image [C, H, W]."""
+    gemm = linear_int8 if quantize else linear_f32
+    eps, heads, act = cfg["norm_eps"], cfg["num_heads"], cfg["act_layer"]
+
+    x = patch_embed(image, p["patch_embed.proj.weight"], p["patch_embed.proj.bias"],
+                    cfg["patch_size"])
+    prefix = []
+    if cfg["class_token"]:
+        prefix.append(p["cls_token"][0])
+    if cfg["distilled"]:
+        prefix.append(p["dist_token"][0])
+    num_prefix = len(prefix)
+    x = np.concatenate(prefix + [x], axis=0) + pos_embed[0]
+
+    for i in range(cfg["depth"]):
+        b = f"blocks.{i}."
+        h = layer_norm(x, p[b + "norm1.weight"], p[b + "norm1.bias"], eps)
+        x = x + attention(h, p, b + "attn.", heads, gemm)
+        h = layer_norm(x, p[b + "norm2.weight"], p[b + "norm2.bias"], eps)
+        h = activation(gemm(h, p[b + "mlp.fc1.weight"], p[b + "mlp.fc1.bias"]), act)
+        x = x + gemm(h, p[b + "mlp.fc2.weight"], p[b + "mlp.fc2.bias"])
+
+    # timm: with fc_norm, `norm` is Identity and the norm comes after pooling instead.
+    if not uses_fc_norm(cfg):
+        x = layer_norm(x, p["norm.weight"], p["norm.bias"], eps)
+
+    if cfg["distilled"]:  # DeiT at eval: mean of both heads (no fc_norm/pre-logits here)
+        logits = linear_f32(x[0:1], p["head.weight"], p["head.bias"])
+        logits_dist = linear_f32(x[1:2], p["head_dist.weight"], p["head_dist.bias"])
+        return ((logits + logits_dist) / F32(2))[0]
+
+    if cfg["global_pool"] == "token":
+        pooled = x[0:1]
+    else:  # avg over the non-prefix tokens
+        pooled = np.mean(x[num_prefix:], axis=0, keepdims=True).astype(F32)
+    if uses_fc_norm(cfg):
+        pooled = layer_norm(pooled, p["fc_norm.weight"], p["fc_norm.bias"], eps)
+    if cfg["representation_size"]:
+        pooled = np.tanh(linear_f32(pooled, p["pre_logits.fc.weight"], p["pre_logits.fc.bias"]))
+    return linear_f32(pooled, p["head.weight"], p["head.bias"])[0]
+
+
+def forward(images, cfg, p, pos_embed, quantize):
+    return np.stack([forward_image(img, cfg, p, pos_embed, quantize) for img in images]).astype(F32)
+
+
+def uses_fc_norm(cfg):
+    """timm VisionTransformer: fc_norm=None means 'use it for avg pooling'."""
+    if cfg["fc_norm"] is None:
+        return cfg["global_pool"] == "avg"
+    return bool(cfg["fc_norm"])
+
+
+# ---------------------------------------------------------------------------
+# Cases
+# ---------------------------------------------------------------------------
+
+def load_case(case_dir):
+    """(cfg, params, pos_embed) or raise Unsupported."""
+    with open(os.path.join(case_dir, "config.json")) as f:
+        cfg = json.load(f)
+    if cfg.get("format") != "timm":
+        raise Unsupported(f"format {cfg.get('format')!r} (only timm)")
+    unknown = set(cfg) - KNOWN_KEYS
+    if unknown:
+        raise Unsupported(f"config keys {sorted(unknown)}")
+    if cfg["act_layer"] not in ACTIVATIONS:
+        raise Unsupported(f"act_layer {cfg['act_layer']!r}")
+    if cfg["global_pool"] not in POOLS:
+        raise Unsupported(f"global_pool {cfg['global_pool']!r}")
+    if cfg["distilled"] and (cfg["global_pool"] != "token" or uses_fc_norm(cfg)
+                             or cfg["representation_size"] or not cfg["class_token"]):
+        raise Unsupported("distilled with other than token pooling")
+    weights = os.path.join(case_dir, "model.safetensors")
+    if not os.path.exists(weights):
+        raise Unsupported("no model.safetensors (official .npz layout?)")
+    p = load_file(weights)
+    for k, v in p.items():
+        if v.dtype != F32:
+            raise Unsupported(f"{k} is {v.dtype}")
+
+    # Every tensor in the checkpoint must be one this forward reads.
+    expected = {"patch_embed.proj.weight", "patch_embed.proj.bias", "pos_embed", "head.weight",
+                "head.bias"}
+    expected |= {"cls_token"} if cfg["class_token"] else set()
+    expected |= {"dist_token", "head_dist.weight", "head_dist.bias"} if cfg["distilled"] else set()
+    expected |= {"fc_norm.weight", "fc_norm.bias"} if uses_fc_norm(cfg) else {"norm.weight", "norm.bias"}
+    if cfg["representation_size"]:
+        expected |= {"pre_logits.fc.weight", "pre_logits.fc.bias"}
+    for i in range(cfg["depth"]):
+        names = ["norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.proj.weight",
+                 "attn.proj.bias", "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias",
+                 "mlp.fc2.weight", "mlp.fc2.bias"] + (["attn.qkv.bias"] if cfg["qkv_bias"] else [])
+        expected |= {f"blocks.{i}.{n}" for n in names}
+    if set(p) != expected:
+        raise Unsupported(f"checkpoint keys: missing {sorted(expected - set(p))}, "
+                          f"unexpected {sorted(set(p) - expected)}")
+
+    grid = (cfg["img_size"] // cfg["patch_size"]) ** 2
+    tokens = grid + int(cfg["class_token"]) + int(cfg["distilled"])
+    pos_embed = p["pos_embed"]
+    if pos_embed.shape[1] != tokens:
+        resized = os.path.join(case_dir, "posembed_resized.npy")
+        if not os.path.exists(resized):
+            raise Unsupported(f"pos_embed has {pos_embed.shape[1]} rows, the model {tokens}")
+        pos_embed = np.load(resized)
+        print(f"  pos_embed {list(p['pos_embed'].shape)} -> {list(pos_embed.shape)} "
+              f"from posembed_resized.npy")
+    assert pos_embed.shape == (1, tokens, cfg["embed_dim"]), pos_embed.shape
+    return cfg, p, pos_embed.astype(F32)
+
+
+def run_case(case_dir):
+    """Returns the MANIFEST "int8" entry, or None if the case was skipped or failed its check."""
+    name = os.path.basename(os.path.normpath(case_dir))
+    print(f"{name}:")
+    try:
+        cfg, p, pos_embed = load_case(case_dir)
+    except Unsupported as e:
+        print(f"  skipped: {e}")
+        return None
+    images = np.load(os.path.join(case_dir, "input.npy"))
+    ref = np.load(os.path.join(case_dir, "logits.npy"))
+    ref_b1 = np.load(os.path.join(case_dir, "logits_b1.npy"))
+    assert images.dtype == F32 and images.shape[0] == 2
+
+    # 1. The forward itself, quantization off, against PyTorch/timm.
+    f32 = forward(images, cfg, p, pos_embed, quantize=False)
+    f32_b1 = forward(images[:1], cfg, p, pos_embed, quantize=False)
+    check = max(float(np.abs(f32 - ref).max()), float(np.abs(f32_b1 - ref_b1).max()))
+    print(f"  quantization off: max |numpy - logits.npy/logits_b1.npy| = {check:.3g}")
+    if not check <= F32_TOLERANCE:
+        print(f"  FAILED: over {F32_TOLERANCE}; nothing written for this case")
+        return "failed"
+
+    # 2. int8.
+    int8 = forward(images, cfg, p, pos_embed, quantize=True)
+    int8_b1 = forward(images[:1], cfg, p, pos_embed, quantize=True)
+    assert np.array_equal(int8_b1, int8[:1])  # rows are quantized per image, per token
+    np.save(os.path.join(case_dir, "logits_int8.npy"), int8)
+    np.save(os.path.join(case_dir, "logits_int8_b1.npy"), int8_b1)
+
+    diff = float(np.abs(int8 - ref).max())
+    top1 = float(np.mean(int8.argmax(1) == ref.argmax(1)))
+    top2 = np.sort(ref, axis=1)[:, -2:]
+    margin = float(np.min(top2[:, 1] - top2[:, 0]))  # a near tie makes top-1 agreement moot
+    print(f"  int8: max |int8 - f32 logits| = {diff:.4g} (max |f32 logit| "
+          f"{float(np.abs(ref).max()):.4g}), top-1 agree {top1:.2f} "
+          f"(smallest f32 top-1 margin {margin:.3g})")
+    return {
+        "generator": "test/reference/make_int8_reference.py",
+        "files": {f: os.path.getsize(os.path.join(case_dir, f))
+                  for f in ("logits_int8.npy", "logits_int8_b1.npy")},
+        "quantized_gemms": ["attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2"],
+        "f32_forward_max_abs_diff": check,
+        "max_abs_diff_vs_f32": diff,
+        "top1_agree_vs_f32": top1,
+        "f32_min_top1_margin": margin,
+    }
+
+
+def update_manifest(reference_dir, results):
+    path = os.path.join(reference_dir, "MANIFEST.json")
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        manifest = json.load(f)
+    for entry in manifest["cases"]:
+        if entry["case"] in results:
+            entry["int8"] = results[entry["case"]]
+    with open(path, "w") as f:  # same formatting as make_reference.py's write_json
+        json.dump(manifest, f, indent=2, sort_keys=False)
+        f.write("\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("cases", nargs="*", help="case folders (default: every case in "
+                    "test/data/reference)")
+    args = ap.parse_args()
+    case_dirs = args.cases or sorted(
+        os.path.join(REFERENCE_DIR, d) for d in os.listdir(REFERENCE_DIR)
+        if os.path.isfile(os.path.join(REFERENCE_DIR, d, "config.json")))
+
+    results, failed = {}, []
+    for d in case_dirs:
+        r = run_case(d)
+        name = os.path.basename(os.path.normpath(d))
+        if r == "failed":
+            failed.append(name)
+        elif r is not None:
+            results[name] = r
+    # Record in the MANIFEST of the folder the cases are in (only when it lists them).
+    for parent in sorted({os.path.dirname(os.path.abspath(os.path.normpath(d))) for d in case_dirs}):
+        update_manifest(parent, {n: r for n, r in results.items()
+                                 if os.path.isdir(os.path.join(parent, n))})
+    print("\n    case                              f32 check   int8 vs f32 max|diff|   top-1 agree"
+          "   f32 top-1 margin")
+    for name, r in results.items():
+        print(f"    {name:32s}  {r['f32_forward_max_abs_diff']:9.2e}   {r['max_abs_diff_vs_f32']:21.4f}"
+              f"   {r['top1_agree_vs_f32']:11.2f}   {r['f32_min_top1_margin']:16.4f}")
+    print(f"\nwrote int8 logits for {len(results)} case(s); failed: {failed or 'none'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
