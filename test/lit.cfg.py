@@ -28,3 +28,17 @@ llvm_config.add_tool_substitutions(["vit-opt", "vitc", "vit-run", "compare-outpu
 # scripts/setup.sh, runs the kernels on the CPU).
 if glob.glob("/etc/OpenCL/vendors/*.icd"):
     config.available_features.add("opencl")
+
+# What the host CPU can run, for tests that execute code built for a feature
+# (elsewhere they are reported UNSUPPORTED): cpu-avx2, cpu-avx512-vnni,
+# cpu-avx512-bf16, cpu-amx-bf16.
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = next((line.split(":", 1)[1].split() for line in cpuinfo
+                      if line.startswith("flags")), [])
+except OSError:
+    flags = []
+for flag, feature in [("avx2", "cpu-avx2"), ("avx512_vnni", "cpu-avx512-vnni"),
+                      ("avx512_bf16", "cpu-avx512-bf16"), ("amx_bf16", "cpu-amx-bf16")]:
+    if flag in flags:
+        config.available_features.add(feature)
