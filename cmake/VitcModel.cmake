@@ -4,6 +4,7 @@
 #     MODEL <zoo name> | CONFIG <config.json>       # what model
 #     [WEIGHTS <checkpoint> | RANDOM_WEIGHTS <seed>] # its weights (written beside the library)
 #     [TARGET <halide target>]                      # default: host
+#     [PRECISION f32|int8]                          # the encoder's GEMMs; default: f32
 #     [VITC_ARGS <more vitc flags>...])
 #
 # Produces lib<target>.a, <target>.h (declares <target>_model()) and <target>.safetensors in
@@ -11,7 +12,7 @@
 # model with libvitrt. The target's VITC_WEIGHTS property is the weights file's path.
 # vitc comes from this project's `vitc` target, or from VITC_EXECUTABLE / the PATH.
 function(vit_add_model target)
-  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "MODEL;CONFIG;WEIGHTS;RANDOM_WEIGHTS;TARGET"
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "MODEL;CONFIG;WEIGHTS;RANDOM_WEIGHTS;TARGET;PRECISION"
                         "VITC_ARGS")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "vit_add_model(${target}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
@@ -25,6 +26,12 @@ function(vit_add_model target)
   if(NOT ARG_TARGET)
     set(ARG_TARGET host)
   endif()
+  if(NOT ARG_PRECISION)
+    set(ARG_PRECISION f32)
+  endif()
+  if(NOT ARG_PRECISION MATCHES "^(f32|int8)$")
+    message(FATAL_ERROR "vit_add_model(${target}): PRECISION must be f32 or int8, got '${ARG_PRECISION}'")
+  endif()
   if(TARGET vitc)
     set(vitc $<TARGET_FILE:vitc>)
     set(vitc_depends vitc)
@@ -37,7 +44,8 @@ function(vit_add_model target)
   set(dir ${CMAKE_CURRENT_BINARY_DIR}/${target}.vitc)
   set(library ${dir}/lib${target}.a)
   set(outputs ${library} ${dir}/${target}.h)
-  set(args --name ${target} --target ${ARG_TARGET} --emit=lib -o ${library})
+  set(args --name ${target} --target ${ARG_TARGET} --precision ${ARG_PRECISION} --emit=lib
+           -o ${library})
   set(depends ${vitc_depends})
   if(ARG_MODEL)
     list(APPEND args --model ${ARG_MODEL})
@@ -60,7 +68,7 @@ function(vit_add_model target)
     COMMAND ${CMAKE_COMMAND} -E make_directory ${dir}
     COMMAND ${vitc} ${args} ${ARG_VITC_ARGS}
     DEPENDS ${depends}
-    COMMENT "vitc: compiling model ${target} for ${ARG_TARGET}"
+    COMMENT "vitc: compiling model ${target} for ${ARG_TARGET} (${ARG_PRECISION})"
     VERBATIM)
   add_custom_target(${target}_vitc DEPENDS ${outputs})
 

@@ -22,7 +22,7 @@ tool_dirs = [
     os.path.join(config.vitc_obj_root, "test", "e2e"),
     config.llvm_tools_dir,
 ]
-llvm_config.add_tool_substitutions(["vit-opt", "vitc", "vit-run", "compare-outputs", "FileCheck", "not", "count", "split-file", "llvm-nm", "llvm-readelf"], tool_dirs)
+llvm_config.add_tool_substitutions(["vit-opt", "vitc", "vit-run", "compare-outputs", "FileCheck", "not", "count", "split-file", "llvm-nm", "llvm-readelf", "llvm-objdump"], tool_dirs)
 
 # OpenCL tests run where an OpenCL platform is installed (PoCL, from
 # scripts/setup.sh, runs the kernels on the CPU).

@@ -216,10 +216,10 @@ int main(int argc, char **argv) {
   }
   if (repeat > 1)
     llvm::outs() << llvm::formatv(
-        "{0}: batch {1}, {2} runs: best {3:f2} ms, mean {4:f2} ms, "
+        "{0} ({6}): batch {1}, {2} runs: best {3:f2} ms, mean {4:f2} ms, "
         "{5:f1} images/s\n",
         info.name, batch, repeat.getValue(), best, total / repeat,
-        1000.0 * batch / best);
+        1000.0 * batch / best, info.precision);
   if (profile) {
     int count = 0;
     vitrt_context_get_profile(context, nullptr, 0, &count);

@@ -10,6 +10,7 @@
 
 #include "support/Checkpoint.h"
 #include "tiny_gap_model.h"
+#include "tiny_token_int8_model.h"
 #include "tiny_token_model.h"
 
 #include <gmock/gmock.h>
@@ -86,6 +87,7 @@ TEST(Runtime, MatchesPyTorchAndReportsTheModel) {
   EXPECT_EQ(info.width, 32);
   EXPECT_EQ(info.outputs, 10);
   EXPECT_EQ(info.mean[0], 0.5f);
+  EXPECT_STREQ(info.precision, "f32");
   vitc::Tensor input = load(reference("tiny_token_erf/input.npy"));
   vitc::Tensor expected = load(reference("tiny_token_erf/logits.npy"));
   EXPECT_LE(maxDiff(run(m.context, input, 10), expected.data), 1e-4f);
@@ -95,6 +97,34 @@ TEST(Runtime, MatchesPyTorchAndReportsTheModel) {
   first.data.resize(first.data.size() / 2);
   vitc::Tensor expectedFirst = load(reference("tiny_token_erf/logits_b1.npy"));
   EXPECT_LE(maxDiff(run(m.context, first, 10), expectedFirst.data), 1e-4f);
+}
+
+TEST(Runtime, Int8ModelsSayTheirPrecisionAndMatchTheInt8Reference) {
+  Opened m;
+  ASSERT_NO_FATAL_FAILURE(
+      open(tiny_token_int8_model_model(), TINY_TOKEN_INT8_WEIGHTS, m));
+  vitrt_model_info info;
+  ASSERT_EQ(vitrt_get_info(m.model, &info), VITRT_OK);
+  EXPECT_STREQ(info.precision, "int8");
+  vitc::Tensor input = load(reference("tiny_token_erf/input.npy"));
+  vitc::Tensor expected = load(reference("tiny_token_erf/logits_int8.npy"));
+  EXPECT_LE(maxDiff(run(m.context, input, 10), expected.data), 2e-3f);
+}
+
+TEST(Runtime, WeightsOfAnotherPrecisionAreRefusedNamingBoth) {
+  vitrt_model *model = nullptr;
+  EXPECT_EQ(vitrt_open(tiny_token_int8_model_model(), TINY_TOKEN_WEIGHTS,
+                       nullptr, &model),
+            VITRT_WEIGHTS_MISMATCH);
+  EXPECT_THAT(vitrt_last_error(),
+              HasSubstr("these weights are f32 but model "
+                        "'tiny_token_int8_model' was compiled for int8"));
+  EXPECT_EQ(vitrt_open(tiny_token_model_model(), TINY_TOKEN_INT8_WEIGHTS,
+                       nullptr, &model),
+            VITRT_WEIGHTS_MISMATCH);
+  EXPECT_THAT(vitrt_last_error(),
+              HasSubstr("these weights are int8 but model 'tiny_token_model' "
+                        "was compiled for f32"));
 }
 
 TEST(Runtime, FeaturesAreWhatTheHeadReads) {
