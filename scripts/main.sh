@@ -2,8 +2,9 @@
 # README main-job command: set up, build, then run vitc on its embedded default.
 #  1. A ViT trained on Fashion-MNIST (examples/fashion_mnist: weights trained once by train.py
 #     with PyTorch, committed) is compiled by the build through vit_add_model() and classifies
-#     the 10,000 test images of the Debian package dataset-fashion-mnist; its accuracy is
-#     printed next to the accuracy PyTorch measured with the same weights, then it is timed.
+#     the 10,000 test images of the Debian package dataset-fashion-mnist, in f32 and in int8
+#     (--precision int8); each one's accuracy is printed next to the accuracy PyTorch
+#     measured with the same weights, with its speed.
 #  2. ViT-B/16 (seeded random weights) goes through the whole compiler into a shared library,
 #     which vit-run loads to classify an image and to time a batch.
 set -euo pipefail
@@ -18,6 +19,7 @@ fashion="$VITC_ROOT/examples/fashion_mnist"
 echo
 echo "== Fashion-MNIST: a ViT compiled by vitc vs PyTorch, same weights"
 "$VITC_BUILD/examples/fashion-mnist" "$VITC_BUILD/examples/fashion_vit.vitc/fashion_vit.safetensors" \
+  "$VITC_BUILD/examples/fashion_vit_int8.vitc/fashion_vit_int8.safetensors" \
   /usr/share/datasets/fashion-mnist "$fashion/reference.json" "$fashion/labels.txt"
 
 echo

@@ -398,11 +398,13 @@ int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
   RDom r(0, k, name + "_qk");
   std::vector<Expr> atR = rowArgs;
   atR.insert(atR.begin(), r);
-  Func lo(name + "_lo"), hi(name + "_hi");
-  lo(rowVars) = 0.0f; // the range includes 0
-  lo(rowVars) = min(lo(rowArgs), lhs(atR));
-  hi(rowVars) = 0.0f;
-  hi(rowVars) = max(hi(rowArgs), lhs(atR));
+  // Each row's range, as (min, max) in one pass; it includes 0.
+  Func range(name + "_range");
+  range(rowVars) = Tuple(0.0f, 0.0f);
+  range(rowVars) = Tuple(min(range(rowArgs)[0], lhs(atR)),
+                         max(range(rowArgs)[1], lhs(atR)));
+  auto lo = [&](const std::vector<Expr> &row) { return range(row)[0]; };
+  auto hi = [&](const std::vector<Expr> &row) { return range(row)[1]; };
   // Per row: the inverse step (one division per row), the step, the zero
   // point. A constant row (all zeros) gets step 1.
   auto inverseStep = [&](const std::vector<Expr> &row) {
@@ -421,7 +423,7 @@ int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
                                zero(rowArgs),
                            0.0f, 255.0f));
   quant.func = q;
-  quant.rowStages = {lo, hi};
+  quant.rowStages = {range};
 
   KernelStage stage;
   stage.kind = KernelStage::Kind::Gemm;

@@ -65,9 +65,11 @@ void scheduleRowReduce(KernelStage &def, int vec, bool nested) {
   }
 }
 
-/// An int8 GEMM's input: each row's min and max first (at the root: the
-/// GEMM's epilogue reads them too), split over the vector's lanes, then the
-/// u8 row, vectorized along it; both spread over the cores by rows.
+/// An int8 GEMM's input: each row's (min, max) first, at the root (the
+/// GEMM's epilogue reads them too), one row per iteration split over the
+/// vector's lanes; then the u8 rows, vectorized along them. Each is one
+/// parallel loop over the rows: small models run many of these kernels, and
+/// a parallel loop costs a dispatch to the thread pool.
 void scheduleQuantize(KernelStage &def, int vec) {
   Func q = def.func;
   Var rows = fuseLoops(q, def.vars, 1, "rows");
@@ -78,19 +80,14 @@ void scheduleQuantize(KernelStage &def, int vec) {
       .vectorize(def.vars[0], vec, TailStrategy::GuardWithIf);
   for (Func range : def.rowStages) {
     range.compute_root();
-    // Tokens (dimension 1 of the input, 0 of the range) across the cores.
+    // The tokens (the range's dimension 0) across the cores.
     Var tokens = range.args()[0];
+    range.update().parallel(tokens);
     if (def.extents[0] >= 2 * vec) {
-      // Partial results (rows..., lane), stored lane innermost.
       Var lane("lane");
       Func partial = splitRowReduction(range, vec, lane);
-      std::vector<Var> partialVars = partial.args();
-      std::rotate(partialVars.begin(), partialVars.end() - 1,
-                  partialVars.end());
-      partial.compute_root().reorder_storage(partialVars).vectorize(lane);
-      partial.update().vectorize(lane).parallel(tokens);
-    } else {
-      range.update().parallel(tokens);
+      partial.compute_at(range, tokens).vectorize(lane);
+      partial.update().vectorize(lane);
     }
   }
 }
