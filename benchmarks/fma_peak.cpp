@@ -1,8 +1,13 @@
-//===- fma_peak.cpp - the machine's fp32 FMA peak, 1 thread and all -------===//
+//===- fma_peak.cpp - the machine's fp32 and int8 peaks, 1 thread and all -===//
 //
-// Independent chains of 8-lane fused multiply-adds (AVX2 + FMA), enough of
-// them to hide the FMA latency, timed on one thread and on every core. The
-// ratio of a model's achieved GFLOP/s to this is its fraction of peak.
+// Independent chains of fused multiply-adds of the widest vectors the host
+// has (AVX-512 where present, else AVX2 + FMA), enough of them to hide the
+// latency, timed on one thread and on every core. The ratio of a model's
+// achieved GFLOP/s to this is its fraction of peak. The int8 peak is the
+// same with the int8 dot products vitc's int8 GEMMs use: vpdpbusd (AVX512-
+// VNNI: 64 u8 x s8 multiply-adds per instruction), else vpmaddubsw +
+// vpmaddwd + vpaddd (AVX2: 32 per three instructions); an op is a multiply
+// or an add, as a FLOP is.
 //
 // It also measures the sustained peak: the same loop cut into calls as long
 // as a kernel call (10 ms), run by one pool of threads like a model's
@@ -27,7 +32,10 @@
 
 namespace {
 
-// 12 accumulators: 2 FMA units x 4-5 cycles latency, with room to spare.
+// Each loop runs `iterations` times 12 independent chains (2 units x 4-5
+// cycles latency, with room to spare) and returns something of the result.
+using Loop = float (*)(long iterations);
+
 __attribute__((target("avx2,fma"))) float fmaLoop(long iterations) {
   __m256 acc[12];
   for (int i = 0; i < 12; ++i)
@@ -44,8 +52,74 @@ __attribute__((target("avx2,fma"))) float fmaLoop(long iterations) {
   return lanes[0];
 }
 
-/// GFLOP/s of `threads` threads running the loop for about `seconds`.
-double measure(int threads, double seconds) {
+__attribute__((target("avx512f"))) float fma512Loop(long iterations) {
+  __m512 acc[12];
+  for (int i = 0; i < 12; ++i)
+    acc[i] = _mm512_set1_ps(0.001f * i);
+  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+  for (long n = 0; n < iterations; ++n)
+    for (int i = 0; i < 12; ++i)
+      acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+  __m512 sum = acc[0];
+  for (int i = 1; i < 12; ++i)
+    sum = _mm512_add_ps(sum, acc[i]);
+  return _mm512_reduce_add_ps(sum);
+}
+
+__attribute__((target("avx512f,avx512vnni"))) float dpbusdLoop(long iterations) {
+  __m512i acc[12];
+  for (int i = 0; i < 12; ++i)
+    acc[i] = _mm512_set1_epi32(i);
+  const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);
+  for (long n = 0; n < iterations; ++n)
+    for (int i = 0; i < 12; ++i)
+      acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+  __m512i sum = acc[0];
+  for (int i = 1; i < 12; ++i)
+    sum = _mm512_add_epi32(sum, acc[i]);
+  return float(_mm512_reduce_add_epi32(sum));
+}
+
+__attribute__((target("avx2"))) float maddubsLoop(long iterations) {
+  __m256i acc[12];
+  for (int i = 0; i < 12; ++i)
+    acc[i] = _mm256_set1_epi32(i);
+  const __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-2),
+                ones = _mm256_set1_epi16(1);
+  for (long n = 0; n < iterations; ++n)
+    for (int i = 0; i < 12; ++i)
+      acc[i] = _mm256_add_epi32(
+          acc[i], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), ones));
+  __m256i sum = acc[0];
+  for (int i = 1; i < 12; ++i)
+    sum = _mm256_add_epi32(sum, acc[i]);
+  int lanes[8];
+  _mm256_storeu_si256(reinterpret_cast<__m256i *>(lanes), sum);
+  return float(lanes[0]);
+}
+
+/// A loop and the operations (multiplies and adds) of one iteration.
+struct PeakLoop {
+  const char *name;
+  Loop loop;
+  double opsPerIteration;
+};
+
+/// The widest fp32 FMA loop the host runs, and the int8 loop vitc uses.
+PeakLoop fp32Loop() {
+  if (__builtin_cpu_supports("avx512f"))
+    return {"AVX-512", fma512Loop, 12.0 * 16 * 2};
+  return {"AVX2", fmaLoop, 12.0 * 8 * 2};
+}
+PeakLoop int8Loop() {
+  if (__builtin_cpu_supports("avx512vnni"))
+    return {"AVX512-VNNI vpdpbusd", dpbusdLoop, 12.0 * 64 * 2};
+  return {"AVX2 vpmaddubsw + vpmaddwd", maddubsLoop, 12.0 * 32 * 2};
+}
+
+/// G operations/s of `threads` threads running `peak` for about `seconds`.
+double measure(const PeakLoop &peak, int threads, double seconds) {
+  Loop fmaLoop = peak.loop;
   // Calibrate the iteration count on one thread.
   long iterations = 1 << 20;
   for (;;) {
@@ -68,8 +142,7 @@ double measure(int threads, double seconds) {
   for (std::thread &t : pool)
     t.join();
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  // Each FMA is 2 FLOP on 8 lanes, 12 per iteration.
-  return threads * double(iterations) * 12 * 8 * 2 / s / 1e9;
+  return threads * double(iterations) * peak.opsPerIteration / s / 1e9;
 }
 
 struct Sustained {
@@ -78,8 +151,11 @@ struct Sustained {
 
 /// `calls` calls of about `callSeconds` each on a pool of `threads` threads
 /// (the caller and threads - 1 spinning workers), GFLOP/s per call.
-Sustained sustained(int threads, double callSeconds, int calls, double onePeak) {
-  const long iterations = std::max(1L, long(onePeak * 1e9 * callSeconds / (12 * 8 * 2)));
+Sustained sustained(const PeakLoop &peak, int threads, double callSeconds, int calls,
+                    double onePeak) {
+  Loop fmaLoop = peak.loop;
+  const long iterations =
+      std::max(1L, long(onePeak * 1e9 * callSeconds / peak.opsPerIteration));
   std::atomic<int> generation{0}, finished{0};
   std::atomic<bool> quit{false};
   std::vector<std::thread> workers;
@@ -96,7 +172,7 @@ Sustained sustained(int threads, double callSeconds, int calls, double onePeak) 
         finished.fetch_add(1, std::memory_order_release);
       }
     });
-  const double flop = threads * double(iterations) * 12 * 8 * 2;
+  const double flop = threads * double(iterations) * peak.opsPerIteration;
   std::vector<double> seconds;
   for (int call = 0; call < calls; ++call) {
     auto start = std::chrono::steady_clock::now();
@@ -135,17 +211,22 @@ int main(int argc, char **argv) {
     return 1;
   }
   int cores = std::max(1u, std::thread::hardware_concurrency());
-  double best1 = 0, bestAll = 0;
+  const PeakLoop fp32 = fp32Loop(), int8 = int8Loop();
+  double best1 = 0, bestAll = 0, int8One = 0, int8All = 0;
   for (int round = 0; round < 3; ++round) {
-    best1 = std::max(best1, measure(1, seconds));
-    bestAll = std::max(bestAll, measure(cores, seconds));
+    best1 = std::max(best1, measure(fp32, 1, seconds));
+    bestAll = std::max(bestAll, measure(fp32, cores, seconds));
+    int8One = std::max(int8One, measure(int8, 1, seconds));
+    int8All = std::max(int8All, measure(int8, cores, seconds));
   }
-  std::printf("fp32 FMA peak (AVX2, best of 3): 1 thread %.1f GFLOP/s, %d threads %.1f GFLOP/s\n",
-              best1, cores, bestAll);
+  std::printf("fp32 FMA peak (%s, best of 3): 1 thread %.1f GFLOP/s, %d threads %.1f GFLOP/s\n",
+              fp32.name, best1, cores, bestAll);
   const double callSeconds = 0.010;
-  Sustained s = sustained(cores, callSeconds, calls, best1);
+  Sustained s = sustained(fp32, cores, callSeconds, calls, best1);
   std::printf("sustained (%d calls of %.0f ms, %d threads): mean %.1f GFLOP/s, median %.1f, "
               "fastest call %.1f\n",
               calls, callSeconds * 1e3, cores, s.mean, s.median, s.fastest);
+  std::printf("int8 peak (%s, best of 3): 1 thread %.1f GOP/s, %d threads %.1f GOP/s\n",
+              int8.name, int8One, cores, int8All);
   return 0;
 }

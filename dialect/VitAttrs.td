@@ -145,6 +145,15 @@ def Vit_TargetAttr : Vit_Attr<"Target", "target"> {
       return ::mlir::vit::bitEnumContainsAll(getFeatures(), wanted);
     }
     bool isGpu() const { return getGpu() != ::mlir::vit::GpuApi::None; }
+    /// The largest magnitude of int8 GEMM weights: 127 where the kernels'
+    /// int8 dot product sums 4 u8 x s8 products exactly in int32 (vpdpbusd
+    /// with AVX512-VNNI; targets other than x86), 63 on other x86 targets,
+    /// whose kernels sum pairs with vpmaddubsw: its i16 sums saturate beyond
+    /// that (2 x 255 x 63 = 32130 < 32767 < 2 x 255 x 127).
+    int64_t getInt8WeightLevels() const {
+      bool x86 = has(::mlir::vit::CpuFeatures::SSE41);
+      return x86 && !has(::mlir::vit::CpuFeatures::AVX512VNNI) ? 63 : 127;
+    }
     /// f32 lanes of a SIMD vector (1 on GPUs: threads, not lanes).
     int64_t getVectorLanes() const { return getVectorBits() / 32; }
   }];

@@ -383,9 +383,14 @@ gemmStage(Func lhs, ImageParam weight, int block, int k,
 /// exact in int32, and the epilogue gets
 ///   (acc - z * colsum) * (row scale * weight scale)
 /// from the scales parameter (Halide dimensions (m, 0: scale, 1: colsum)).
+///
+/// With `pairs` (weights within [-63, 63]), each group's sum is two i16 sums
+/// of two products (vpmaddubsw's saturating pairs, exact in that range)
+/// widened and added (vpmaddwd against ones); else one 4-way sum (vpdpbusd).
 std::pair<KernelStage, KernelStage>
 int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
-               const std::vector<int64_t> &extents, const std::string &name,
+               bool pairs, const std::vector<int64_t> &extents,
+               const std::string &name,
                const std::function<Expr(Expr sum, const std::vector<Var> &vars)>
                    &epilogue) {
   KernelStage quant;
@@ -430,18 +435,45 @@ int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
   stage.int8 = true;
   stage.extents = extents;
   stage.vars = makeVars(extents.size(), (name + "_v").c_str());
-  RDom g(0, 4, 0, k / 4, name + "_k"); // g.x: k in its group, g.y: the group
+  // g.x: k in its group (or the pair in it), g.y: the group.
+  RDom g(0, pairs ? 2 : 4, 0, k / 4, name + "_k");
   // The accumulator is indexed by (column in panel, rows..., panel), so the
   // vectorized column is a dense ramp into the panel (m % block would hide
   // that from the vectorizer once each lane also spans the 4 k of a group).
   std::vector<Var> accVars = makeVars(extents.size() + 1, (name + "_a").c_str());
   Var column = accVars[0], panelIndex = accVars.back();
-  std::vector<Expr> lhsArgs = asExprs(accVars);
-  lhsArgs.pop_back();
-  lhsArgs[0] = 4 * g.y + g.x;
   Func acc(name + "_acc");
   acc(accVars) = 0;
-  acc(accVars) += i32(q(lhsArgs)) * i32(weight(g.x, column, g.y, panelIndex));
+  auto lhsAt = [&](Expr kIndex, const std::vector<Var> &vars) {
+    std::vector<Expr> args = asExprs(vars);
+    args.pop_back(); // the panel
+    args[0] = kIndex;
+    return q(args);
+  };
+  if (pairs) {
+    // pairSums(pair, column, rows..., panel, group): i16, saturating, as
+    // vpmaddubsw sums (exact for these weights).
+    std::vector<Var> pairVars =
+        makeVars(extents.size() + 3, (name + "_p").c_str());
+    Var pair = pairVars[0], group = pairVars.back();
+    std::vector<Var> tileVars(pairVars.begin() + 1, pairVars.end() - 1);
+    RDom two(0, 2, name + "_two");
+    Func pairSums(name + "_pairs");
+    pairSums(pairVars) = i16(0);
+    pairSums(pairVars) = saturating_add(
+        pairSums(pairVars),
+        widening_mul(lhsAt(4 * group + 2 * pair + two, tileVars),
+                     weight(2 * pair + two, tileVars[0], group,
+                            tileVars.back())));
+    std::vector<Expr> pairArgs = asExprs(accVars);
+    pairArgs.insert(pairArgs.begin(), g.x);
+    pairArgs.push_back(g.y);
+    acc(accVars) += i32(pairSums(pairArgs));
+    stage.int8Pairs = pairSums;
+  } else {
+    acc(accVars) += i32(lhsAt(4 * g.y + g.x, accVars)) *
+                    i32(weight(g.x, column, g.y, panelIndex));
+  }
   Expr m = stage.vars[0];
   std::vector<Expr> accArgs = asExprs(stage.vars);
   accArgs[0] = m % block;
@@ -476,8 +508,10 @@ std::vector<KernelStage> weightGemmStages(
     int scale = kernel.getWeightScaleOperand(i);
     if (scale < 0)
       return {gemmStage(lhs, inputs[i], block, k, extents, name, epilogue)};
+    // Weights within [-63, 63] are summed in pairs (ParamLayout::levels).
+    const bool pairs = paramLayoutFor(op, i).levels < 127;
     auto [quant, gemm] = int8GemmStages(lhs, inputs[i], inputs[scale], block,
-                                        k, extents, name, epilogue);
+                                        k, pairs, extents, name, epilogue);
     return {quant, gemm};
   }
   return {};

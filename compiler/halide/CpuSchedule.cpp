@@ -162,15 +162,39 @@ void scheduleGemm(KernelStage &def, int vec, bool nested) {
   Var ax = acc.args()[0], ay = acc.args()[1];
   acc.compute_at(out, tileInner).vectorize(ax, vec, TailStrategy::GuardWithIf);
   if (def.int8) {
-    // The 4 k of a group innermost and vectorized with the columns: a
-    // 4-way sum of u8 x i8 products per lane, which Halide turns into
-    // vpdpbusd (AVX512-VNNI) or vpmaddwd on i16 (AVX2).
+    // The 4 k of a group (or its 2 pairs) innermost and vectorized with the
+    // columns: a 4-way sum of u8 x i8 products per lane, which Halide turns
+    // into vpdpbusd (AVX512-VNNI), or a 2-way sum of i16 pair sums, which
+    // becomes vpmaddwd against ones.
     RVar group = def.reduction[0], steps = def.reduction[1];
     acc.update()
         .reorder(group, ax, ay, steps)
         .atomic()
         .vectorize(group)
         .vectorize(ax, vec, TailStrategy::GuardWithIf);
+    if (def.int8Pairs.defined()) {
+      // Each row's pair sums right before they are added (a whole tile's
+      // would not fit the registers beside the accumulators): vpmaddubsw,
+      // its 2 products per lane vectorized with the pairs and columns. The
+      // saturating sum is not associative in general; in the weights' range
+      // it never saturates, so its order does not matter.
+      Func pairs = def.int8Pairs;
+      std::vector<Var> v = pairs.args();
+      Var pair = v[0], column = v[1];
+      RVar two = pairs.rvars()[0];
+      pairs.compute_at(acc, ay).vectorize(pair).vectorize(
+          column, vec, TailStrategy::GuardWithIf);
+      pairs.update()
+          .reorder(two, pair, column)
+          .atomic(/*override_associativity_test=*/true)
+          .vectorize(two)
+          .vectorize(pair)
+          .vectorize(column, vec, TailStrategy::GuardWithIf);
+      if (fullX) {
+        pairs.store_in(MemoryType::Register).unroll(column);
+        pairs.update().unroll(column);
+      }
+    }
   } else {
     std::vector<VarOrRVar> updateOrder{ax, ay};
     for (int i = 0; i < def.reduction.dimensions(); ++i)

@@ -64,6 +64,9 @@ struct KernelStage {
   // Gemm: u8 x i8 sums in int32; the reduction is (k % 4, k / 4), the first
   // a dot product's group (vectorized with the columns: vpdpbusd).
   bool int8 = false;
+  // Int8 GEMM summing pairs first: the i16 pair sums (pair, column, rows...,
+  // panel, group), computed per row of the register tile.
+  Halide::Func int8Pairs;
   Halide::Func lhs;            // Gemm: the left operand, when it is a Func
   Halide::ImageParam weight;   // weight GEMMs: the parameter, in panels
   int queryRows = 0; // attention: query rows per block (GPU) or task (CPU)

@@ -52,12 +52,6 @@ static int64_t panelColumns(Attribute tile) {
       .Default(int64_t{0});
 }
 
-int vitc::int8WeightLevels(vit::TargetAttr) {
-  // Every target's kernels sum exactly today: vpdpbusd with AVX512-VNNI,
-  // else Halide widens to i16 and uses vpmaddwd, which cannot saturate.
-  return 127;
-}
-
 std::string vitc::programPrecision(const Program &program) {
   for (const ProgramParam &param : program.params)
     if (param.elementType == ElementType::I8)
@@ -65,11 +59,13 @@ std::string vitc::programPrecision(const Program &program) {
   return "f32";
 }
 
-/// The target of the module `op` is in (null outside one).
-static vit::TargetAttr targetOf(Operation *op) {
+/// The int8 weight range of the target of the module `op` is in (127
+/// outside one).
+static int int8Levels(Operation *op) {
   auto module = op->getParentOfType<ModuleOp>();
-  return module ? module->getAttrOfType<vit::TargetAttr>("vit.target")
-                : nullptr;
+  auto target =
+      module ? module->getAttrOfType<vit::TargetAttr>("vit.target") : nullptr;
+  return target ? static_cast<int>(target.getInt8WeightLevels()) : 127;
 }
 
 ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand) {
@@ -78,8 +74,7 @@ ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand) {
     return {};
   for (unsigned weight : kernel.getGemmWeightOperands())
     if (kernel.getWeightScaleOperand(weight) == static_cast<int>(operand))
-      return {false, 0, ParamLayout::Int8::Scales,
-              int8WeightLevels(targetOf(user))};
+      return {false, 0, ParamLayout::Int8::Scales, int8Levels(user)};
   if (!kernel.isGemmWeight(operand))
     return {};
   auto type = cast<RankedTensorType>(user->getOperand(operand).getType());
@@ -90,7 +85,7 @@ ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand) {
   ParamLayout layout{true, tile > 0 && m % tile == 0 ? tile : m};
   if (type.getElementType().isSignlessInteger(8)) {
     layout.int8 = ParamLayout::Int8::Weight;
-    layout.levels = int8WeightLevels(targetOf(user));
+    layout.levels = int8Levels(user);
   }
   return layout;
 }

@@ -31,7 +31,8 @@ namespace vitc {
 /// or a GPU tile's block columns, when they divide M; else one panel).
 ///
 /// Quantized (i8) weights are quantized from the checkpoint's f32 values when
-/// they are stored (Quantize.h), per output channel into [-levels, levels],
+/// they are stored (Quantize.h), per output channel into [-levels, levels]
+/// (the target's TargetAttr::getInt8WeightLevels),
 /// and their panels are [M / block, K / 4, block, 4]: the 4 consecutive k of
 /// a column are adjacent, the operand of the int8 dot products (vpdpbusd,
 /// vpmaddubsw). Their scale parameter [M] is stored as [2, M]: the scales,
@@ -121,11 +122,6 @@ std::vector<int64_t> storedShape(llvm::ArrayRef<int64_t> shape,
 /// Rearranges a PyTorch-layout tensor into the stored layout (an i8 weight
 /// already quantized; see Quantize.h for the values of i8 parameters).
 Tensor toStoredLayout(const Tensor &tensor, ParamLayout layout);
-
-/// The quantized magnitude limit of int8 weights for `target`: 127 (a
-/// vpmaddubsw kernel would need 63: its pairwise i16 sums saturate at full
-/// range, 2 x 255 x 127 > 32767).
-int int8WeightLevels(mlir::vit::TargetAttr target);
 
 /// "int8" when the program has int8 weights, else "f32": what vit-run,
 /// the weights file and the library report.

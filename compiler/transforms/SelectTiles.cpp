@@ -8,7 +8,8 @@
 //  - GEMM kernels: a register tile of `columns` (1-3 vectors: the most that
 //    divides every weight GEMM's width, so weight panels are exactly one
 //    tile wide; 2 vectors when none divides all of them, and the weights
-//    they do not divide are stored as one panel) by `rows` (4 with 16 vector
+//    they do not divide are stored as one panel; int8 GEMMs that sum pairs,
+//    at most 2) by `rows` (4 with 16 vector
 //    registers, 8 with 32: accumulators + a vector per column + a broadcast
 //    fit the registers). GEMMs of two activations (unfused attention's
 //    matmuls) take as many rows as the registers hold. Column tiles are
@@ -371,7 +372,17 @@ Attribute mlir::vit::defaultTile(KernelOpInterface op, TargetAttr target) {
     return CpuRowTileAttr::get(context, kind == KernelKind::RowReduce ? 8 : 4,
                                lanes);
   SmallVector<int64_t> widths = op.getGemmWidths();
-  const int64_t columns = registerTileColumns(widths, lanes);
+  int64_t columns = registerTileColumns(widths, lanes);
+  // Int8 GEMMs summing pairs (x86 without AVX512-VNNI) hold a row's pair
+  // sums and a vector of ones beside the accumulators: 2 vectors at most
+  // (3 spill on AVX2's 16 registers).
+  const bool int8Pairs =
+      target.getInt8WeightLevels() < 127 &&
+      llvm::any_of(op.getGemmWeightOperands(), [&](unsigned w) {
+        return op.getWeightScaleOperand(w) >= 0;
+      });
+  if (int8Pairs)
+    columns = std::min(columns, 2 * lanes);
   // Rows: 4 with 16 vector registers (a 3-vector tile then fills them: 12
   // accumulators, 3 weight vectors, a broadcast; measured no better with 6
   // rows for 2-vector tiles), 8 with 32.

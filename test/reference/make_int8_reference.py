@@ -18,6 +18,8 @@ Per case it
 2. runs the forward with quantization ON and writes, next to the case's other files,
      logits_int8.npy     float32 [2, classes]  for the whole input.npy (batch 2)
      logits_int8_b1.npy  float32 [1, classes]  for input.npy[:1] alone
+     logits_int8_l63.npy, logits_int8_l63_b1.npy   the same with weights in [-63, 63] (vitc's
+                         kernels for x86 targets without AVX512-VNNI: vpmaddubsw's pair sums)
    (the quantization is per token row of one image, so both agree exactly with each other);
 3. records max |int8 - f32 logits| and top-1 agreement in an "int8" sub-object of the case's
    entry in MANIFEST.json (the existing entries are left as they are).
@@ -125,12 +127,12 @@ class Unsupported(Exception):
 # int8 quantization
 # ---------------------------------------------------------------------------
 
-def quantize_weight(w):
-    """Per output channel, symmetric: (q_w int64 [M, K], s_w float32 [M])."""
+def quantize_weight(w, levels=127):
+    """Per output channel, symmetric into [-levels, levels]: (q_w int64 [M, K], s_w float32 [M])."""
     assert w.dtype == F32 and w.ndim == 2
     amax = np.max(np.abs(w), axis=1)
-    s_w = np.where(amax == 0, F32(1), amax / F32(127)).astype(F32)
-    q_w = np.clip(np.rint(w / s_w[:, None]), -127, 127).astype(np.int64)
+    s_w = np.where(amax == 0, F32(1), amax / F32(levels)).astype(F32)
+    q_w = np.clip(np.rint(w / s_w[:, None]), -levels, levels).astype(np.int64)
     return q_w, s_w
 
 
@@ -149,9 +151,9 @@ def quantize_activation(x):
     return q_a.astype(np.int64), s_a, z.astype(np.int64)
 
 
-def linear_int8(x, w, b):
+def linear_int8(x, w, b, levels=127):
     """y = x @ w.T + b with w and x quantized as above; the integer GEMM is exact (int64)."""
-    q_w, s_w = quantize_weight(w)
+    q_w, s_w = quantize_weight(w, levels)
     q_a, s_a, z = quantize_activation(x)
     acc = q_a @ q_w.T  # int64 [rows, M]
     colsum = np.sum(q_w, axis=1)  # int64 [M]
@@ -224,7 +226,8 @@ def patch_embed(image, weight, bias, patch):
 
 def forward_image(image, cfg, p, pos_embed, quantize):
     """Logits [num_classes] of one image [C, H, W]."""
-    gemm = linear_int8 if quantize else linear_f32
+    # quantize: 0 (off) or the weights' levels (127; 63 for x86 without AVX512-VNNI).
+    gemm = (lambda x, w, b: linear_int8(x, w, b, quantize)) if quantize else linear_f32
     eps, heads, act = cfg["norm_eps"], cfg["num_heads"], cfg["act_layer"]
 
     x = patch_embed(image, p["patch_embed.proj.weight"], p["patch_embed.proj.bias"],
@@ -350,8 +353,8 @@ def run_case(case_dir):
     assert images.dtype == F32 and images.shape[0] == 2
 
     # 1. The forward itself, quantization off, against PyTorch/timm.
-    f32 = forward(images, cfg, p, pos_embed, quantize=False)
-    f32_b1 = forward(images[:1], cfg, p, pos_embed, quantize=False)
+    f32 = forward(images, cfg, p, pos_embed, quantize=0)
+    f32_b1 = forward(images[:1], cfg, p, pos_embed, quantize=0)
     check = max(float(np.abs(f32 - ref).max()), float(np.abs(f32_b1 - ref_b1).max()))
     print(f"  quantization off: max |numpy - logits.npy/logits_b1.npy| = {check:.3g}")
     if not check <= F32_TOLERANCE:
@@ -359,11 +362,17 @@ def run_case(case_dir):
         return "failed"
 
     # 2. int8.
-    int8 = forward(images, cfg, p, pos_embed, quantize=True)
-    int8_b1 = forward(images[:1], cfg, p, pos_embed, quantize=True)
+    int8 = forward(images, cfg, p, pos_embed, quantize=127)
+    int8_b1 = forward(images[:1], cfg, p, pos_embed, quantize=127)
     assert np.array_equal(int8_b1, int8[:1])  # rows are quantized per image, per token
     np.save(os.path.join(case_dir, "logits_int8.npy"), int8)
     np.save(os.path.join(case_dir, "logits_int8_b1.npy"), int8_b1)
+    # 7-bit weights ([-63, 63]): what vitc's kernels for x86 targets without AVX512-VNNI use,
+    # so that vpmaddubsw's i16 pair sums cannot saturate.
+    np.save(os.path.join(case_dir, "logits_int8_l63.npy"),
+            forward(images, cfg, p, pos_embed, quantize=63))
+    np.save(os.path.join(case_dir, "logits_int8_l63_b1.npy"),
+            forward(images[:1], cfg, p, pos_embed, quantize=63))
 
     diff = float(np.abs(int8 - ref).max())
     top1 = float(np.mean(int8.argmax(1) == ref.argmax(1)))
@@ -375,7 +384,8 @@ def run_case(case_dir):
     return {
         "generator": "test/reference/make_int8_reference.py",
         "files": {f: os.path.getsize(os.path.join(case_dir, f))
-                  for f in ("logits_int8.npy", "logits_int8_b1.npy")},
+                  for f in ("logits_int8.npy", "logits_int8_b1.npy", "logits_int8_l63.npy",
+                            "logits_int8_l63_b1.npy")},
         "quantized_gemms": ["attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2"],
         "f32_forward_max_abs_diff": check,
         "max_abs_diff_vs_f32": diff,
