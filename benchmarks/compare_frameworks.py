@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """vitc against PyTorch eager and ONNX Runtime on the same weights, in one run.
 
-First measures the machine's fp32 FMA peak (benchmarks/fma_peak.cpp). Then, per model, compiles
+First measures the machine's fp32 FMA peak and int8 dot-product peak (benchmarks/fma_peak.cpp,
+built as build/benchmarks/vitc-fma-peak), and reads the host CPU's model and the flags that
+matter here (avx2, avx512f, avx512_vnni, avx512_bf16, amx_bf16) from /proc/cpuinfo. Then, per
+model, compiles
 it with vitc (seeded random weights, the usual ViT init scales), loads the same weights into
 timm, exports them to ONNX, and for each batch size measures the best and median latency of
 each framework with the same thread count, checks that the logits agree, records vit-run's peak
-memory next to the weights' size, and profiles each vitc kernel's GFLOP/s against the peak.
-The frameworks take turns, round after round, so that the machine's noise reaches each alike.
+memory next to the weights' size, and profiles each vitc kernel's GFLOP/s against the fp32
+peak, and each kernel of the vitc int8 library's GOP/s against the int8 peak (vit-run counts an
+int8 kernel's ops as it counts FLOPs: 2 x the multiply-adds of its GEMMs). The frameworks take
+turns, round after round, so that the machine's noise reaches each alike.
 
 Rows and precisions: vitc fp32, PyTorch fp32, ONNX Runtime fp32, ONNX Runtime int8 (the fp32
 ONNX model through onnxruntime.quantization.quantize_dynamic(per_channel=True,
@@ -19,7 +24,8 @@ row on the qkv, proj, fc1 and fc2 GEMMs; test/reference/make_int8_reference.py d
 scheme). The vitc int8 row is skipped, with a message, where vitc refuses `--precision int8`.
 Every row's logits are compared with PyTorch fp32's; the int8 rows are expected to differ at
 the 1e-2 level, since that is what quantization costs.
-Run by hand (needs torch, timm, onnxruntime, onnx, onnxscript from PyPI), after the build:
+Run by hand (needs torch, timm, onnxruntime, onnx, onnxscript from PyPI), after the build
+(VITC_BUILD=/path/to/build where the build is not ./build):
 
     python3 benchmarks/compare_frameworks.py --models vit-ti16 vit-s16 vit-b16 --batches 1 8
 
@@ -30,6 +36,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -61,15 +68,51 @@ def best_of(fn, runs):
     return min(times)
 
 
+CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
+
+
 def fma_peak(threads):
-    """The machine's fp32 FMA peak in GFLOP/s: (1 thread, `threads` threads, sustained, fastest
-    call), the last two over 100 calls of 10 ms on all cores (fma_peak.cpp says why)."""
+    """The machine's peaks from vitc-fma-peak (fma_peak.cpp says how and why), a dict:
+    fp32_isa ("AVX-512" or "AVX2"), one and peak (its fp32 FMA peak in GFLOP/s on 1 thread and
+    on `threads` threads), sustained and fastest (the mean and the fastest call over 100 calls
+    of 10 ms on all cores), int8_isa ("AVX512-VNNI vpdpbusd" or "AVX2 vpmaddubsw + vpmaddwd"),
+    int8_one and int8_peak (its int8 dot-product peak in GOP/s on 1 thread and on `threads`)."""
     out = subprocess.run([FMA_PEAK], check=True, capture_output=True, text=True).stdout
-    one = float(out.split("1 thread ")[1].split(" GFLOP/s")[0])
-    many = float(out.split(" threads ")[1].split(" GFLOP/s")[0])
-    sustained = float(out.split("mean ")[1].split(" GFLOP/s")[0])
-    fastest = float(out.split("fastest call ")[1].split()[0])
-    return one, (many if threads > 1 else one), sustained, fastest
+
+    def line(pattern):
+        match = re.search(pattern, out, re.MULTILINE)
+        if not match:
+            sys.exit(f"cannot read {FMA_PEAK}'s output: no line matches {pattern!r}:\n{out}")
+        return match.groups()
+
+    number = r"([0-9.]+)"
+    fp32_isa, one, many = line(rf"^fp32 FMA peak \((.+), best of \d+\): 1 thread {number} "
+                               rf"GFLOP/s, \d+ threads? {number} GFLOP/s")
+    sustained, fastest = line(rf"^sustained \(.*\): mean {number} GFLOP/s, median [0-9.]+, "
+                              rf"fastest call {number}")
+    int8_isa, int8_one, int8_many = line(rf"^int8 peak \((.+), best of \d+\): 1 thread {number} "
+                                         rf"GOP/s, \d+ threads? {number} GOP/s")
+    return dict(fp32_isa=fp32_isa, one=float(one),
+                peak=float(many) if threads > 1 else float(one), sustained=float(sustained),
+                fastest=float(fastest), int8_isa=int8_isa, int8_one=float(int8_one),
+                int8_peak=float(int8_many) if threads > 1 else float(int8_one))
+
+
+def host_cpu():
+    """The host CPU's model name and {flag: present} for CPU_FLAGS, from /proc/cpuinfo (the
+    model from platform where there is none; flags None where they cannot be read)."""
+    model, flags = None, None
+    try:
+        with open("/proc/cpuinfo") as f:
+            for l in f:
+                if l.startswith("model name") and model is None:
+                    model = l.split(":", 1)[1].strip()
+                elif l.startswith("flags") and flags is None:
+                    present = set(l.split(":", 1)[1].split())
+                    flags = {flag: flag in present for flag in CPU_FLAGS}
+    except OSError:
+        pass
+    return model or platform.processor() or platform.machine(), flags
 
 
 def profile_kernels(lib, inputs, threads, repeat):
@@ -134,13 +177,16 @@ def compile_vitc_int8(name, args, work, timm_weights, load_file, torch):
     return lib, compile_s, weights_mb
 
 
-def time_vit_run(lib, inputs, threads, outputs=None):
-    """One vit-run process, the best of 3 runs: (best ms, peak RSS in kB)."""
+def time_vit_run(lib, inputs, threads, outputs=None, precision="f32"):
+    """One vit-run process, the best of 3 runs: (best ms, peak RSS in kB). Its timing line,
+    `NAME (PRECISION): batch B, 3 runs: best X ms, ...`, must name `precision`."""
     run = subprocess.run(["/usr/bin/time", "-f", "%M", VIT_RUN, "--library", lib, inputs,
                           "--num-threads", str(threads), "--top", "0", "--repeat", "3"]
                          + (["-o", outputs] if outputs else []),
                          check=True, capture_output=True, text=True)
     line = run.stdout.strip().splitlines()[-1]
+    if f"({precision}): " not in line:
+        sys.exit(f"{lib}: vit-run's timing line does not name precision {precision}: {line}")
     return float(line.split("best ")[1].split(" ms")[0]), int(run.stderr.strip().splitlines()[-1])
 
 
@@ -195,7 +241,7 @@ def bench_model(name, args, work, torch, timm, ort, load_file):
     session_int8 = ort.InferenceSession(onnx_int8_path, options,
                                         providers=["CPUExecutionProvider"])
 
-    rows, profiles = [], {}
+    rows, profiles, int8_profiles = [], {}, {}
     for batch in args.batches:
         images = np.random.default_rng(batch).uniform(-1, 1, (batch, 3, 224, 224)).astype(np.float32)
         inputs = os.path.join(work, f"in{batch}.npy")
@@ -207,7 +253,7 @@ def bench_model(name, args, work, torch, timm, ort, load_file):
         # ONNX Runtime fp32, ONNX Runtime int8 and vitc int8 (vit-run), one after the other;
         # best and median are over the rounds.
         vitc_times, torch_times, ort_times, peak_kb, kernel_rounds = [], [], [], 0, []
-        ort_int8_times, vitc_int8_times, peak_int8_kb = [], [], 0
+        ort_int8_times, vitc_int8_times, peak_int8_kb, int8_kernel_rounds = [], [], 0, []
         with torch.no_grad():
             reference = model(torch.from_numpy(images)).numpy()  # and a warm-up
             ort_logits = session.run(None, {"images": images})[0]
@@ -226,13 +272,17 @@ def bench_model(name, args, work, torch, timm, ort, load_file):
                 time.sleep(0.2)
                 if vitc_int8:
                     ms, kb = time_vit_run(vitc_int8[0], inputs, args.threads,
-                                          outputs_int8 if round_ == 0 else None)
+                                          outputs_int8 if round_ == 0 else None, "int8")
                     vitc_int8_times.append(ms)
                     peak_int8_kb = max(peak_int8_kb, kb)
                     time.sleep(0.2)
                 # vitc's kernels (fp32), 2 runs after a warm-up, in the same stretch of the machine.
                 kernel_rounds.append(profile_kernels(lib, inputs, args.threads, 2))
                 time.sleep(0.2)
+                if vitc_int8:  # and the int8 library's kernels, likewise
+                    int8_kernel_rounds.append(profile_kernels(vitc_int8[0], inputs,
+                                                              args.threads, 2))
+                    time.sleep(0.2)
         vitc_best, vitc_median = min(vitc_times), statistics.median(vitc_times)
         torch_best, torch_median = min(torch_times), statistics.median(torch_times)
         ort_best, ort_median = min(ort_times), statistics.median(ort_times)
@@ -263,7 +313,9 @@ def bench_model(name, args, work, torch, timm, ort, load_file):
                          frameworks=frameworks,
                          skipped=[] if vitc_int8 else ["vitc int8 (vitc refused --precision int8)"]))
         profiles[batch] = summarize_profiles(kernel_rounds)
-    return rows, profiles
+        if vitc_int8:
+            int8_profiles[batch] = summarize_profiles(int8_kernel_rounds)
+    return rows, profiles, int8_profiles
 
 
 def main():
@@ -272,12 +324,19 @@ def main():
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--repeat", type=int, default=5,
-                        help="interleaved rounds (each the best of 3 runs per framework)")
+                        help="interleaved rounds (each the best of 3 runs per framework; "
+                        "at least 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--target", default="host")
     parser.add_argument("--schedule-file", help="tile overrides for vitc (--schedule-file, "
                         "docs/PASSES.md); its keys must match an op of every model benchmarked")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    for tool in (VITC, VIT_RUN, FMA_PEAK):
+        if not os.access(tool, os.X_OK):
+            parser.error(f"{tool} is missing: build it (cmake --build {BUILD}), or set "
+                         f"VITC_BUILD to the build directory")
 
     import torch
     import timm
@@ -286,26 +345,32 @@ def main():
 
     torch.set_num_threads(args.threads)
     work = tempfile.mkdtemp(prefix="vitc-bench-")
-    peak_one, peak, sustained, fastest_peak = fma_peak(args.threads)
+    peaks = fma_peak(args.threads)
+    peak_one, peak, sustained, fastest_peak = (peaks["one"], peaks["peak"], peaks["sustained"],
+                                               peaks["fastest"])
+    int8_peak = peaks["int8_peak"]
     if args.threads != os.cpu_count():  # the 10 ms calls ran on every core
         fastest_peak *= args.threads / os.cpu_count()
-    rows, profiles = [], {}
+    rows, profiles, int8_profiles = [], {}, {}
     for name in args.models:
         print(f"benchmarking {name} ...", file=sys.stderr, flush=True)
-        model_rows, model_profiles = bench_model(name, args, work, torch, timm, ort, load_file)
+        model_rows, model_profiles, model_int8_profiles = bench_model(name, args, work, torch,
+                                                                      timm, ort, load_file)
         rows += model_rows
         profiles[name] = model_profiles
+        if model_int8_profiles:
+            int8_profiles[name] = model_int8_profiles
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    print(f"\n{args.threads} threads, {cpu}; torch {torch.__version__}, "
+    cpu, flags = host_cpu()
+    flag_summary = ("flags unknown" if flags is None else
+                    ", ".join(f"{flag} {'yes' if present else 'no'}"
+                              for flag, present in flags.items()))
+    print(f"\n{args.threads} threads, {cpu} ({flag_summary}); torch {torch.__version__}, "
           f"onnxruntime {ort.__version__}; vitc target {args.target}, tiles "
-          f"{args.schedule_file or 'chosen by vitc'}; fp32 FMA peak "
-          f"{peak_one:.1f} GFLOP/s on 1 thread, {peak:.1f} GFLOP/s on {args.threads}\n")
+          f"{args.schedule_file or 'chosen by vitc'}; fp32 FMA peak ({peaks['fp32_isa']}) "
+          f"{peak_one:.1f} GFLOP/s on 1 thread, {peak:.1f} GFLOP/s on {args.threads}; "
+          f"int8 peak ({peaks['int8_isa']}) {peaks['int8_one']:.1f} GOP/s on 1 thread, "
+          f"{int8_peak:.1f} GOP/s on {args.threads}\n")
     print(f"(best and median over {args.repeat} interleaved rounds, each the best of 3 runs)\n")
     print("All fp32:\n")
     print("| model | batch | vitc ms (best/median) | PyTorch ms (best/median) | ORT ms (best/median) "
@@ -357,8 +422,36 @@ def main():
                                                                f"{100 * value / against:.0f}%"]
                 print(f"| {name} | {batch} | {kernel} | {calls} | {ms:.2f} | {share:.1f}% | "
                       + " | ".join(cells) + " |")
-    json.dump(dict(rows=rows, profiles=profiles, peak=peak, peak_one=peak_one,
-                   sustained=sustained, fastest_peak=fastest_peak),
+    if int8_profiles:
+        print()
+        print(f"Per-kernel profile of the vitc int8 library (`vit-run --profile` in each round "
+              f"too, right after the fp32 library's): GOP/s (2 x the multiply-adds of the "
+              f"kernel's GEMMs per second) over all of a kernel's calls in the median round and "
+              f"in the best round, and in its fastest call, each against the int8 peak, "
+              f"{int8_peak:.1f} GOP/s ({peaks['int8_isa']}, best of 3 over 1 s; there is no "
+              f"10 ms-call int8 reference). A kernel's ops count every GEMM in it, fp32 ones "
+              f"too: the patch embedding and the head stay fp32, and the attention kernels "
+              f"compute q.k^T and probs.v in fp32 next to their int8 qkv and proj, so their "
+              f"share of the int8 peak understates the int8 GEMMs. int8/fp32: the kernel's "
+              f"ms/run against the same kernel's in the fp32 table (< 1: int8 is faster).\n")
+        print("| model | batch | kernel | calls | ms/run | int8/fp32 | share "
+              "| GOP/s all calls, median round | % of int8 peak | best round | % of int8 peak "
+              "| fastest call | % of int8 peak |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for name, by_batch in int8_profiles.items():
+            for batch, kernels in by_batch.items():
+                fp32_ms = {k[0]: k[2] for k in profiles[name][batch]}
+                for kernel, calls, ms, share, *rates in kernels:
+                    cells = []
+                    for value in rates:
+                        cells += ["-", "-"] if value is None else [
+                            f"{value:.1f}", f"{100 * value / int8_peak:.0f}%"]
+                    ratio = f"{ms / fp32_ms[kernel]:.2f}" if fp32_ms.get(kernel) else "-"
+                    print(f"| {name} | {batch} | {kernel} | {calls} | {ms:.2f} | {ratio} | "
+                          f"{share:.1f}% | " + " | ".join(cells) + " |")
+    json.dump(dict(rows=rows, profiles=profiles, int8_profiles=int8_profiles, peak=peak,
+                   peak_one=peak_one, sustained=sustained, fastest_peak=fastest_peak,
+                   peaks=peaks, cpu=cpu, cpu_flags=flags),
               open(os.path.join(work, "results.json"), "w"), indent=1)
     print(f"\n(raw results: {os.path.join(work, 'results.json')})", file=sys.stderr)
 
