@@ -133,11 +133,15 @@ def VitQuantizeWeights : Pass<"vit-quantize-weights", "mlir::ModuleOp"> {
     layers most sensitive to quantization). A weight whose K is not a
     multiple of 4 (the int8 dot product's group) stays f32. GPU targets have
     no int8 kernels: `precision=int8` for one is an error. `precision=f32`
-    changes nothing.
+    changes nothing. A schedule file (as vit-select-tiles reads) may set a
+    kernel's precision over the option's, e.g. keep the last block in f32:
+      {"blocks.11.mlp": {"precision": "f32"}, "blocks.11.attn": {"precision": "f32"}}
   }];
   let dependentDialects = ["mlir::vit::VitDialect"];
   let options = [Option<"precision", "precision", "std::string", "\"f32\"",
-                        "f32 or int8">];
+                        "f32 or int8">,
+                 Option<"scheduleFile", "schedule-file", "std::string", "\"\"",
+                        "JSON file of per-kernel settings (here: \"precision\")">];
   let statistics = [Statistic<"numQuantized", "num-quantized",
                               "GEMM weights quantized to int8">];
 }

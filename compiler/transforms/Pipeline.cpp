@@ -31,6 +31,7 @@ void mlir::vit::buildDefaultPipeline(OpPassManager &pm,
   // 7. Reduced precision, on the fused kernels (which carry the scales).
   VitQuantizeWeightsOptions quantize;
   quantize.precision = options.precision;
+  quantize.scheduleFile = options.scheduleFile;
   pm.addPass(createVitQuantizeWeights(quantize));
   // 8. Tiles last: they depend on which kernels exist and on their shapes.
   VitSelectTilesOptions tiles;

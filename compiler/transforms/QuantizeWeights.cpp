@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/transforms/Passes.h"
+#include "compiler/transforms/ScheduleFile.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -27,30 +28,83 @@ struct VitQuantizeWeights
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (precision == "f32")
-      return;
-    if (precision != "int8") {
-      module.emitError() << "unknown precision '" << precision
-                         << "': expected f32 or int8";
+    if (failed(checkPrecision(precision, [&] { return module.emitError(); })))
+      return signalPassFailure();
+    ScheduleFile file;
+    std::string error;
+    if (!scheduleFile.empty() &&
+        failed(readScheduleFile(scheduleFile, file, error))) {
+      module.emitError() << error;
       return signalPassFailure();
     }
-    if (auto target = module->getAttrOfType<TargetAttr>("vit.target");
-        target && target.isGpu()) {
-      module.emitError() << "precision int8 is for CPU targets; "
-                         << target.getTarget() << " is a GPU target";
-      return signalPassFailure();
-    }
-    module.walk([&](Operation *op) {
-      if (auto mlp = dyn_cast<FusedMlpOp>(op)) {
+    auto target = module->getAttrOfType<TargetAttr>("vit.target");
+    WalkResult walked = module.walk([&](KernelOpInterface op) {
+      FailureOr<std::string> wanted = precisionOf(op, file);
+      if (failed(wanted))
+        return WalkResult::interrupt();
+      if (*wanted == "f32")
+        return WalkResult::advance();
+      if (target && target.isGpu()) {
+        op->emitError() << "precision int8 is for CPU targets; "
+                        << target.getTarget() << " is a GPU target";
+        return WalkResult::interrupt();
+      }
+      if (auto mlp = dyn_cast<FusedMlpOp>(op.getOperation())) {
         quantize(op, mlp.getFc1WeightMutable(), mlp.getFc1ScaleMutable());
         quantize(op, mlp.getFc2WeightMutable(), mlp.getFc2ScaleMutable());
-      } else if (auto attention = dyn_cast<FusedAttentionOp>(op)) {
+      } else if (auto attention = dyn_cast<FusedAttentionOp>(op.getOperation())) {
         quantize(op, attention.getQkvWeightMutable(),
                  attention.getQkvScaleMutable());
         quantize(op, attention.getProjWeightMutable(),
                  attention.getProjScaleMutable());
       }
+      return WalkResult::advance();
     });
+    if (walked.wasInterrupted())
+      signalPassFailure();
+  }
+
+  static LogicalResult
+  checkPrecision(StringRef value,
+                 function_ref<InFlightDiagnostic()> emitError) {
+    if (value == "f32" || value == "int8")
+      return success();
+    return emitError() << "unknown precision '" << value
+                       << "': expected f32 or int8";
+  }
+
+  /// The pass's precision, or the schedule file's for `op` (location entries
+  /// over op-name entries). Only the encoder's kernels take int8.
+  FailureOr<std::string> precisionOf(KernelOpInterface op,
+                                     const ScheduleFile &file) {
+    std::string result = precision;
+    for (const std::string &key : scheduleKeys(op)) {
+      auto entry = file.entries.find(key);
+      if (entry == file.entries.end())
+        continue;
+      for (const auto &[name, value] : entry->second) {
+        if (name != kPrecisionSetting)
+          continue;
+        auto emitError = [&, &key = key]() {
+          return op->emitError() << "schedule file '" << scheduleFile
+                                 << "', kernel '" << key << "': ";
+        };
+        std::optional<StringRef> text = value.getAsString();
+        if (!text)
+          return emitError() << "'precision' must be \"f32\" or \"int8\"";
+        if (failed(checkPrecision(*text, emitError)))
+          return failure();
+        if (*text == "int8" &&
+            !isa<FusedMlpOp, FusedAttentionOp>(op.getOperation()))
+          return emitError() << "only vit.fused_mlp and vit.fused_attention "
+                                "kernels take precision int8";
+        result = text->str();
+      }
+    }
+    // A kernel without quantizable weights stays f32 whatever the pass says.
+    if (!isa<FusedMlpOp, FusedAttentionOp>(op.getOperation()))
+      return std::string("f32");
+    return result;
   }
 
   /// Replaces the f32 parameter at `weight` by an i8 one of the same name and

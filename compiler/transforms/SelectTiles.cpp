@@ -34,8 +34,7 @@
 
 #include "compiler/target/TargetDescription.h"
 #include "compiler/transforms/Passes.h"
-#include "support/Files.h"
-#include "support/Json.h"
+#include "compiler/transforms/ScheduleFile.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringExtras.h"
@@ -176,57 +175,6 @@ std::string checkGpuTile(Operation *op, Attribute tile, TargetAttr target) {
   return "";
 }
 
-/// A schedule file: per kernel key, the tile parameters it sets.
-struct ScheduleFile {
-  llvm::StringMap<SmallVector<std::pair<std::string, llvm::json::Value>>>
-      entries;
-  llvm::StringSet<> used;
-};
-
-LogicalResult readScheduleFile(StringRef path, ScheduleFile &file,
-                               std::string &error) {
-  auto buffer =
-      vitc::readRegularFile(path, "schedule file", vitc::kMaxJsonFileBytes);
-  if (!buffer) {
-    error = llvm::toString(buffer.takeError());
-    return failure();
-  }
-  if (llvm::Error depthError = vitc::checkJsonInput(
-          (*buffer)->getBuffer(), "schedule file '" + path + "'")) {
-    error = llvm::toString(std::move(depthError));
-    return failure();
-  }
-  llvm::Expected<llvm::json::Value> json =
-      llvm::json::parse((*buffer)->getBuffer());
-  if (!json) {
-    error = "schedule file '" + path.str() +
-            "' is not valid JSON: " + llvm::toString(json.takeError());
-    return failure();
-  }
-  const llvm::json::Object *root = json->getAsObject();
-  if (!root) {
-    error = "schedule file '" + path.str() +
-            "' must be a JSON object mapping kernels to tile parameters";
-    return failure();
-  }
-  for (const auto &[key, value] : *root) {
-    const llvm::json::Object *entry = value.getAsObject();
-    if (!entry) {
-      error = "schedule file '" + path.str() + "', kernel '" + key.str() +
-              "': expected an object of tile parameters by name, e.g. "
-              "{\"columns\": 16, \"rows\": 6}";
-      return failure();
-    }
-    auto &parameters = file.entries[key];
-    for (const auto &[name, setting] : *entry)
-      parameters.push_back({name.str(), setting});
-    // JSON objects are unordered; sort so errors come out the same each time.
-    llvm::sort(parameters,
-               [](const auto &a, const auto &b) { return a.first < b.first; });
-  }
-  return success();
-}
-
 /// `tile` with the parameters `settings` names set; null after an error
 /// (unknown name, wrong value, a tile that does not verify).
 Attribute
@@ -295,18 +243,18 @@ struct VitSelectTiles : mlir::vit::impl::VitSelectTilesBase<VitSelectTiles> {
       Attribute tile = defaultTile(op, *machine);
       // The op name's settings, then the location's over them, applied and
       // verified together.
-      SmallVector<std::string, 2> keys{op->getName().getStringRef().str()};
-      if (auto name = dyn_cast<NameLoc>(op->getLoc()))
-        keys.push_back(name.getName().str());
       SmallVector<std::pair<std::string, llvm::json::Value>> settings;
       SmallVector<std::string, 2> matched;
-      for (const std::string &key : keys) {
+      for (const std::string &key : scheduleKeys(op)) {
         auto entry = file.entries.find(key);
         if (entry == file.entries.end())
           continue;
         file.used.insert(key);
         matched.push_back(key);
-        settings.append(entry->second.begin(), entry->second.end());
+        // The precision is vit-quantize-weights' setting, not the tile's.
+        for (const auto &setting : entry->second)
+          if (setting.first != kPrecisionSetting)
+            settings.push_back(setting);
       }
       if (!matched.empty()) {
         auto emitError = [&]() {

@@ -47,6 +47,10 @@ func.func @odd_width(%x: tensor<?x5x6xf32>, %g: tensor<6xf32>, %b1: tensor<12xf3
 // -----
 
 // GPU targets have no int8 kernels.
-// expected-error @+1 {{precision int8 is for CPU targets; host-cuda is a GPU target}}
 module attributes {vit.target = #vit.target<target = "host-cuda", vector_bits = 32, vector_registers = 0, cores = 132, gpu = cuda, gpu_threads = 1024, gpu_shared_bytes = 49152>} {
+func.func @gpu(%x: tensor<?x5x8xf32>, %g: tensor<8xf32>, %b1: tensor<16xf32>, %w1: tensor<16x8xf32>, %w2: tensor<8x16xf32>) -> tensor<?x5x8xf32> {
+  // expected-error @+1 {{precision int8 is for CPU targets; host-cuda is a GPU target}}
+  %m = vit.fused_mlp %x, %g, %g, %w1, %b1, %w2, %g gelu_erf eps = 1.0e-6 : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<16x8xf32>, tensor<16xf32>, tensor<8x16xf32>, tensor<8xf32>) -> tensor<?x5x8xf32>
+  return %m : tensor<?x5x8xf32>
+}
 }
