@@ -397,6 +397,9 @@ int main(int argc, char **argv) {
     return fail(config.takeError());
   if (precision != "f32" && precision != "int8")
     return fail("--precision: expected f32 or int8, got '" + precision + "'");
+  if (precision == "int8" && !fusion)
+    return fail("--precision int8 quantizes the fused attention and MLP "
+                "kernels; it needs --fusion (the default)");
 
   llvm::Expected<std::optional<ModelWeights>> weights = loadWeights(*config);
   if (!weights)
