@@ -32,7 +32,7 @@ llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
 vitc::readRegularFile(llvm::StringRef path, llvm::StringRef what,
                       uint64_t maxBytes) {
   if (Error err = checkRegularFile(path, what, maxBytes))
-    return std::move(err);
+    return err;
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
