@@ -47,6 +47,17 @@ operandNumbers(std::initializer_list<MutableOperandRange> ranges) {
   return numbers;
 }
 
+/// The operand number of the (optional) scale paired with operand `weight`,
+/// or -1: `pairs` are (weight, its scale) of a kernel op.
+int scaleOperand(
+    unsigned weight,
+    std::initializer_list<std::pair<OpOperand &, MutableOperandRange>> pairs) {
+  for (auto [w, scale] : pairs)
+    if (w.getOperandNumber() == weight && !scale.empty())
+      return static_cast<int>(scale[0].getOperandNumber());
+  return -1;
+}
+
 } // namespace
 
 // Patch projection: a GEMM over each patch's (x, y, c).
@@ -95,11 +106,8 @@ SmallVector<unsigned> FusedMlpOp::getGemmWeightOperands() {
           getFc2WeightMutable().getOperandNumber()};
 }
 int FusedMlpOp::getWeightScaleOperand(unsigned weight) {
-  if (weight == getFc1WeightMutable().getOperandNumber())
-    return getFc1Scale() ? getFc1ScaleMutable()[0].getOperandNumber() : -1;
-  if (weight == getFc2WeightMutable().getOperandNumber())
-    return getFc2Scale() ? getFc2ScaleMutable()[0].getOperandNumber() : -1;
-  return -1;
+  return scaleOperand(weight, {{getFc1WeightMutable(), getFc1ScaleMutable()},
+                               {getFc2WeightMutable(), getFc2ScaleMutable()}});
 }
 double FusedMlpOp::getFlopsPerImage() {
   double rows = rowsPerImage(getInput());
@@ -112,11 +120,9 @@ SmallVector<unsigned> FusedAttentionOp::getGemmWeightOperands() {
           getProjWeightMutable().getOperandNumber()};
 }
 int FusedAttentionOp::getWeightScaleOperand(unsigned weight) {
-  if (weight == getQkvWeightMutable().getOperandNumber())
-    return getQkvScale() ? getQkvScaleMutable()[0].getOperandNumber() : -1;
-  if (weight == getProjWeightMutable().getOperandNumber())
-    return getProjScale() ? getProjScaleMutable()[0].getOperandNumber() : -1;
-  return -1;
+  return scaleOperand(weight,
+                      {{getQkvWeightMutable(), getQkvScaleMutable()},
+                       {getProjWeightMutable(), getProjScaleMutable()}});
 }
 double FusedAttentionOp::getFlopsPerImage() {
   double tokens = rowsPerImage(getInput()), queries = rowsPerImage(getResult()),

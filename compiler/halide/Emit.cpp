@@ -144,8 +144,9 @@ Error vitc::writeKernelWeights(const Program &program,
   std::vector<Tensor> stored;
   stored.reserve(program.params.size());
   std::vector<std::pair<std::string, const Tensor *>> tensors;
+  std::map<std::string, Int8Weight> quantized;
   for (const ProgramParam &param : program.params) {
-    llvm::Expected<Tensor> tensor = storedParam(param, byName);
+    llvm::Expected<Tensor> tensor = storedParam(param, byName, quantized);
     if (!tensor)
       return tensor.takeError();
     stored.push_back(std::move(*tensor));

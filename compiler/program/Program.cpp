@@ -107,32 +107,23 @@ std::vector<int64_t> vitc::storedShape(ArrayRef<int64_t> shape,
 Tensor vitc::toStoredLayout(const Tensor &tensor, ParamLayout layout) {
   if (!layout.gemm)
     return tensor;
-  if (layout.int8 == ParamLayout::Int8::Weight) {
-    // in[mo * block + mi][ko * 4 + ki] -> out[mo][ko][mi][ki]
-    Tensor out;
-    out.type = tensor.type;
-    out.shape = storedShape(tensor.shape, layout);
-    out.data.resize(tensor.data.size());
-    const int64_t m = tensor.shape[0], k = tensor.numElements() / m,
-                  block = layout.block;
-    for (int64_t row = 0; row < m; ++row)
-      for (int64_t col = 0; col < k; ++col)
-        out.data[(((row / block) * (k / 4) + col / 4) * block + row % block) *
-                     4 +
-                 col % 4] = tensor.data[row * k + col];
-    return out;
-  }
   Tensor out;
   out.type = tensor.type;
   out.shape = storedShape(tensor.shape, layout);
   out.data.resize(tensor.data.size());
-  // in[mo * block + mi][k] -> out[mo][k][mi]
   const int64_t m = tensor.shape[0], k = tensor.numElements() / m,
                 block = layout.block;
+  const bool groups = layout.int8 == ParamLayout::Int8::Weight;
   for (int64_t row = 0; row < m; ++row)
-    for (int64_t col = 0; col < k; ++col)
-      out.data[((row / block) * k + col) * block + row % block] =
-          tensor.data[row * k + col];
+    for (int64_t col = 0; col < k; ++col) {
+      const int64_t panel = row / block, inPanel = row % block;
+      // in[panel * block + inPanel][col] -> out[panel][col][inPanel], or
+      // for int8 out[panel][col / 4][inPanel][col % 4].
+      const int64_t at =
+          groups ? ((panel * (k / 4) + col / 4) * block + inPanel) * 4 + col % 4
+                 : (panel * k + col) * block + inPanel;
+      out.data[at] = tensor.data[row * k + col];
+    }
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include "compiler/program/Quantize.h"
 
 #include <cmath>
+#include <utility>
 
 using namespace vitc;
 
@@ -38,7 +39,8 @@ Int8Weight vitc::quantizeWeight(const Tensor &weight, int levels) {
 
 llvm::Expected<Tensor>
 vitc::storedParam(const ProgramParam &param,
-                  const std::map<std::string, const Tensor *> &byName) {
+                  const std::map<std::string, const Tensor *> &byName,
+                  std::map<std::string, Int8Weight> &quantized) {
   const std::string &source = param.layout.int8 == ParamLayout::Int8::Scales
                                   ? param.scaledWeight
                                   : param.name;
@@ -47,24 +49,23 @@ vitc::storedParam(const ProgramParam &param,
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "no weights for parameter '" + source + "'");
   const Tensor &tensor = *it->second;
-  switch (param.layout.int8) {
-  case ParamLayout::Int8::None: {
+  if (param.layout.int8 == ParamLayout::Int8::None) {
     Tensor stored = toStoredLayout(tensor, param.layout);
     stored.type = param.elementType; // the writer encodes it so
     return stored;
   }
-  case ParamLayout::Int8::Weight:
-    return toStoredLayout(quantizeWeight(tensor, param.layout.levels).values,
-                          param.layout);
-  case ParamLayout::Int8::Scales: {
-    Int8Weight quantized = quantizeWeight(tensor, param.layout.levels);
-    Tensor stored;
-    stored.shape = param.storedShape;
-    stored.data = quantized.scales;
-    stored.data.insert(stored.data.end(), quantized.sums.begin(),
-                       quantized.sums.end());
-    return stored;
-  }
-  }
-  llvm_unreachable("every layout is handled");
+  // A weight and its scales come from one quantization, made by whichever
+  // of the two parameters is stored first; the weight's values move out
+  // when it is stored, the scales and sums stay for the scales parameter.
+  auto [entry, first] = quantized.try_emplace(source);
+  Int8Weight &q = entry->second;
+  if (first)
+    q = quantizeWeight(tensor, param.layout.levels);
+  if (param.layout.int8 == ParamLayout::Int8::Weight)
+    return toStoredLayout(std::exchange(q.values, Tensor()), param.layout);
+  Tensor stored;
+  stored.shape = param.storedShape;
+  stored.data = q.scales;
+  stored.data.insert(stored.data.end(), q.sums.begin(), q.sums.end());
+  return stored;
 }

@@ -27,10 +27,12 @@ Int8Weight quantizeWeight(const Tensor &weight, int levels);
 
 /// The tensor stored for `param` in the weights file, in its stored layout,
 /// from the model's (f32) parameters by name: int8 weights and their scales
-/// quantized from the weight's values, the others as they are.
+/// quantized from the weight's values (once per weight, kept in
+/// `quantized` between the two calls), the others as they are.
 llvm::Expected<Tensor>
 storedParam(const ProgramParam &param,
-            const std::map<std::string, const Tensor *> &byName);
+            const std::map<std::string, const Tensor *> &byName,
+            std::map<std::string, Int8Weight> &quantized);
 
 } // namespace vitc
 

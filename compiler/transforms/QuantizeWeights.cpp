@@ -31,12 +31,8 @@ struct VitQuantizeWeights
     if (failed(checkPrecision(precision, [&] { return module.emitError(); })))
       return signalPassFailure();
     ScheduleFile file;
-    std::string error;
-    if (!scheduleFile.empty() &&
-        failed(readScheduleFile(scheduleFile, file, error))) {
-      module.emitError() << error;
+    if (failed(readScheduleFile(scheduleFile, file, module)))
       return signalPassFailure();
-    }
     auto target = module->getAttrOfType<TargetAttr>("vit.target");
     WalkResult walked = module.walk([&](KernelOpInterface op) {
       FailureOr<std::string> wanted = precisionOf(op, file);

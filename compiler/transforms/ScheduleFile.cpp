@@ -10,8 +10,9 @@
 using namespace mlir;
 using namespace mlir::vit;
 
-LogicalResult mlir::vit::readScheduleFile(StringRef path, ScheduleFile &file,
-                               std::string &error) {
+/// readScheduleFile, saying what is wrong in `error`.
+static LogicalResult parseScheduleFile(StringRef path, ScheduleFile &file,
+                                       std::string &error) {
   auto buffer =
       vitc::readRegularFile(path, "schedule file", vitc::kMaxJsonFileBytes);
   if (!buffer) {
@@ -52,6 +53,14 @@ LogicalResult mlir::vit::readScheduleFile(StringRef path, ScheduleFile &file,
                [](const auto &a, const auto &b) { return a.first < b.first; });
   }
   return success();
+}
+
+LogicalResult mlir::vit::readScheduleFile(StringRef path, ScheduleFile &file,
+                                          Operation *module) {
+  std::string error;
+  if (path.empty() || succeeded(parseScheduleFile(path, file, error)))
+    return success();
+  return module->emitError() << error;
 }
 
 SmallVector<std::string, 2> mlir::vit::scheduleKeys(Operation *op) {

@@ -30,10 +30,10 @@ struct ScheduleFile {
   llvm::StringSet<> used;
 };
 
-/// Reads and checks the file's shape (an object of objects); `error` says
-/// what is wrong.
+/// Reads `path` (nothing when it is empty) and checks the file's shape (an
+/// object of objects); what is wrong is reported as an error at `module`.
 LogicalResult readScheduleFile(StringRef path, ScheduleFile &file,
-                               std::string &error);
+                               Operation *module);
 
 /// The keys that can name `op`: its op name, then its location name.
 SmallVector<std::string, 2> scheduleKeys(Operation *op);

@@ -232,12 +232,8 @@ struct VitSelectTiles : mlir::vit::impl::VitSelectTilesBase<VitSelectTiles> {
       return signalPassFailure();
     module->setAttr("vit.target", *machine);
     ScheduleFile file;
-    std::string error;
-    if (!scheduleFile.empty() &&
-        failed(readScheduleFile(scheduleFile, file, error))) {
-      module.emitError() << error;
+    if (failed(readScheduleFile(scheduleFile, file, module)))
       return signalPassFailure();
-    }
 
     WalkResult walked = module.walk([&](KernelOpInterface op) {
       Attribute tile = defaultTile(op, *machine);
