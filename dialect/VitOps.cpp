@@ -32,8 +32,9 @@ LogicalResult ParamOp::verify() {
 }
 
 /// A GEMM weight [M, K...] and its optional per-output-channel scale: an i8
-/// weight needs a scale [M] (it is q * scale), a float weight has none. Ops
-/// without a scale operand pass a null `scale` and take float weights only.
+/// weight needs a scale [M] (it is q * scale), a float weight has none. Only
+/// the fused kernels (`takesScale`) have i8 and bf16 GEMMs; other ops pass a
+/// null `scale` and take f32 or f16 weights.
 static LogicalResult verifyWeightScale(Operation *op, StringRef what,
                                        Value weight, Value scale,
                                        bool takesScale) {
@@ -43,6 +44,10 @@ static LogicalResult verifyWeightScale(Operation *op, StringRef what,
     return op->emitOpError()
            << what << " is i8, which only fused_mlp and fused_attention "
            << "weights with a scale may be";
+  if (type.getElementType().isBF16() && !takesScale)
+    return op->emitOpError()
+           << what << " is bf16, which only fused_mlp and fused_attention "
+           << "weights may be";
   if (quantized && !scale)
     return op->emitOpError() << what << " is i8 but has no scale";
   if (!quantized && scale)

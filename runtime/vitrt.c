@@ -141,11 +141,15 @@ static void init_buffer(halide_buffer_t *buffer, halide_dimension_t *dims, int d
   buffer->dim = dims;
 }
 
-/* The precision of a model's GEMM weights, from their dtypes. */
+/* The precision of a model's GEMM weights, from their dtypes (vitc gives a
+ * model one of int8 and bf16, never both). */
 static const char *desc_precision(const vitrt_model_desc *desc) {
-  for (int32_t i = 0; i < desc->num_params; ++i)
+  for (int32_t i = 0; i < desc->num_params; ++i) {
     if (desc->params[i].dtype == VITRT_DTYPE_I8)
       return "int8";
+    if (desc->params[i].dtype == VITRT_DTYPE_BF16)
+      return "bf16";
+  }
   return "f32";
 }
 

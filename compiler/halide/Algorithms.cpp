@@ -73,8 +73,10 @@ ImageParam operandParam(Operation *op, unsigned i) {
   if (mlir::isa_and_present<mlir::vit::ParamOp>(value.getDefiningOp()))
     shape = storedShape(shape, paramLayoutFor(op, i));
   std::vector<int64_t> extents = halideExtents(shape);
-  ImageParam param(type.getElementType().isSignlessInteger(8) ? Int(8)
-                                                              : Float(32),
+  mlir::Type element = type.getElementType();
+  ImageParam param(element.isSignlessInteger(8) ? Int(8)
+                   : element.isBF16()           ? BFloat(16)
+                                                : Float(32),
                    extents.size(), "in" + std::to_string(i));
   declareDense(param, extents);
   return param;
@@ -432,7 +434,7 @@ int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
 
   KernelStage stage;
   stage.kind = KernelStage::Kind::Gemm;
-  stage.int8 = true;
+  stage.dotGroup = 4;
   stage.extents = extents;
   stage.vars = makeVars(extents.size(), (name + "_v").c_str());
   // g.x: k in its group (or the pair in it), g.y: the group.
@@ -491,9 +493,65 @@ int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
   return {quant, stage};
 }
 
+/// A bf16 GEMM stage and the stage rounding its input to bf16 (to nearest
+/// even): the weight's panels hold pairs of k (Halide dimensions (k % 2,
+/// column in panel, k / 2, panel)), and each pair's two products are summed
+/// in f32 (vdpbf16ps with AVX512-BF16; exact products, f32 sums elsewhere).
+std::pair<KernelStage, KernelStage>
+bf16GemmStages(Func lhs, ImageParam weight, int block, int k,
+               const std::vector<int64_t> &extents, const std::string &name,
+               const std::function<Expr(Expr sum, const std::vector<Var> &vars)>
+                   &epilogue) {
+  KernelStage round;
+  round.kind = KernelStage::Kind::Quantize;
+  round.extents = extents;
+  round.extents[0] = k;
+  round.vars = makeVars(extents.size(), (name + "_b_v").c_str());
+  // Round to nearest even on the bits (Halide's own f32 -> bf16 cast is the
+  // same integer arithmetic, with a warning that it is emulated: x86 has no
+  // conversion it will use); NaN stays NaN.
+  Func rounded(name + "_bf16");
+  Expr x = lhs(round.vars);
+  Expr bits = reinterpret(UInt(32), x);
+  Expr nearest = (bits + (0x7fff + ((bits >> 16) & 1))) >> 16;
+  rounded(round.vars) = reinterpret(
+      BFloat(16), u16(select(is_nan(x), 0x7fc0, nearest)));
+  round.func = rounded;
+
+  KernelStage stage;
+  stage.kind = KernelStage::Kind::Gemm;
+  stage.dotGroup = 2;
+  stage.extents = extents;
+  stage.vars = makeVars(extents.size(), (name + "_v").c_str());
+  RDom g(0, 2, 0, k / 2, name + "_k"); // g.x: k in its pair, g.y: the pair
+  // Indexed (column in panel, rows..., panel), as the int8 accumulator.
+  std::vector<Var> accVars = makeVars(extents.size() + 1, (name + "_a").c_str());
+  Var column = accVars[0], panelIndex = accVars.back();
+  std::vector<Expr> lhsArgs = asExprs(accVars);
+  lhsArgs.pop_back();
+  lhsArgs[0] = 2 * g.y + g.x;
+  Func acc(name + "_acc");
+  acc(accVars) = 0.0f;
+  acc(accVars) +=
+      f32(rounded(lhsArgs)) * f32(weight(g.x, column, g.y, panelIndex));
+  Expr m = stage.vars[0];
+  std::vector<Expr> accArgs = asExprs(stage.vars);
+  accArgs[0] = m % block;
+  accArgs.push_back(m / block);
+  Func out(name);
+  out(stage.vars) = epilogue(acc(accArgs), stage.vars);
+  stage.func = out;
+  stage.accumulator = acc;
+  stage.reduction = g;
+  stage.lhs = rounded;
+  stage.weight = weight;
+  return {round, stage};
+}
+
 /// The GEMM stages of `op`'s weight operand `weight`: one f32 GEMM stage, or
 /// for an i8 weight (with a scale operand) the quantization and int8 GEMM
-/// stages. The GEMM is the last.
+/// stages, or for a bf16 weight the rounding and bf16 GEMM stages. The GEMM
+/// is the last.
 std::vector<KernelStage> weightGemmStages(
     Operation *op, const std::vector<ImageParam> &inputs, Func lhs,
     mlir::Value weight, int k, const std::vector<int64_t> &extents,
@@ -505,6 +563,11 @@ std::vector<KernelStage> weightGemmStages(
     if (op->getOperand(i) != weight)
       continue;
     const int block = static_cast<int>(paramLayoutFor(op, i).block);
+    if (inputs[i].type().is_bfloat()) {
+      auto [round, gemm] =
+          bf16GemmStages(lhs, inputs[i], block, k, extents, name, epilogue);
+      return {round, gemm};
+    }
     int scale = kernel.getWeightScaleOperand(i);
     if (scale < 0)
       return {gemmStage(lhs, inputs[i], block, k, extents, name, epilogue)};

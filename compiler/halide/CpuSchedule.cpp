@@ -161,11 +161,12 @@ void scheduleGemm(KernelStage &def, int vec, bool nested) {
 
   Var ax = acc.args()[0], ay = acc.args()[1];
   acc.compute_at(out, tileInner).vectorize(ax, vec, TailStrategy::GuardWithIf);
-  if (def.int8) {
-    // The 4 k of a group (or its 2 pairs) innermost and vectorized with the
-    // columns: a 4-way sum of u8 x i8 products per lane, which Halide turns
-    // into vpdpbusd (AVX512-VNNI), or a 2-way sum of i16 pair sums, which
-    // becomes vpmaddwd against ones.
+  if (def.dotGroup > 1) {
+    // The k of a group (or an int8 group's 2 pairs) innermost and vectorized
+    // with the columns: a 4-way sum of u8 x i8 products per lane, which
+    // Halide turns into vpdpbusd (AVX512-VNNI), a 2-way sum of i16 pair
+    // sums, which becomes vpmaddwd against ones, or a 2-way sum of bf16
+    // products in f32, vdpbf16ps (AVX512-BF16).
     RVar group = def.reduction[0], steps = def.reduction[1];
     acc.update()
         .reorder(group, ax, ay, steps)

@@ -96,16 +96,20 @@ buildPipeline(const ProgramKernel &kernel, bool gpu) {
 /// The Halide targets of the program, checked to be ones it can compile.
 static llvm::Expected<std::vector<Halide::Target>>
 compilableTargets(const Program &program) {
-  for (const ProgramParam &param : program.params)
+  for (const ProgramParam &param : program.params) {
+    const bool gemmWeight = param.layout.gemm && param.layout.group > 1;
     if (param.elementType != ElementType::F32 &&
-        !(param.elementType == ElementType::I8 &&
-          param.layout.int8 == ParamLayout::Int8::Weight))
+        !(param.elementType == ElementType::I8 && gemmWeight) &&
+        !(param.elementType == ElementType::BF16 && gemmWeight))
       return emitError("backend: parameter '" + param.name + "' is " +
                        elementTypeName(param.elementType) +
-                       "; this vitc compiles f32 weights, and int8 GEMM "
-                       "weights with scales");
-  if (program.target.isGpu() && programPrecision(program) != "f32")
-    return emitError("backend: int8 kernels are for CPU targets, not " +
+                       "; this vitc compiles f32 weights, and int8 (with "
+                       "scales) or bf16 GEMM weights of the fused kernels");
+  }
+  const std::string precision = programPrecision(program);
+  if (program.target.isGpu() && precision != "f32")
+    return emitError("backend: " + precision +
+                     " kernels are for CPU targets, not " +
                      program.target.getTarget().str());
   return halideTargets(program.target);
 }

@@ -231,8 +231,8 @@ void vitc::scheduleGpu(KernelDef &def) {
         gpuGemm(stage, stage.queryRows);
       break;
     case KernelStage::Kind::Quantize:
-      // Emit refuses int8 programs for GPU targets before scheduling.
-      throw Halide::CompileError("int8 kernels have no GPU schedule");
+      // Emit refuses int8 and bf16 programs for GPU targets before this.
+      throw Halide::CompileError("int8 and bf16 kernels have no GPU schedule");
     }
   });
 }

@@ -29,9 +29,9 @@ struct KernelStage {
     Elementwise, // func(vars) from its inputs at the same or gathered points
     Gemm,        // func(x, rows...) = epilogue(accumulator(x, rows...))
     RowReduce,   // reductions over dimension 0 per row (softmax, layer norm)
-    Quantize,    // func(k, rows...) = u8 of an int8 GEMM's input, over each
-                 // row's range (rowStages: its min and max, which the GEMM's
-                 // epilogue reads too)
+    Quantize,    // func(k, rows...) = a reduced-precision GEMM's input: u8
+                 // over each row's range for int8 (rowStages: its min and
+                 // max, which the GEMM's epilogue reads too), bf16 rounded
   } kind = Kind::Elementwise;
   Halide::Func func;
   std::vector<Halide::Var> vars; // of func, innermost first
@@ -61,9 +61,11 @@ struct KernelStage {
   int threadColumns = 0, threadRows = 0; // GPU: each thread's register tile
   int sharedK = 0; // GPU: k per step with both operand slices in shared memory
   bool costlyEpilogue = false; // Gemm: e.g. GELU, which a CPU tile loops over
-  // Gemm: u8 x i8 sums in int32; the reduction is (k % 4, k / 4), the first
-  // a dot product's group (vectorized with the columns: vpdpbusd).
-  bool int8 = false;
+  // Gemm: the k a dot product sums per lane, 4 for u8 x i8 in int32
+  // (vpdpbusd), 2 for bf16 in f32 (vdpbf16ps), 1 for f32. With more than 1,
+  // the reduction is (k % group, k / group), the first vectorized with the
+  // columns.
+  int dotGroup = 1;
   // Int8 GEMM summing pairs first: the i16 pair sums (pair, column, rows...,
   // panel, group), computed per row of the register tile.
   Halide::Func int8Pairs;

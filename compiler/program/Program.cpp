@@ -56,6 +56,9 @@ std::string vitc::programPrecision(const Program &program) {
   for (const ProgramParam &param : program.params)
     if (param.elementType == ElementType::I8)
       return "int8";
+  for (const ProgramParam &param : program.params)
+    if (param.elementType == ElementType::BF16)
+      return "bf16";
   return "f32";
 }
 
@@ -86,6 +89,9 @@ ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand) {
   if (type.getElementType().isSignlessInteger(8)) {
     layout.int8 = ParamLayout::Int8::Weight;
     layout.levels = int8Levels(user);
+    layout.group = 4;
+  } else if (type.getElementType().isBF16()) {
+    layout.group = 2;
   }
   return layout;
 }
@@ -99,8 +105,8 @@ std::vector<int64_t> vitc::storedShape(ArrayRef<int64_t> shape,
   int64_t m = shape[0], k = 1;
   for (int64_t dim : shape.drop_front())
     k *= dim;
-  if (layout.int8 == ParamLayout::Int8::Weight)
-    return {m / layout.block, k / 4, layout.block, 4};
+  if (layout.group > 1)
+    return {m / layout.block, k / layout.group, layout.block, layout.group};
   return {m / layout.block, k, layout.block};
 }
 
@@ -112,16 +118,15 @@ Tensor vitc::toStoredLayout(const Tensor &tensor, ParamLayout layout) {
   out.shape = storedShape(tensor.shape, layout);
   out.data.resize(tensor.data.size());
   const int64_t m = tensor.shape[0], k = tensor.numElements() / m,
-                block = layout.block;
-  const bool groups = layout.int8 == ParamLayout::Int8::Weight;
+                block = layout.block, group = layout.group;
   for (int64_t row = 0; row < m; ++row)
     for (int64_t col = 0; col < k; ++col) {
       const int64_t panel = row / block, inPanel = row % block;
-      // in[panel * block + inPanel][col] -> out[panel][col][inPanel], or
-      // for int8 out[panel][col / 4][inPanel][col % 4].
+      // in[panel * block + inPanel][col] ->
+      // out[panel][col / group][inPanel][col % group] (group 1: f32).
       const int64_t at =
-          groups ? ((panel * (k / 4) + col / 4) * block + inPanel) * 4 + col % 4
-                 : (panel * k + col) * block + inPanel;
+          ((panel * (k / group) + col / group) * block + inPanel) * group +
+          col % group;
       out.data[at] = tensor.data[row * k + col];
     }
   return out;

@@ -38,16 +38,21 @@ namespace vitc {
 /// vpmaddubsw). Their scale parameter [M] is stored as [2, M]: the scales,
 /// then each column's sum of quantized weights (which the kernel needs to
 /// take the activations' zero point out of its integer sums).
+///
+/// bf16 weights are rounded from the checkpoint's f32 values when stored, and
+/// their panels are [M / block, K / 2, block, 2]: the pairs of k that
+/// vdpbf16ps sums.
 struct ParamLayout {
   bool gemm = false;
   int64_t block = 0; // output columns per panel; divides M
   enum class Int8 { None, Weight, Scales };
   Int8 int8 = Int8::None;
   int levels = 0; // Int8: the largest quantized magnitude
+  int group = 1;  // adjacent k per column in a panel: 4 for i8, 2 for bf16
 
   bool operator==(const ParamLayout &other) const {
     return gemm == other.gemm && block == other.block && int8 == other.int8 &&
-           levels == other.levels;
+           levels == other.levels && group == other.group;
   }
   bool operator!=(const ParamLayout &other) const { return !(*this == other); }
 };
@@ -123,8 +128,8 @@ std::vector<int64_t> storedShape(llvm::ArrayRef<int64_t> shape,
 /// already quantized; see Quantize.h for the values of i8 parameters).
 Tensor toStoredLayout(const Tensor &tensor, ParamLayout layout);
 
-/// "int8" when the program has int8 weights, else "f32": what vit-run,
-/// the weights file and the library report.
+/// "int8" or "bf16" when the program has weights of that type, else "f32":
+/// what vit-run, the weights file and the library report.
 std::string programPrecision(const Program &program);
 
 } // namespace vitc

@@ -31,7 +31,7 @@ struct DefaultPipelineOptions
       llvm::cl::desc("JSON file of per-kernel tile overrides")};
   Option<std::string> precision{
       *this, "precision",
-      llvm::cl::desc("f32, or int8 for the encoder's weight GEMMs"),
+      llvm::cl::desc("f32, or int8 or bf16 for the encoder's weight GEMMs"),
       llvm::cl::init("f32")};
   Option<bool> fusion{*this, "fusion",
                       llvm::cl::desc("run the fusion passes"),

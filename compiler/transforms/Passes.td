@@ -116,7 +116,7 @@ def VitPruneTokens : Pass<"vit-prune-tokens", "mlir::func::FuncOp"> {
 }
 
 def VitQuantizeWeights : Pass<"vit-quantize-weights", "mlir::ModuleOp"> {
-  let summary = "give the encoder's GEMMs int8 weights with per-channel scales";
+  let summary = "give the encoder's GEMMs int8 or bf16 weights";
   let description = [{
     With `precision=int8`, the four weight GEMMs of every encoder block (the
     QKV and output projections of `vit.fused_attention`, fc1 and fc2 of
@@ -136,14 +136,22 @@ def VitQuantizeWeights : Pass<"vit-quantize-weights", "mlir::ModuleOp"> {
     changes nothing. A schedule file (as vit-select-tiles reads) may set a
     kernel's precision over the option's, e.g. keep the last block in f32:
       {"blocks.11.mlp": {"precision": "f32"}, "blocks.11.attn": {"precision": "f32"}}
+
+    With `precision=bf16` the same four weights become bf16 parameters of
+    the same name (no scales; rounded to nearest even when the weights are
+    written), and the kernels round each GEMM input to bf16 and accumulate
+    the products in f32 (vdpbf16ps with AVX512-BF16): the rest of the model
+    stays f32 as with int8. The target must have AVX512-BF16 or AMX-BF16
+    (an error names the missing feature); a weight whose K is odd (the bf16
+    dot product sums pairs) stays f32.
   }];
   let dependentDialects = ["mlir::vit::VitDialect"];
   let options = [Option<"precision", "precision", "std::string", "\"f32\"",
-                        "f32 or int8">,
+                        "f32, int8 or bf16">,
                  Option<"scheduleFile", "schedule-file", "std::string", "\"\"",
                         "JSON file of per-kernel settings (here: \"precision\")">];
   let statistics = [Statistic<"numQuantized", "num-quantized",
-                              "GEMM weights quantized to int8">];
+                              "GEMM weights made int8 or bf16">];
 }
 
 def VitSelectTiles : Pass<"vit-select-tiles", "mlir::ModuleOp"> {

@@ -1,9 +1,9 @@
 //===- QuantizeWeights.cpp - vit-quantize-weights -------------------------===//
 //
-// Retypes the encoder's GEMM weights to i8 and gives each its scale
-// parameter. The values are not here (parameters are symbolic): the weights
-// writer quantizes the checkpoint's f32 tensors when it stores them in the
-// layout the kernels read (compiler/program/Quantize.h).
+// Retypes the encoder's GEMM weights to i8 (each with its scale parameter)
+// or bf16. The values are not here (parameters are symbolic): the weights
+// writer quantizes or rounds the checkpoint's f32 tensors when it stores
+// them in the layout the kernels read (compiler/program/Quantize.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,25 +34,37 @@ struct VitQuantizeWeights
     if (failed(readScheduleFile(scheduleFile, file, module)))
       return signalPassFailure();
     auto target = module->getAttrOfType<TargetAttr>("vit.target");
+    Operation *reduced = nullptr;
+    std::string reducedPrecision;
     WalkResult walked = module.walk([&](KernelOpInterface op) {
       FailureOr<std::string> wanted = precisionOf(op, file);
       if (failed(wanted))
         return WalkResult::interrupt();
       if (*wanted == "f32")
         return WalkResult::advance();
-      if (target && target.isGpu()) {
-        op->emitError() << "precision int8 is for CPU targets; "
-                        << target.getTarget() << " is a GPU target";
+      // One reduced precision per model: its weights file and library
+      // report one.
+      if (!reduced) {
+        reduced = op;
+        reducedPrecision = *wanted;
+      } else if (*wanted != reducedPrecision) {
+        op->emitError() << "precision " << *wanted
+                        << " here, but another kernel is "
+                        << reducedPrecision
+                        << ": a model mixes f32 with one of int8 or bf16";
         return WalkResult::interrupt();
       }
+      if (target && failed(checkTarget(op, *wanted, target)))
+        return WalkResult::interrupt();
+      const bool bf16 = *wanted == "bf16";
       if (auto mlp = dyn_cast<FusedMlpOp>(op.getOperation())) {
-        quantize(op, mlp.getFc1WeightMutable(), mlp.getFc1ScaleMutable());
-        quantize(op, mlp.getFc2WeightMutable(), mlp.getFc2ScaleMutable());
+        quantize(op, mlp.getFc1WeightMutable(), mlp.getFc1ScaleMutable(), bf16);
+        quantize(op, mlp.getFc2WeightMutable(), mlp.getFc2ScaleMutable(), bf16);
       } else if (auto attention = dyn_cast<FusedAttentionOp>(op.getOperation())) {
         quantize(op, attention.getQkvWeightMutable(),
-                 attention.getQkvScaleMutable());
+                 attention.getQkvScaleMutable(), bf16);
         quantize(op, attention.getProjWeightMutable(),
-                 attention.getProjScaleMutable());
+                 attention.getProjScaleMutable(), bf16);
       }
       return WalkResult::advance();
     });
@@ -63,14 +75,32 @@ struct VitQuantizeWeights
   static LogicalResult
   checkPrecision(StringRef value,
                  function_ref<InFlightDiagnostic()> emitError) {
-    if (value == "f32" || value == "int8")
+    if (value == "f32" || value == "int8" || value == "bf16")
       return success();
     return emitError() << "unknown precision '" << value
-                       << "': expected f32 or int8";
+                       << "': expected f32, int8 or bf16";
+  }
+
+  /// Whether `target` has kernels for `precision`: int8 and bf16 are for
+  /// CPUs, bf16 only for those with a bf16 dot product.
+  static LogicalResult checkTarget(KernelOpInterface op, StringRef precision,
+                                   TargetAttr target) {
+    if (target.isGpu())
+      return op->emitError() << "precision " << precision
+                             << " is for CPU targets; " << target.getTarget()
+                             << " is a GPU target";
+    if (precision == "bf16" && !target.has(CpuFeatures::AVX512BF16) &&
+        !target.has(CpuFeatures::AMXBF16))
+      return op->emitError()
+             << "precision bf16 needs a target with avx512_bf16 (vdpbf16ps; "
+                "e.g. x86-64-linux-avx512_zen4) or amx_bf16 "
+                "(x86-64-linux-avx512_sapphirerapids); "
+             << target.getTarget() << " has neither";
+    return success();
   }
 
   /// The pass's precision, or the schedule file's for `op` (location entries
-  /// over op-name entries). Only the encoder's kernels take int8.
+  /// over op-name entries). Only the encoder's kernels take int8 or bf16.
   FailureOr<std::string> precisionOf(KernelOpInterface op,
                                      const ScheduleFile &file) {
     std::string result = precision;
@@ -87,13 +117,15 @@ struct VitQuantizeWeights
         };
         std::optional<StringRef> text = value.getAsString();
         if (!text)
-          return emitError() << "'precision' must be \"f32\" or \"int8\"";
+          return emitError()
+                 << "'precision' must be \"f32\", \"int8\" or \"bf16\"";
         if (failed(checkPrecision(*text, emitError)))
           return failure();
-        if (*text == "int8" &&
+        if (*text != "f32" &&
             !isa<FusedMlpOp, FusedAttentionOp>(op.getOperation()))
           return emitError() << "only vit.fused_mlp and vit.fused_attention "
-                                "kernels take precision int8";
+                                "kernels take precision "
+                             << *text;
         result = text->str();
       }
     }
@@ -104,8 +136,10 @@ struct VitQuantizeWeights
   }
 
   /// Replaces the f32 parameter at `weight` by an i8 one of the same name and
-  /// sets `scale` to a new "<name>.scale" parameter [M].
-  void quantize(Operation *op, OpOperand &weight, MutableOperandRange scale) {
+  /// sets `scale` to a new "<name>.scale" parameter [M]; or with `bf16` by a
+  /// bf16 one of the same name.
+  void quantize(Operation *op, OpOperand &weight, MutableOperandRange scale,
+                bool bf16) {
     auto param = weight.get().getDefiningOp<ParamOp>();
     auto type = cast<RankedTensorType>(weight.get().getType());
     // Another user would keep reading the f32 parameter under the same name.
@@ -114,10 +148,21 @@ struct VitQuantizeWeights
     int64_t depth = 1; // K: the dot products' length
     for (int64_t dim : type.getShape().drop_front())
       depth *= dim;
-    if (depth % 4 != 0)
+    // The dot products' group: 4 k for int8, 2 for bf16.
+    if (depth % (bf16 ? 2 : 4) != 0)
       return;
     OpBuilder builder(op);
     MLIRContext *context = op->getContext();
+    if (bf16) {
+      auto rounded = ParamOp::create(
+          builder, param.getLoc(),
+          RankedTensorType::get(type.getShape(), BFloat16Type::get(context)),
+          param.getName());
+      weight.set(rounded);
+      param.erase();
+      ++numQuantized;
+      return;
+    }
     auto quantized = ParamOp::create(
         builder, param.getLoc(),
         RankedTensorType::get(type.getShape(), IntegerType::get(context, 8)),

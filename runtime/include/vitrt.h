@@ -63,7 +63,7 @@ typedef struct vitrt_model_info {
   float mean[3], std[3];       /* preprocessing: (pixel / 255 - mean[c]) / std[c] */
   float crop_fraction;         /* 0: resize the whole image to height x width; else scale
                                   the shorter side to size / crop_fraction, crop the centre */
-  const char *precision;       /* of the GEMM weights: "f32", or "int8" (vitc --precision) */
+  const char *precision;       /* of the GEMM weights: "f32", "int8" or "bf16" (vitc --precision) */
 } vitrt_model_info;
 
 /* Maps `weights_path` (written by vitc with the library) and checks it

@@ -703,3 +703,12 @@ func.func @i8_linear_weight(%x: tensor<?x8xf32>, %w: tensor<10x8xi8>) {
   %y = vit.linear %x, %w : (tensor<?x8xf32>, tensor<10x8xi8>) -> tensor<?x10xf32>
   return
 }
+
+// -----
+
+// bf16 GEMMs are the fused kernels' too.
+func.func @bf16_linear_weight(%x: tensor<?x8xf32>, %w: tensor<10x8xbf16>) {
+  // expected-error @+1 {{'vit.linear' op weight is bf16, which only fused_mlp and fused_attention weights may be}}
+  %y = vit.linear %x, %w : (tensor<?x8xf32>, tensor<10x8xbf16>) -> tensor<?x10xf32>
+  return
+}

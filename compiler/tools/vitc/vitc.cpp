@@ -144,10 +144,12 @@ static cl::opt<std::string>
            cl::init("host"), cl::cat(outputCategory));
 static cl::opt<std::string> precision(
     "precision",
-    cl::desc("Precision of the encoder's weight GEMMs: f32 (default), or "
+    cl::desc("Precision of the encoder's weight GEMMs: f32 (default), "
              "int8 (weights quantized per output channel when written, "
-             "activations per token row in the kernels; CPU targets)"),
-    cl::value_desc("f32|int8"), cl::init("f32"), cl::cat(outputCategory));
+             "activations per token row in the kernels; CPU targets), or "
+             "bf16 (weights and GEMM inputs rounded to bf16, f32 sums; "
+             "targets with avx512_bf16 or amx_bf16)"),
+    cl::value_desc("f32|int8|bf16"), cl::init("f32"), cl::cat(outputCategory));
 static cl::opt<int> cores(
     "cores",
     cl::desc("Cores the tiles are planned for (default: this machine's; set "
@@ -321,6 +323,9 @@ static void writeParams(const ModelConfig &c, llvm::raw_ostream &os) {
   if (precision == "int8")
     os << "precision: int8 (attention and MLP weights, 1 byte each, with a "
           "scale per output channel); patch embedding, norms and head f32\n";
+  else if (precision == "bf16")
+    os << "precision: bf16 (attention and MLP weights, 2 bytes each); "
+          "patch embedding, norms and head f32\n";
   else
     os << "precision: f32\n";
   for (auto &[group, count] : groups)
@@ -395,11 +400,13 @@ int main(int argc, char **argv) {
   llvm::Expected<ModelConfig> config = describeModel();
   if (!config)
     return fail(config.takeError());
-  if (precision != "f32" && precision != "int8")
-    return fail("--precision: expected f32 or int8, got '" + precision + "'");
-  if (precision == "int8" && !fusion)
-    return fail("--precision int8 quantizes the fused attention and MLP "
-                "kernels; it needs --fusion (the default)");
+  if (precision != "f32" && precision != "int8" && precision != "bf16")
+    return fail("--precision: expected f32, int8 or bf16, got '" + precision +
+                "'");
+  if (precision != "f32" && !fusion)
+    return fail("--precision " + precision +
+                " applies to the fused attention and MLP kernels; it needs "
+                "--fusion (the default)");
 
   llvm::Expected<std::optional<ModelWeights>> weights = loadWeights(*config);
   if (!weights)
