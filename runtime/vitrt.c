@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,6 +140,87 @@ static void init_buffer(halide_buffer_t *buffer, halide_dimension_t *dims, int d
   buffer->type = type;
   buffer->dimensions = dimensions;
   buffer->dim = dims;
+}
+
+#if defined(__x86_64__)
+/* Whether this CPU and its OS provide `feature` (of `length` bytes), a
+ * __builtin_cpu_supports name; -1 for a name this runtime does not know. */
+static int cpu_has(const char *feature, size_t length) {
+  __builtin_cpu_init();
+#define VITRT_CPU_FEATURE(name)                                                \
+  if (length == sizeof name - 1 && memcmp(feature, name, length) == 0)        \
+    return __builtin_cpu_supports(name) != 0;
+  VITRT_CPU_FEATURE("sse4.1")
+  VITRT_CPU_FEATURE("avx")
+  VITRT_CPU_FEATURE("avx2")
+  VITRT_CPU_FEATURE("fma")
+  VITRT_CPU_FEATURE("f16c")
+  VITRT_CPU_FEATURE("avx512f")
+  VITRT_CPU_FEATURE("avx512cd")
+  VITRT_CPU_FEATURE("avx512bw")
+  VITRT_CPU_FEATURE("avx512dq")
+  VITRT_CPU_FEATURE("avx512vl")
+  VITRT_CPU_FEATURE("avx512ifma")
+  VITRT_CPU_FEATURE("avx512vbmi")
+  VITRT_CPU_FEATURE("avx512vnni")
+  VITRT_CPU_FEATURE("avx512bf16")
+  VITRT_CPU_FEATURE("avx512bitalg")
+  VITRT_CPU_FEATURE("avx512vbmi2")
+  VITRT_CPU_FEATURE("avxvnni")
+  VITRT_CPU_FEATURE("amx-tile")
+  VITRT_CPU_FEATURE("amx-int8")
+  VITRT_CPU_FEATURE("amx-bf16")
+#undef VITRT_CPU_FEATURE
+  return -1;
+}
+
+/* Linux hands out the AMX tile registers only to processes that ask for
+ * them (arch_prctl ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA); without it
+ * the first tile instruction faults. Asking again is harmless. */
+static int request_amx_tiles(void) {
+#if defined(__linux__) && defined(SYS_arch_prctl)
+  const long ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18;
+  return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+#else
+  return 0;
+#endif
+}
+#endif
+
+/* Refuses a model whose kernels use a CPU feature this machine lacks (they
+ * would die of SIGILL), and asks the OS for AMX state where they use AMX. */
+static vitrt_status check_cpu(const vitrt_model_desc *desc) {
+#if defined(__x86_64__)
+  const char *at = desc->cpu_features ? desc->cpu_features : "";
+  while (*at) {
+    size_t length = strcspn(at, " ");
+    if (length > 0) {
+      int has = cpu_has(at, length);
+      if (has < 0)
+        return fail(VITRT_UNSUPPORTED_CPU,
+                    "vitrt_open: model '%s' needs CPU feature '%.*s', which this runtime cannot "
+                    "check; use the libvitrt of the vitc that compiled it",
+                    desc->name, (int)length, at);
+      if (!has)
+        return fail(VITRT_UNSUPPORTED_CPU,
+                    "vitrt_open: model '%s' was compiled for %s, whose kernels use %.*s, which "
+                    "this CPU does not have; compile it for this machine (vitc --target host) or "
+                    "for a target list ending in one this CPU runs (e.g. ...,x86-64-linux-avx2)",
+                    desc->name, desc->target, (int)length, at);
+      if (length == 8 && memcmp(at, "amx-tile", 8) == 0 && !request_amx_tiles())
+        return fail(VITRT_UNSUPPORTED_CPU,
+                    "vitrt_open: model '%s' uses AMX, but the OS did not grant this process the "
+                    "AMX tile state (arch_prctl ARCH_REQ_XCOMP_PERM: %s; Linux 5.16 or later "
+                    "is needed)",
+                    desc->name, strerror(errno));
+    }
+    at += length;
+    at += strspn(at, " ");
+  }
+#else
+  (void)desc;
+#endif
+  return VITRT_OK;
 }
 
 /* The precision of a model's GEMM weights, from their dtypes (vitc gives a
@@ -275,6 +357,9 @@ vitrt_status vitrt_open(const vitrt_model_desc *desc, const char *weights_path,
                 "vitrt_open: the library was built for runtime ABI %d, this runtime is %d; "
                 "compile the model again with the vitc of this libvitrt",
                 desc->abi_version, VITRT_ABI_VERSION);
+  vitrt_status cpu = check_cpu(desc);
+  if (cpu != VITRT_OK)
+    return cpu;
   /* Every parameter must be of a known type and lie inside the weights data,
    * so that no kernel reads past the mapping. */
   for (int i = 0; i < desc->num_params; ++i) {

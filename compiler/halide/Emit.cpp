@@ -209,6 +209,7 @@ static const char *abiDtype(ElementType type) {
 /// The C source describing the model to libvitrt.
 static std::string modelDescriptionSource(const Program &program,
                                           StringRef symbol, StringRef target,
+                                          StringRef cpuFeatures,
                                           StringRef deviceApi) {
   std::string src;
   llvm::raw_string_ostream os(src);
@@ -274,6 +275,7 @@ static std::string modelDescriptionSource(const Program &program,
      << "  VITRT_ABI_VERSION,\n"
      << "  " << cStringLiteral(program.model.name) << ",\n"
      << "  \"" << target << "\",\n"
+     << "  \"" << cpuFeatures << "\",\n"
      << "  weights_header, " << header.size() << "ull, " << offset << "ull,\n"
      << "  \"" << program.fingerprint << "\",\n"
      << llvm::formatv("  {0}, {1}, {2}, {3},\n", model.channels, model.height,
@@ -482,10 +484,14 @@ Error vitc::emitLibrary(const Program &program, const NamedTensors *weights,
   // 2. The model description, compiled for the target.
   if (Error err = writeFile(path("vitrt_model.h"), kRuntimeAbiHeader))
     return err;
+  llvm::Expected<std::string> cpuFeatures =
+      requiredCpuFeatures(program.target);
+  if (!cpuFeatures)
+    return cpuFeatures.takeError();
   if (Error err = writeFile(
           path("model.c"),
           modelDescriptionSource(program, symbol, program.target.getTarget(),
-                                 deviceApiOf(program.target))))
+                                 *cpuFeatures, deviceApiOf(program.target))))
     return err;
   auto cc = findCompiler(options, target);
   if (!cc)

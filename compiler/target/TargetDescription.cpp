@@ -146,3 +146,42 @@ llvm::Expected<TargetAttr> vitc::describeTarget(MLIRContext *context,
 llvm::Expected<std::vector<Target>> vitc::halideTargets(TargetAttr target) {
   return parseTargets(target.getTarget());
 }
+
+llvm::Expected<std::string> vitc::requiredCpuFeatures(TargetAttr target) {
+  llvm::Expected<std::vector<Target>> targets = halideTargets(target);
+  if (!targets)
+    return targets.takeError();
+  const Target &baseline = targets->back();
+  if (baseline.arch != Target::X86)
+    return std::string();
+  const CpuFeatures features = featuresOf(baseline);
+  std::string names;
+  auto add = [&](bool present, const char *feature) {
+    if (present)
+      names += (names.empty() ? "" : " ") + std::string(feature);
+  };
+  auto has = [&](CpuFeatures f) { return bitEnumContainsAll(features, f); };
+  add(has(CpuFeatures::SSE41), "sse4.1");
+  add(has(CpuFeatures::AVX), "avx");
+  add(has(CpuFeatures::AVX2), "avx2");
+  add(has(CpuFeatures::FMA), "fma");
+  add(has(CpuFeatures::F16C), "f16c");
+  // Halide's AVX-512 levels, as the LLVM attributes it sets for them.
+  const bool avx512 = has(CpuFeatures::AVX512);
+  for (const char *part :
+       {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"})
+    add(avx512, part);
+  const bool zen4 = has(CpuFeatures::AVX512BF16);
+  const bool cannonlake =
+      zen4 || baseline.has_feature(Target::AVX512_Cannonlake);
+  add(cannonlake, "avx512ifma");
+  add(cannonlake, "avx512vbmi");
+  for (const char *part :
+       {"avx512vnni", "avx512bf16", "avx512bitalg", "avx512vbmi2"})
+    add(zen4, part);
+  add(has(CpuFeatures::AVXVNNI), "avxvnni");
+  const bool amx = has(CpuFeatures::AMXBF16);
+  for (const char *part : {"amx-tile", "amx-int8", "amx-bf16"})
+    add(amx, part);
+  return names;
+}

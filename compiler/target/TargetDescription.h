@@ -14,6 +14,7 @@
 #include "dialect/VitDialect.h"
 #include "llvm/Support/Error.h"
 
+#include <string>
 #include <vector>
 
 namespace Halide {
@@ -34,6 +35,13 @@ llvm::Expected<mlir::vit::TargetAttr> describeTarget(mlir::MLIRContext *context,
 /// first, the baseline last, as Halide's runtime dispatch expects).
 llvm::Expected<std::vector<Halide::Target>>
 halideTargets(mlir::vit::TargetAttr target);
+
+/// The CPU features the kernels compiled for `target` may use, as GCC's
+/// __builtin_cpu_supports names them ("avx2 fma f16c avx512f ..."), which
+/// libvitrt checks when it opens a model: of the baseline target (the last),
+/// since Halide's dispatch only runs the others where the CPU has them.
+/// Empty where vitc has no check (targets other than x86).
+llvm::Expected<std::string> requiredCpuFeatures(mlir::vit::TargetAttr target);
 
 } // namespace vitc
 

@@ -35,6 +35,8 @@ typedef enum vitrt_status {
   VITRT_KERNEL_FAILED = 5, /* a compiled kernel reported an error */
   VITRT_DEVICE_ERROR = 6,  /* GPU models: no device, a failed upload or allocation, a driver
                               error (out of memory inside a kernel is VITRT_KERNEL_FAILED) */
+  VITRT_UNSUPPORTED_CPU = 7, /* the library's kernels use CPU features (AVX-512, BF16, AMX, ...)
+                                that this CPU, or the OS for it, does not provide */
 } vitrt_status;
 
 /* All-zero options are the defaults. */

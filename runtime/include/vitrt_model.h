@@ -20,8 +20,9 @@
 extern "C" {
 #endif
 
-/* 3: parameters carry an element type (vitrt_param_desc.dtype). */
-#define VITRT_ABI_VERSION 3
+/* 3: parameters carry an element type (vitrt_param_desc.dtype).
+ * 4: the model names the CPU features its kernels use (cpu_features). */
+#define VITRT_ABI_VERSION 4
 #define VITRT_MAX_RANK 4
 #define VITRT_MAX_KERNEL_ARGS 16 /* operands and results of one kernel */
 
@@ -103,6 +104,10 @@ typedef struct vitrt_model_desc {
   int32_t abi_version; /* VITRT_ABI_VERSION */
   const char *name;
   const char *target; /* Halide target string the kernels were compiled for */
+  /* The CPU features its kernels use, space-separated, as GCC's
+   * __builtin_cpu_supports names them ("avx2 fma ... avx512bf16 amx-bf16");
+   * vitrt_open refuses a model this CPU cannot run. Empty: nothing checked. */
+  const char *cpu_features;
   /* The weights file: its header (8-byte length + JSON) must equal this
    * exactly; it names every tensor, shape, offset and the fingerprint. */
   const char *weights_header;

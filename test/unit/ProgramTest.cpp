@@ -68,11 +68,11 @@ protected:
 };
 
 TEST_F(ProgramTest, ParametersKeepTheirElementTypesAndTileLayouts) {
-  llvm::Expected<Program> program = build(moduleText("bf16"));
+  llvm::Expected<Program> program = build(moduleText("f16"));
   ASSERT_TRUE(bool(program)) << llvm::toString(program.takeError());
   ASSERT_EQ(program->params.size(), 2u);
   EXPECT_EQ(program->params[0].elementType, ElementType::F32);
-  EXPECT_EQ(program->params[1].elementType, ElementType::BF16);
+  EXPECT_EQ(program->params[1].elementType, ElementType::F16);
   // Panels as wide as each kernel's tile: 16 columns, then 8.
   EXPECT_EQ(program->params[0].storedShape, (std::vector<int64_t>{1, 192, 16}));
   EXPECT_EQ(program->params[1].storedShape, (std::vector<int64_t>{2, 16, 8}));
@@ -182,14 +182,74 @@ TEST_F(ProgramTest, Int8WeightsArePackedInGroupsOfFourWithTheirScales) {
 }
 
 TEST_F(ProgramTest, TheBackendRefusesWhatItDoesNotCompileYet) {
-  llvm::Expected<Program> program = build(moduleText("bf16"));
+  llvm::Expected<Program> program = build(moduleText("f16"));
   ASSERT_TRUE(bool(program)) << llvm::toString(program.takeError());
   std::string text;
   llvm::raw_string_ostream os(text);
   llvm::Error error = emitHalideStmt(*program, /*conceptual=*/true, os);
   EXPECT_EQ(llvm::toString(std::move(error)),
-            "backend: parameter 'head.weight' is bf16; this vitc compiles f32 "
-            "weights, and int8 GEMM weights with scales");
+            "backend: parameter 'head.weight' is f16; this vitc compiles f32 "
+            "weights, and int8 (with scales) or bf16 GEMM weights of the "
+            "fused kernels");
+}
+
+TEST_F(ProgramTest, Bf16WeightsArePackedInPairsAndRoundedToNearestEven) {
+  // The int8 module with fc1 in bf16 (no scale).
+  std::string text = int8ModuleText();
+  auto replace = [&](const std::string &from, const std::string &to) {
+    for (size_t at; (at = text.find(from)) != std::string::npos;)
+      text.replace(at, from.size(), to);
+  };
+  replace("    %s1 = vit.param \"fc1.weight.scale\" : tensor<32xf32>\n", "");
+  replace(" scale %s1", "");
+  replace("tensor<32x16xi8>, tensor<32xf32>, ", "tensor<32x16xbf16>, ");
+  replace("tensor<32x16xi8>", "tensor<32x16xbf16>");
+  llvm::Expected<Program> program = build(text);
+  ASSERT_TRUE(bool(program)) << llvm::toString(program.takeError());
+  EXPECT_EQ(programPrecision(*program), "bf16");
+  const ProgramParam *fc1 = nullptr;
+  for (const ProgramParam &param : program->params)
+    if (param.name == "fc1.weight")
+      fc1 = &param;
+  ASSERT_TRUE(fc1);
+  // [M / block, K / 2, block, 2].
+  EXPECT_EQ(fc1->storedShape, (std::vector<int64_t>{4, 8, 8, 2}));
+
+  NamedTensors weights;
+  auto add = [&](const char *name, std::vector<int64_t> shape) {
+    Tensor t{shape, {}};
+    t.data.resize(t.numElements());
+    for (size_t i = 0; i < t.data.size(); ++i)
+      t.data[i] = 1.0f + static_cast<float>(i) / 1024.0f;
+    weights.push_back({name, t});
+  };
+  add("patch.weight", {16, 3, 8, 8});
+  add("norm.weight", {16});
+  add("norm.bias", {16});
+  add("fc1.weight", {32, 16});
+  add("fc1.bias", {32});
+  add("fc2.weight", {16, 32});
+  llvm::SmallString<128> path;
+  ASSERT_FALSE(
+      llvm::sys::fs::createTemporaryFile("program", "safetensors", path));
+  ASSERT_FALSE(bool(writeKernelWeights(*program, weights, path)));
+  auto bytes = llvm::MemoryBuffer::getFile(path);
+  llvm::sys::fs::remove(path);
+  ASSERT_TRUE(bool(bytes));
+  EXPECT_THAT((*bytes)->getBuffer().str(), HasSubstr("\"dtype\":\"BF16\""));
+  EXPECT_THAT((*bytes)->getBuffer().str(),
+              HasSubstr("\"vitc.precision\":\"bf16\""));
+  llvm::Expected<Checkpoint> read =
+      parseSafetensors((*bytes)->getBuffer(), path);
+  ASSERT_TRUE(bool(read)) << llvm::toString(read.takeError());
+  const Tensor *stored = read->find("fc1.weight");
+  ASSERT_TRUE(stored);
+  // Element (column 9, k 7): panel 1, pair 3, column 1 in panel, k 1 in pair.
+  // 1 + 151/1024 has 10 fraction bits; bf16 keeps 7: 1 + 152/1024 (151/8 =
+  // 18.875 rounds up to 19).
+  EXPECT_EQ(stored->data[((1 * 8 + 3) * 8 + 1) * 2 + 1], 1.0f + 152 / 1024.0f);
+  // (column 0, k 1): 1 + 1/1024 rounds down to 1 (0.125 of a step).
+  EXPECT_EQ(stored->data[1], 1.0f);
 }
 
 TEST_F(ProgramTest, RefusesIrThatIsNotTiled) {
