@@ -224,10 +224,13 @@ def patch_embed(image, weight, bias, patch):
     return linear_f32(np.ascontiguousarray(patches), weight.reshape(weight.shape[0], -1), bias)
 
 
-def forward_image(image, cfg, p, pos_embed, quantize):
+def forward_image(image, cfg, p, pos_embed, quantize, gemm=None):
     """Logits [num_classes] of one image [C, H, W]."""
     # quantize: 0 (off) or the weights' levels (127; 63 for x86 without AVX512-VNNI).
-    gemm = (lambda x, w, b: linear_int8(x, w, b, quantize)) if quantize else linear_f32
+    # gemm: if given, the linear (x, w, b) -> y for the four GEMM kinds instead (quantize is
+    # then ignored); make_bf16_reference.py passes its bf16 one.
+    if gemm is None:
+        gemm = (lambda x, w, b: linear_int8(x, w, b, quantize)) if quantize else linear_f32
     eps, heads, act = cfg["norm_eps"], cfg["num_heads"], cfg["act_layer"]
 
     x = patch_embed(image, p["patch_embed.proj.weight"], p["patch_embed.proj.bias"],
@@ -268,8 +271,9 @@ def forward_image(image, cfg, p, pos_embed, quantize):
     return linear_f32(pooled, p["head.weight"], p["head.bias"])[0]
 
 
-def forward(images, cfg, p, pos_embed, quantize):
-    return np.stack([forward_image(img, cfg, p, pos_embed, quantize) for img in images]).astype(F32)
+def forward(images, cfg, p, pos_embed, quantize, gemm=None):
+    return np.stack([forward_image(img, cfg, p, pos_embed, quantize, gemm)
+                     for img in images]).astype(F32)
 
 
 def uses_fc_norm(cfg):

@@ -22,9 +22,9 @@ Outputs
 <out>/MANIFEST.json              list of cases, files, config summary, versions, max |logit|
 <posembed-out>/*.npy, README.md  goldens for pos-embed resizing (see write_posembed_goldens)
 
-Each case folder is started clean and MANIFEST.json is rewritten, which drops the int8 logits
-(logits_int8*.npy and the MANIFEST's "int8" entries): run test/reference/make_int8_reference.py
-again afterwards.
+Each case folder is started clean and MANIFEST.json is rewritten, which drops the int8 and bf16
+logits (logits_int8*.npy, logits_bf16*.npy and the MANIFEST's "int8" and "bf16" entries): run
+test/reference/make_int8_reference.py and make_bf16_reference.py again afterwards.
 
 timm config schema (config.json): the exact keyword arguments passed to the timm
 constructor, plus our additions "format", "norm_eps" (LayerNorm eps; the
