@@ -4,7 +4,7 @@
 #     MODEL <zoo name> | CONFIG <config.json>       # what model
 #     [WEIGHTS <checkpoint> | RANDOM_WEIGHTS <seed>] # its weights (written beside the library)
 #     [TARGET <halide target>]                      # default: host
-#     [PRECISION f32|int8]                          # the encoder's GEMMs; default: f32
+#     [PRECISION f32|int8|bf16]                     # the encoder's GEMMs; default: f32
 #     [VITC_ARGS <more vitc flags>...])
 #
 # Produces lib<target>.a, <target>.h (declares <target>_model()) and <target>.safetensors in
@@ -29,8 +29,8 @@ function(vit_add_model target)
   if(NOT ARG_PRECISION)
     set(ARG_PRECISION f32)
   endif()
-  if(NOT ARG_PRECISION MATCHES "^(f32|int8)$")
-    message(FATAL_ERROR "vit_add_model(${target}): PRECISION must be f32 or int8, got '${ARG_PRECISION}'")
+  if(NOT ARG_PRECISION MATCHES "^(f32|int8|bf16)$")
+    message(FATAL_ERROR "vit_add_model(${target}): PRECISION must be f32, int8 or bf16, got '${ARG_PRECISION}'")
   endif()
   if(TARGET vitc)
     set(vitc $<TARGET_FILE:vitc>)

@@ -2,9 +2,10 @@
 # README main-job command: set up, build, then run vitc on its embedded default.
 #  1. A ViT trained on Fashion-MNIST (examples/fashion_mnist: weights trained once by train.py
 #     with PyTorch, committed) is compiled by the build through vit_add_model() and classifies
-#     the 10,000 test images of the Debian package dataset-fashion-mnist, in f32 and in int8
-#     (--precision int8); each one's accuracy is printed next to the accuracy PyTorch
-#     measured with the same weights, with its speed.
+#     the 10,000 test images of the Debian package dataset-fashion-mnist, in f32, in int8
+#     (--precision int8) and, where the host has a bf16 dot product, in bf16; each one's
+#     accuracy is printed next to the accuracy PyTorch measured with the same weights, with
+#     its speed.
 #  2. ViT-B/16 (seeded random weights) goes through the whole compiler into a shared library,
 #     which vit-run loads to classify an image and to time a batch.
 set -euo pipefail
@@ -20,7 +21,8 @@ echo
 echo "== Fashion-MNIST: a ViT compiled by vitc vs PyTorch, same weights"
 "$VITC_BUILD/examples/fashion-mnist" "$VITC_BUILD/examples/fashion_vit.vitc/fashion_vit.safetensors" \
   "$VITC_BUILD/examples/fashion_vit_int8.vitc/fashion_vit_int8.safetensors" \
-  /usr/share/datasets/fashion-mnist "$fashion/reference.json" "$fashion/labels.txt"
+  /usr/share/datasets/fashion-mnist "$fashion/reference.json" "$fashion/labels.txt" \
+  $(ls "$VITC_BUILD/examples/fashion_vit_bf16.vitc/fashion_vit_bf16.safetensors" 2>/dev/null)
 
 echo
 echo "== ViT-B/16 (random weights) through the whole compiler: $out/libvit_b16.so"

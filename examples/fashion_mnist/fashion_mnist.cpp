@@ -2,12 +2,18 @@
 // committed beside this file, trained by train.py with PyTorch), compiled by
 // vitc through vit_add_model(), classifies the 10,000 test images of the
 // Debian package dataset-fashion-mnist, compiled twice: in f32 and with
-// --precision int8. Prints each one's accuracy next to the accuracy PyTorch
-// measured with the same weights, and its speed.
+// --precision int8, and a third time with --precision bf16 where the build
+// host has a bf16 dot product (VITC_FASHION_BF16). Prints each one's
+// accuracy next to the accuracy PyTorch measured with the same weights, and
+// its speed.
 //
 //   fashion-mnist F32_WEIGHTS INT8_WEIGHTS DATASET_DIR REFERENCE_JSON LABELS
+//                 [BF16_WEIGHTS]
 #include "fashion_vit.h"
 #include "fashion_vit_int8.h"
+#ifdef VITC_FASHION_BF16
+#include "fashion_vit_bf16.h"
+#endif
 #include "vitrt.hpp"
 
 #include <algorithm>
@@ -119,11 +125,16 @@ Evaluation evaluate(const vitrt_model_desc *desc, const char *weights,
 } // namespace
 
 int main(int argc, char **argv) {
-  if (argc != 6) {
+#ifdef VITC_FASHION_BF16
+  const int wanted = 7;
+#else
+  const int wanted = 6;
+#endif
+  if (argc != wanted) {
     std::fprintf(stderr,
                  "usage: %s F32_WEIGHTS INT8_WEIGHTS DATASET_DIR "
-                 "REFERENCE_JSON LABELS\n",
-                 argv[0]);
+                 "REFERENCE_JSON LABELS%s\n",
+                 argv[0], wanted == 7 ? " BF16_WEIGHTS" : "");
     return 2;
   }
   try {
@@ -157,6 +168,12 @@ int main(int argc, char **argv) {
     Evaluation f32 = evaluate(desc, argv[1], images, labels);
     Evaluation int8 = evaluate(fashion_vit_int8_model(), argv[2], images,
                                labels);
+    std::vector<const Evaluation *> evaluations{&f32, &int8};
+#ifdef VITC_FASHION_BF16
+    Evaluation bf16 = evaluate(fashion_vit_bf16_model(), argv[6], images,
+                               labels);
+    evaluations.push_back(&bf16);
+#endif
 
     double torchAccuracy = jsonNumber(reference.str(), "test_accuracy");
     int64_t torchCorrect = int64_t(jsonNumber(reference.str(), "correct"));
@@ -166,14 +183,21 @@ int main(int argc, char **argv) {
                 "(reference.json)\n",
                 100.0 * torchAccuracy, (long long)torchCorrect,
                 (long long)count);
-    for (const Evaluation *e : {&f32, &int8})
+    for (const Evaluation *e : evaluations)
       std::printf("  vitc    %-4s accuracy: %.2f%% (%lld/%lld); %.0f images/s "
                   "at batch 100, batch 1 median %.3f ms (best %.3f)\n",
                   e->precision.c_str(), 100.0 * e->correct / count,
                   (long long)e->correct, (long long)count,
                   1000.0 * count / e->totalMs, e->medianMs, e->bestMs);
-    std::printf("  int8 / f32 time: %.2f at batch 100, %.2f at batch 1\n",
-                int8.totalMs / f32.totalMs, int8.bestMs / f32.bestMs);
+    for (const Evaluation *e : evaluations)
+      if (e != &f32)
+        std::printf("  %s / f32 time: %.2f at batch 100, %.2f at batch 1\n",
+                    e->precision.c_str(), e->totalMs / f32.totalMs,
+                    e->bestMs / f32.bestMs);
+#ifndef VITC_FASHION_BF16
+    std::printf("  bf16: not built (the build host has no bf16 dot product: "
+                "AMX-BF16 or AVX512-BF16)\n");
+#endif
     std::printf("  first images:");
     for (int i = 0; i < 5; ++i)
       std::printf(" %s%s", names.at(f32.predicted[i]).c_str(),
@@ -191,6 +215,14 @@ int main(int argc, char **argv) {
                            "by more than 0.3 points\n");
       return 4;
     }
+#ifdef VITC_FASHION_BF16
+    // bf16 keeps it within 0.2 points (issue #14).
+    if (std::abs(bf16.correct - f32.correct) * 1000 > 2 * count) {
+      std::fprintf(stderr, "fashion-mnist: bf16 accuracy differs from f32's "
+                           "by more than 0.2 points\n");
+      return 5;
+    }
+#endif
     return 0;
   } catch (const std::exception &error) {
     std::fprintf(stderr, "fashion-mnist: %s\n", error.what());
