@@ -1,31 +1,42 @@
 #!/usr/bin/env python3
-"""vitc against PyTorch eager and ONNX Runtime on the same weights, in one run.
+"""vitc against PyTorch eager, ONNX Runtime and OpenVINO on the same weights, in one run.
 
-First measures the machine's fp32 FMA peak and int8 dot-product peak (benchmarks/fma_peak.cpp,
-built as build/benchmarks/vitc-fma-peak), and reads the host CPU's model and the flags that
-matter here (avx2, avx512f, avx512_vnni, avx512_bf16, amx_bf16) from /proc/cpuinfo. Then, per
-model, compiles
+First measures the machine's fp32 FMA peak, int8 dot-product peak and bf16 dot-product peak
+(benchmarks/fma_peak.cpp, built as build/benchmarks/vitc-fma-peak; the bf16 peak only where the
+host has AVX512-BF16), and reads the host CPU's model and the flags that matter here (avx2,
+avx512f, avx512_vnni, avx512_bf16, amx_bf16) from /proc/cpuinfo. Then, per model, compiles
 it with vitc (seeded random weights, the usual ViT init scales), loads the same weights into
 timm, exports them to ONNX, and for each batch size measures the best and median latency of
 each framework with the same thread count, checks that the logits agree, records vit-run's peak
 memory next to the weights' size, and profiles each vitc kernel's GFLOP/s against the fp32
-peak, and each kernel of the vitc int8 library's GOP/s against the int8 peak (vit-run counts an
-int8 kernel's ops as it counts FLOPs: 2 x the multiply-adds of its GEMMs). The frameworks take
-turns, round after round, so that the machine's noise reaches each alike.
+peak, each kernel of the vitc int8 library's GOP/s against the int8 peak (vit-run counts an
+int8 kernel's ops as it counts FLOPs: 2 x the multiply-adds of its GEMMs), and each kernel of
+the vitc bf16 library's GFLOP/s against the bf16 peak. The frameworks take turns, round after
+round, so that the machine's noise reaches each alike.
 
 Rows and precisions: vitc fp32, PyTorch fp32, ONNX Runtime fp32, ONNX Runtime int8 (the fp32
 ONNX model through onnxruntime.quantization.quantize_dynamic(per_channel=True,
 weight_type=QInt8): int8 weights per output channel, uint8 activations per tensor (the whole
 batch's tensor, so an image's result depends on the others in its batch), quantized at run
 time; it quantizes the patch-embedding Conv, qkv, proj, fc1, fc2 and the head (its Gemm turned
-into MatMulInteger), and keeps q.k^T and probs.v in fp32) and vitc int8 (the same vitc command
+into MatMulInteger), and keeps q.k^T and probs.v in fp32), vitc int8 (the same vitc command
 line plus `--precision int8`: int8 weights per output channel and uint8 activations per token
 row on the qkv, proj, fc1 and fc2 GEMMs; test/reference/make_int8_reference.py describes the
-scheme). The vitc int8 row is skipped, with a message, where vitc refuses `--precision int8`.
-Every row's logits are compared with PyTorch fp32's; the int8 rows are expected to differ at
-the 1e-2 level, since that is what quantization costs.
-Run by hand (needs torch, timm, onnxruntime, onnx, onnxscript from PyPI), after the build
-(VITC_BUILD=/path/to/build where the build is not ./build):
+scheme), vitc bf16 (the same vitc command line plus `--precision bf16`: bf16 weights on the
+qkv, proj, fc1 and fc2 GEMMs, their inputs rounded to bf16, sums in f32 (vdpbf16ps); the rest
+stays fp32), OpenVINO fp32 and OpenVINO default (the same fp32 ONNX file read by OpenVINO's CPU
+plugin, its input's shape fixed at each batch size, INFERENCE_NUM_THREADS the same thread
+count, PERFORMANCE_HINT LATENCY (one stream); once with INFERENCE_PRECISION_HINT f32 and once
+with OpenVINO's default, whose precision the row names, e.g. `default (bf16)`: the CPU plugin
+picks bf16 where the host computes it natively (OpenVINO 2026.4 did on a Zen 4 with AVX512-BF16
+and no AMX), and its bf16 may cover more of the graph than vitc's four GEMMs). Skipped, with
+a message: the vitc int8 row where vitc refuses `--precision int8`, the vitc bf16 row where
+vitc refuses `--precision bf16` (a target without avx512_bf16 or amx_bf16), and the OpenVINO
+rows where openvino is not importable. Every row's logits are compared with PyTorch fp32's;
+the int8 rows are expected to differ at the 1e-2 level, the bf16 ones (and OpenVINO's default
+where it chose bf16) at the 1e-3 to 1e-2 level, since that is what the lower precision costs.
+Run by hand (needs torch, timm, onnxruntime, onnx, onnxscript from PyPI, and openvino for its
+rows), after the build (VITC_BUILD=/path/to/build where the build is not ./build):
 
     python3 benchmarks/compare_frameworks.py --models vit-ti16 vit-s16 vit-b16 --batches 1 8
 
@@ -76,12 +87,18 @@ def fma_peak(threads):
     fp32_isa ("AVX-512" or "AVX2"), one and peak (its fp32 FMA peak in GFLOP/s on 1 thread and
     on `threads` threads), sustained and fastest (the mean and the fastest call over 100 calls
     of 10 ms on all cores), int8_isa ("AVX512-VNNI vpdpbusd" or "AVX2 vpmaddubsw + vpmaddwd"),
-    int8_one and int8_peak (its int8 dot-product peak in GOP/s on 1 thread and on `threads`)."""
+    int8_one and int8_peak (its int8 dot-product peak in GOP/s on 1 thread and on `threads`),
+    bf16_isa ("AVX512-BF16 vdpbf16ps"), bf16_one and bf16_peak (its bf16 dot-product peak in
+    GFLOP/s on 1 thread and on `threads`); the three bf16 entries are None on a host without a
+    bf16 dot product (`bf16 peak: none`) and where vitc-fma-peak predates the bf16 peak (with a
+    warning: rebuild it), and bf16_missing then says which (else it is None)."""
     out = subprocess.run([FMA_PEAK], check=True, capture_output=True, text=True).stdout
 
-    def line(pattern):
+    def line(pattern, required=True):
         match = re.search(pattern, out, re.MULTILINE)
         if not match:
+            if not required:
+                return None
             sys.exit(f"cannot read {FMA_PEAK}'s output: no line matches {pattern!r}:\n{out}")
         return match.groups()
 
@@ -92,10 +109,24 @@ def fma_peak(threads):
                               rf"fastest call {number}")
     int8_isa, int8_one, int8_many = line(rf"^int8 peak \((.+), best of \d+\): 1 thread {number} "
                                          rf"GOP/s, \d+ threads? {number} GOP/s")
+    bf16 = line(rf"^bf16 peak \((.+), best of \d+\): 1 thread {number} GFLOP/s, \d+ threads? "
+                rf"{number} GFLOP/s", required=False)
+    bf16_missing = None
+    if bf16 is None and line(r"^(bf16 peak: none)", required=False):
+        bf16_missing = "this CPU has no bf16 dot product (no AVX512-BF16)"
+    elif bf16 is None:
+        bf16_missing = "this vitc-fma-peak predates the bf16 peak: rebuild it"
+        print(f"warning: {FMA_PEAK} prints no bf16 peak line (it predates the bf16 peak: "
+              f"rebuild it); the bf16 kernel table goes without % of peak",
+              file=sys.stderr, flush=True)
+    bf16_isa, bf16_one, bf16_many = bf16 or (None, None, None)
     return dict(fp32_isa=fp32_isa, one=float(one),
                 peak=float(many) if threads > 1 else float(one), sustained=float(sustained),
                 fastest=float(fastest), int8_isa=int8_isa, int8_one=float(int8_one),
-                int8_peak=float(int8_many) if threads > 1 else float(int8_one))
+                int8_peak=float(int8_many) if threads > 1 else float(int8_one),
+                bf16_isa=bf16_isa, bf16_one=None if bf16 is None else float(bf16_one),
+                bf16_peak=None if bf16 is None else float(bf16_many if threads > 1 else bf16_one),
+                bf16_missing=bf16_missing)
 
 
 def host_cpu():
@@ -154,24 +185,27 @@ def vitc_command(name, args, lib, timm_weights):
             + (["--schedule-file", args.schedule_file] if args.schedule_file else []))
 
 
-def compile_vitc_int8(name, args, work, timm_weights, load_file, torch):
-    """vitc's int8 library: (lib, compile seconds, kernel weights in MB), or None, with a message
-    on stderr, where vitc refuses `--precision int8`."""
-    lib = os.path.join(work, f"lib{name.replace('-', '_')}_int8.so")
-    int8_timm_weights = os.path.join(work, f"{name}.int8.timm.safetensors")
+def compile_vitc_precision(name, precision, args, work, timm_weights, load_file, torch):
+    """vitc's `precision` (int8 or bf16) library: (lib, compile seconds, kernel weights in MB),
+    or None, with vitc's message on stderr, where vitc refuses `--precision PRECISION`."""
+    lib = os.path.join(work, f"lib{name.replace('-', '_')}_{precision}.so")
+    own_timm_weights = os.path.join(work, f"{name}.{precision}.timm.safetensors")
     start = time.perf_counter()
-    result = subprocess.run(vitc_command(name, args, lib, int8_timm_weights)
-                            + ["--precision", "int8"], capture_output=True, text=True)
+    result = subprocess.run(vitc_command(name, args, lib, own_timm_weights)
+                            + ["--precision", precision], capture_output=True, text=True)
     compile_s = time.perf_counter() - start
     if result.returncode != 0:
-        why = (result.stderr.strip().splitlines() or ["(no message)"])[-1]
-        print(f"vitc int8 row skipped for {name}: `vitc ... --precision int8` exited with "
-              f"{result.returncode}: {why}", file=sys.stderr, flush=True)
+        # The first error line says why (a pass's error comes before vitc's "... failed (see
+        # above)").
+        lines = result.stderr.strip().splitlines() or ["(no message)"]
+        why = next((l for l in lines if "error:" in l), lines[-1])
+        print(f"vitc {precision} row skipped for {name}: `vitc ... --precision {precision}` "
+              f"exited with {result.returncode}: {why}", file=sys.stderr, flush=True)
         return None
-    fp32, int8 = load_file(timm_weights), load_file(int8_timm_weights)
-    if fp32.keys() != int8.keys() or not all(torch.equal(fp32[k], int8[k]) for k in fp32):
-        print(f"warning: vitc --precision int8 saved other weights than the fp32 compile for "
-              f"{name}; its diff against PyTorch means little", file=sys.stderr, flush=True)
+    fp32, own = load_file(timm_weights), load_file(own_timm_weights)
+    if fp32.keys() != own.keys() or not all(torch.equal(fp32[k], own[k]) for k in fp32):
+        print(f"warning: vitc --precision {precision} saved other weights than the fp32 compile "
+              f"for {name}; its diff against PyTorch means little", file=sys.stderr, flush=True)
     kernel_weights = os.path.join(work, os.path.basename(lib)[3:-3] + ".safetensors")
     weights_mb = os.path.getsize(kernel_weights) / 2**20 if os.path.exists(kernel_weights) else None
     return lib, compile_s, weights_mb
@@ -200,13 +234,38 @@ def ort_op_counts(onnx_model):
     return counts
 
 
+# OpenVINO's element type names (ov.Type.get_type_name()) as this script names precisions.
+OPENVINO_PRECISIONS = {"f32": "fp32", "bf16": "bf16", "f16": "fp16"}
+
+
+def openvino_version(ov):
+    """OpenVINO's release, e.g. 2026.4.1 (ov.__version__ without its build suffix)."""
+    return ov.__version__.split("-")[0]
+
+
+def compile_openvino(core, onnx_path, batch, threads, precision_hint=None):
+    """The ONNX model compiled by OpenVINO for its CPU plugin, the input's shape fixed at
+    [batch, 3, 224, 224], on `threads` threads (INFERENCE_NUM_THREADS) in one stream
+    (PERFORMANCE_HINT LATENCY, its default), with INFERENCE_PRECISION_HINT `precision_hint`
+    ("f32") or OpenVINO's default where None: (infer request, the precision the compiled model
+    reports, as "fp32", "bf16", "fp16")."""
+    model = core.read_model(onnx_path)
+    model.reshape([batch, 3, 224, 224])
+    config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY"}
+    if precision_hint:
+        config["INFERENCE_PRECISION_HINT"] = precision_hint
+    compiled = core.compile_model(model, "CPU", config)
+    chosen = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+    return compiled.create_infer_request(), OPENVINO_PRECISIONS.get(chosen, chosen)
+
+
 def agreement(logits, reference):
     """(max abs diff, top-1 agreement) of logits against the reference's."""
     return (float(np.abs(logits - reference).max()),
             float((logits.argmax(1) == reference.argmax(1)).mean()))
 
 
-def bench_model(name, args, work, torch, timm, ort, load_file):
+def bench_model(name, args, work, torch, timm, ort, ov, load_file):
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -217,7 +276,8 @@ def bench_model(name, args, work, torch, timm, ort, load_file):
     compile_s = time.perf_counter() - start
     kernel_weights = os.path.join(work, os.path.basename(lib)[3:-3] + ".safetensors")
     weights_mb = os.path.getsize(kernel_weights) / 2**20
-    vitc_int8 = compile_vitc_int8(name, args, work, timm_weights, load_file, torch)
+    vitc_int8 = compile_vitc_precision(name, "int8", args, work, timm_weights, load_file, torch)
+    vitc_bf16 = compile_vitc_precision(name, "bf16", args, work, timm_weights, load_file, torch)
 
     model = timm.create_model(TIMM_NAMES[name], pretrained=False).eval()
     model.load_state_dict(load_file(timm_weights), strict=True)
@@ -240,24 +300,42 @@ def bench_model(name, args, work, torch, timm, ort, load_file):
           file=sys.stderr, flush=True)
     session_int8 = ort.InferenceSession(onnx_int8_path, options,
                                         providers=["CPUExecutionProvider"])
+    ov_core = ov.Core() if ov else None
 
-    rows, profiles, int8_profiles = [], {}, {}
+    rows, profiles, int8_profiles, bf16_profiles = [], {}, {}, {}
     for batch in args.batches:
         images = np.random.default_rng(batch).uniform(-1, 1, (batch, 3, 224, 224)).astype(np.float32)
         inputs = os.path.join(work, f"in{batch}.npy")
         outputs = os.path.join(work, f"out{batch}.npy")
         outputs_int8 = os.path.join(work, f"out{batch}_int8.npy")
+        outputs_bf16 = os.path.join(work, f"out{batch}_bf16.npy")
         np.save(inputs, images)
+        if ov_core:
+            # OpenVINO from the same ONNX file, for this batch size: fp32, and its default.
+            ov_f32, ov_f32_precision = compile_openvino(ov_core, onnx_path, batch, args.threads,
+                                                        "f32")
+            ov_default, ov_default_precision = compile_openvino(ov_core, onnx_path, batch,
+                                                                args.threads)
+            print(f"OpenVINO {openvino_version(ov)} for {name} batch {batch}: "
+                  f"INFERENCE_PRECISION_HINT f32 runs {ov_f32_precision}; the default runs "
+                  f"{ov_default_precision}",
+                  file=sys.stderr, flush=True)
         # Interleaved rounds, so that a noisy stretch of this shared machine hits every
         # framework alike: each round takes the best of 3 runs of vitc (vit-run), PyTorch,
-        # ONNX Runtime fp32, ONNX Runtime int8 and vitc int8 (vit-run), one after the other;
-        # best and median are over the rounds.
+        # ONNX Runtime fp32, ONNX Runtime int8, vitc int8 and vitc bf16 (vit-run), OpenVINO
+        # fp32 and OpenVINO's default precision, one after the other; best and median are
+        # over the rounds.
         vitc_times, torch_times, ort_times, peak_kb, kernel_rounds = [], [], [], 0, []
         ort_int8_times, vitc_int8_times, peak_int8_kb, int8_kernel_rounds = [], [], 0, []
+        vitc_bf16_times, peak_bf16_kb, bf16_kernel_rounds = [], 0, []
+        ov_f32_times, ov_default_times = [], []
         with torch.no_grad():
             reference = model(torch.from_numpy(images)).numpy()  # and a warm-up
             ort_logits = session.run(None, {"images": images})[0]
             ort_int8_logits = session_int8.run(None, {"images": images})[0]
+            if ov_core:
+                ov_f32_logits = ov_f32.infer({0: images})[0]
+                ov_default_logits = ov_default.infer({0: images})[0]
             for round_ in range(args.repeat):
                 ms, kb = time_vit_run(lib, inputs, args.threads, outputs if round_ == 0 else None)
                 vitc_times.append(ms)
@@ -276,11 +354,26 @@ def bench_model(name, args, work, torch, timm, ort, load_file):
                     vitc_int8_times.append(ms)
                     peak_int8_kb = max(peak_int8_kb, kb)
                     time.sleep(0.2)
+                if vitc_bf16:
+                    ms, kb = time_vit_run(vitc_bf16[0], inputs, args.threads,
+                                          outputs_bf16 if round_ == 0 else None, "bf16")
+                    vitc_bf16_times.append(ms)
+                    peak_bf16_kb = max(peak_bf16_kb, kb)
+                    time.sleep(0.2)
+                if ov_core:
+                    ov_f32_times.append(best_of(lambda: ov_f32.infer({0: images}), 3))
+                    time.sleep(0.2)
+                    ov_default_times.append(best_of(lambda: ov_default.infer({0: images}), 3))
+                    time.sleep(0.2)
                 # vitc's kernels (fp32), 2 runs after a warm-up, in the same stretch of the machine.
                 kernel_rounds.append(profile_kernels(lib, inputs, args.threads, 2))
                 time.sleep(0.2)
                 if vitc_int8:  # and the int8 library's kernels, likewise
                     int8_kernel_rounds.append(profile_kernels(vitc_int8[0], inputs,
+                                                              args.threads, 2))
+                    time.sleep(0.2)
+                if vitc_bf16:  # and the bf16 library's
+                    bf16_kernel_rounds.append(profile_kernels(vitc_bf16[0], inputs,
                                                               args.threads, 2))
                     time.sleep(0.2)
         vitc_best, vitc_median = min(vitc_times), statistics.median(vitc_times)
@@ -306,16 +399,55 @@ def bench_model(name, args, work, torch, timm, ort, load_file):
                 median=statistics.median(vitc_int8_times),
                 agreement=agreement(np.load(outputs_int8), reference),
                 peak_mb=peak_int8_kb / 1024, weights_mb=vitc_int8[2], compile_s=vitc_int8[1]))
+        if vitc_bf16:
+            frameworks.append(dict(
+                framework="vitc", precision="bf16", best=min(vitc_bf16_times),
+                median=statistics.median(vitc_bf16_times),
+                agreement=agreement(np.load(outputs_bf16), reference),
+                peak_mb=peak_bf16_kb / 1024, weights_mb=vitc_bf16[2], compile_s=vitc_bf16[1]))
+        if ov_core:
+            frameworks += [
+                dict(framework="OpenVINO", precision=ov_f32_precision, best=min(ov_f32_times),
+                     median=statistics.median(ov_f32_times),
+                     agreement=agreement(ov_f32_logits, reference)),
+                dict(framework="OpenVINO", precision=f"default ({ov_default_precision})",
+                     best=min(ov_default_times), median=statistics.median(ov_default_times),
+                     agreement=agreement(ov_default_logits, reference))]
+        skipped = [] if vitc_int8 else ["vitc int8 (vitc refused --precision int8)"]
+        skipped += [] if vitc_bf16 else ["vitc bf16 (vitc refused --precision bf16)"]
+        skipped += [] if ov_core else ["OpenVINO fp32 and default (openvino is not importable)"]
         rows.append(dict(model=name, batch=batch, vitc=vitc_best, vitc_mean=vitc_median,
                          torch=torch_best, torch_median=torch_median, ort=ort_best,
                          ort_median=ort_median, max_diff=diff, top1=top1,
                          peak_mb=peak_kb / 1024, weights_mb=weights_mb, compile_s=compile_s,
-                         frameworks=frameworks,
-                         skipped=[] if vitc_int8 else ["vitc int8 (vitc refused --precision int8)"]))
+                         frameworks=frameworks, skipped=skipped))
         profiles[batch] = summarize_profiles(kernel_rounds)
         if vitc_int8:
             int8_profiles[batch] = summarize_profiles(int8_kernel_rounds)
-    return rows, profiles, int8_profiles
+        if vitc_bf16:
+            bf16_profiles[batch] = summarize_profiles(bf16_kernel_rounds)
+    return rows, profiles, int8_profiles, bf16_profiles
+
+
+def print_precision_profiles(precision_profiles, profiles, precision, unit, precision_peak):
+    """The kernel table of a library in `precision` (int8, bf16): each kernel's rates (in `unit`)
+    against `precision_peak` (no % where None), and its ms/run against the fp32 library's."""
+    print(f"| model | batch | kernel | calls | ms/run | {precision}/fp32 | share "
+          f"| {unit} all calls, median round | % of {precision} peak | best round "
+          f"| % of {precision} peak | fastest call | % of {precision} peak |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, by_batch in precision_profiles.items():
+        for batch, kernels in by_batch.items():
+            fp32_ms = {k[0]: k[2] for k in profiles[name][batch]}
+            for kernel, calls, ms, share, *rates in kernels:
+                cells = []
+                for value in rates:
+                    cells += ["-", "-"] if value is None else [
+                        f"{value:.1f}",
+                        "-" if precision_peak is None else f"{100 * value / precision_peak:.0f}%"]
+                ratio = f"{ms / fp32_ms[kernel]:.2f}" if fp32_ms.get(kernel) else "-"
+                print(f"| {name} | {batch} | {kernel} | {calls} | {ms:.2f} | {ratio} | "
+                      f"{share:.1f}% | " + " | ".join(cells) + " |")
 
 
 def main():
@@ -342,35 +474,47 @@ def main():
     import timm
     import onnxruntime as ort
     from safetensors.torch import load_file
+    try:
+        import openvino as ov
+    except ImportError as e:
+        ov = None
+        print(f"OpenVINO rows skipped: openvino is not importable ({e}; pip install openvino)",
+              file=sys.stderr, flush=True)
 
     torch.set_num_threads(args.threads)
     work = tempfile.mkdtemp(prefix="vitc-bench-")
     peaks = fma_peak(args.threads)
     peak_one, peak, sustained, fastest_peak = (peaks["one"], peaks["peak"], peaks["sustained"],
                                                peaks["fastest"])
-    int8_peak = peaks["int8_peak"]
+    int8_peak, bf16_peak = peaks["int8_peak"], peaks["bf16_peak"]
     if args.threads != os.cpu_count():  # the 10 ms calls ran on every core
         fastest_peak *= args.threads / os.cpu_count()
-    rows, profiles, int8_profiles = [], {}, {}
+    rows, profiles, int8_profiles, bf16_profiles = [], {}, {}, {}
     for name in args.models:
         print(f"benchmarking {name} ...", file=sys.stderr, flush=True)
-        model_rows, model_profiles, model_int8_profiles = bench_model(name, args, work, torch,
-                                                                      timm, ort, load_file)
+        model_rows, model_profiles, model_int8_profiles, model_bf16_profiles = bench_model(
+            name, args, work, torch, timm, ort, ov, load_file)
         rows += model_rows
         profiles[name] = model_profiles
         if model_int8_profiles:
             int8_profiles[name] = model_int8_profiles
+        if model_bf16_profiles:
+            bf16_profiles[name] = model_bf16_profiles
 
     cpu, flags = host_cpu()
     flag_summary = ("flags unknown" if flags is None else
                     ", ".join(f"{flag} {'yes' if present else 'no'}"
                               for flag, present in flags.items()))
+    bf16_summary = (f"no bf16 peak ({peaks['bf16_missing']})" if bf16_peak is None else
+                    f"bf16 peak ({peaks['bf16_isa']}) {peaks['bf16_one']:.1f} GFLOP/s on 1 "
+                    f"thread, {bf16_peak:.1f} GFLOP/s on {args.threads}")
     print(f"\n{args.threads} threads, {cpu} ({flag_summary}); torch {torch.__version__}, "
-          f"onnxruntime {ort.__version__}; vitc target {args.target}, tiles "
-          f"{args.schedule_file or 'chosen by vitc'}; fp32 FMA peak ({peaks['fp32_isa']}) "
-          f"{peak_one:.1f} GFLOP/s on 1 thread, {peak:.1f} GFLOP/s on {args.threads}; "
-          f"int8 peak ({peaks['int8_isa']}) {peaks['int8_one']:.1f} GOP/s on 1 thread, "
-          f"{int8_peak:.1f} GOP/s on {args.threads}\n")
+          f"onnxruntime {ort.__version__}, "
+          f"{'openvino ' + openvino_version(ov) if ov else 'no openvino'}; vitc target "
+          f"{args.target}, tiles {args.schedule_file or 'chosen by vitc'}; fp32 FMA peak "
+          f"({peaks['fp32_isa']}) {peak_one:.1f} GFLOP/s on 1 thread, {peak:.1f} GFLOP/s on "
+          f"{args.threads}; int8 peak ({peaks['int8_isa']}) {peaks['int8_one']:.1f} GOP/s on 1 "
+          f"thread, {int8_peak:.1f} GOP/s on {args.threads}; {bf16_summary}\n")
     print(f"(best and median over {args.repeat} interleaved rounds, each the best of 3 runs)\n")
     print("All fp32:\n")
     print("| model | batch | vitc ms (best/median) | PyTorch ms (best/median) | ORT ms (best/median) "
@@ -384,9 +528,10 @@ def main():
               f"{1000 * r['batch'] / r['vitc']:.1f} | {r['max_diff']:.2e} | {r['top1']:.2f} | "
               f"{r['peak_mb']:.0f} MB ({r['weights_mb']:.0f} MB, +{r['peak_mb'] - r['weights_mb']:.0f}) |")
     print("\n(ratio < 1: vitc is faster)\n")
-    print("Every framework and precision, one row each (int8: dynamic quantization; see the "
-          "docstring of benchmarks/compare_frameworks.py for each scheme); max abs diff and top-1 "
-          "against PyTorch fp32:\n")
+    print("Every framework and precision, one row each (int8: dynamic quantization; bf16: bf16 "
+          "weights and GEMM inputs, f32 sums; OpenVINO default: the precision its CPU plugin "
+          "chose; see the docstring of benchmarks/compare_frameworks.py for each scheme); max "
+          "abs diff and top-1 against PyTorch fp32:\n")
     print("| model | batch | framework | precision | ms (best/median) | images/s | "
           "/ vitc fp32 | max abs diff vs PyTorch fp32 | top-1 agree | vit-run peak RSS (weights) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -434,24 +579,27 @@ def main():
               f"compute q.k^T and probs.v in fp32 next to their int8 qkv and proj, so their "
               f"share of the int8 peak understates the int8 GEMMs. int8/fp32: the kernel's "
               f"ms/run against the same kernel's in the fp32 table (< 1: int8 is faster).\n")
-        print("| model | batch | kernel | calls | ms/run | int8/fp32 | share "
-              "| GOP/s all calls, median round | % of int8 peak | best round | % of int8 peak "
-              "| fastest call | % of int8 peak |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-        for name, by_batch in int8_profiles.items():
-            for batch, kernels in by_batch.items():
-                fp32_ms = {k[0]: k[2] for k in profiles[name][batch]}
-                for kernel, calls, ms, share, *rates in kernels:
-                    cells = []
-                    for value in rates:
-                        cells += ["-", "-"] if value is None else [
-                            f"{value:.1f}", f"{100 * value / int8_peak:.0f}%"]
-                    ratio = f"{ms / fp32_ms[kernel]:.2f}" if fp32_ms.get(kernel) else "-"
-                    print(f"| {name} | {batch} | {kernel} | {calls} | {ms:.2f} | {ratio} | "
-                          f"{share:.1f}% | " + " | ".join(cells) + " |")
-    json.dump(dict(rows=rows, profiles=profiles, int8_profiles=int8_profiles, peak=peak,
+        print_precision_profiles(int8_profiles, profiles, "int8", "GOP/s", int8_peak)
+    if bf16_profiles:
+        print()
+        against = (f"with no bf16 peak to hold them against ({peaks['bf16_missing']})"
+                   if bf16_peak is None else
+                   f"each against the bf16 peak, {bf16_peak:.1f} GFLOP/s ({peaks['bf16_isa']}, "
+                   f"best of 3 over 1 s; there is no 10 ms-call bf16 reference)")
+        print(f"Per-kernel profile of the vitc bf16 library (`vit-run --profile` in each round "
+              f"too, right after the int8 library's): GFLOP/s over all of a kernel's calls in "
+              f"the median round and in the best round, and in its fastest call, {against}. As "
+              f"for int8, a kernel's FLOPs count every GEMM in it: the patch embedding and the "
+              f"head stay fp32, and the attention kernels compute q.k^T and probs.v in fp32 "
+              f"next to their bf16 qkv and proj, so their share of the bf16 peak understates "
+              f"the bf16 GEMMs. bf16/fp32: the kernel's ms/run against the same kernel's in the "
+              f"fp32 table (< 1: bf16 is faster).\n")
+        print_precision_profiles(bf16_profiles, profiles, "bf16", "GFLOP/s", bf16_peak)
+    json.dump(dict(rows=rows, profiles=profiles, int8_profiles=int8_profiles,
+                   bf16_profiles=bf16_profiles, peak=peak,
                    peak_one=peak_one, sustained=sustained, fastest_peak=fastest_peak,
-                   peaks=peaks, cpu=cpu, cpu_flags=flags),
+                   peaks=peaks, cpu=cpu, cpu_flags=flags,
+                   openvino=ov.__version__ if ov else None),
               open(os.path.join(work, "results.json"), "w"), indent=1)
     print(f"\n(raw results: {os.path.join(work, 'results.json')})", file=sys.stderr)
 

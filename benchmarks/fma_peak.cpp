@@ -1,4 +1,4 @@
-//===- fma_peak.cpp - the machine's fp32 and int8 peaks, 1 thread and all -===//
+//===- fma_peak.cpp - fp32, int8 and bf16 peaks, 1 thread and all threads -===//
 //
 // Independent chains of fused multiply-adds of the widest vectors the host
 // has (AVX-512 where present, else AVX2 + FMA), enough of them to hide the
@@ -7,7 +7,10 @@
 // same with the int8 dot products vitc's int8 GEMMs use: vpdpbusd (AVX512-
 // VNNI: 64 u8 x s8 multiply-adds per instruction), else vpmaddubsw +
 // vpmaddwd + vpaddd (AVX2: 32 per three instructions); an op is a multiply
-// or an add, as a FLOP is.
+// or an add, as a FLOP is. The bf16 peak is the same with the bf16 dot
+// product vitc's bf16 GEMMs use, vdpbf16ps (AVX512-BF16: 32 bf16 x bf16
+// multiply-adds into f32 per instruction, 64 FLOP); a host without it gets a
+// line saying so instead (AMX is not measured).
 //
 // It also measures the sustained peak: the same loop cut into calls as long
 // as a kernel call (10 ms), run by one pool of threads like a model's
@@ -24,6 +27,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cpuid.h>
 #include <cstdio>
 #include <cstdlib>
 #include <immintrin.h>
@@ -80,6 +84,22 @@ __attribute__((target("avx512f,avx512vnni"))) float dpbusdLoop(long iterations) 
   return float(_mm512_reduce_add_epi32(sum));
 }
 
+__attribute__((target("avx512f,avx512bf16"))) float dpbf16Loop(long iterations) {
+  __m512 acc[12];
+  for (int i = 0; i < 12; ++i)
+    acc[i] = _mm512_set1_ps(0.001f * i);
+  // Each lane adds a0 * b0 + a1 * b1 of a bf16 pair: 2 x 1e-7 per iteration.
+  const __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1.0f), _mm512_set1_ps(1.0f)),
+                 b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-7f), _mm512_set1_ps(1e-7f));
+  for (long n = 0; n < iterations; ++n)
+    for (int i = 0; i < 12; ++i)
+      acc[i] = _mm512_dpbf16_ps(acc[i], a, b);
+  __m512 sum = acc[0];
+  for (int i = 1; i < 12; ++i)
+    sum = _mm512_add_ps(sum, acc[i]);
+  return _mm512_reduce_add_ps(sum);
+}
+
 __attribute__((target("avx2"))) float maddubsLoop(long iterations) {
   __m256i acc[12];
   for (int i = 0; i < 12; ++i)
@@ -115,6 +135,21 @@ PeakLoop int8Loop() {
   if (__builtin_cpu_supports("avx512vnni"))
     return {"AVX512-VNNI vpdpbusd", dpbusdLoop, 12.0 * 64 * 2};
   return {"AVX2 vpmaddubsw + vpmaddwd", maddubsLoop, 12.0 * 32 * 2};
+}
+
+/// Whether the host has AVX512-BF16 (cpuid leaf 7 subleaf 1, EAX bit 5; the
+/// OS's AVX-512 state is what __builtin_cpu_supports("avx512f") checks).
+bool hasAvx512Bf16() {
+  unsigned eax, ebx, ecx, edx;
+  if (!__builtin_cpu_supports("avx512f") || !__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx))
+    return false;
+  return (eax >> 5) & 1;
+}
+/// The bf16 loop, where the host has a bf16 dot product (name null where not).
+PeakLoop bf16Loop() {
+  if (hasAvx512Bf16())
+    return {"AVX512-BF16 vdpbf16ps", dpbf16Loop, 12.0 * 32 * 2};
+  return {nullptr, nullptr, 0};
 }
 
 /// G operations/s of `threads` threads running `peak` for about `seconds`.
@@ -211,13 +246,17 @@ int main(int argc, char **argv) {
     return 1;
   }
   int cores = std::max(1u, std::thread::hardware_concurrency());
-  const PeakLoop fp32 = fp32Loop(), int8 = int8Loop();
-  double best1 = 0, bestAll = 0, int8One = 0, int8All = 0;
+  const PeakLoop fp32 = fp32Loop(), int8 = int8Loop(), bf16 = bf16Loop();
+  double best1 = 0, bestAll = 0, int8One = 0, int8All = 0, bf16One = 0, bf16All = 0;
   for (int round = 0; round < 3; ++round) {
     best1 = std::max(best1, measure(fp32, 1, seconds));
     bestAll = std::max(bestAll, measure(fp32, cores, seconds));
     int8One = std::max(int8One, measure(int8, 1, seconds));
     int8All = std::max(int8All, measure(int8, cores, seconds));
+    if (bf16.loop) {
+      bf16One = std::max(bf16One, measure(bf16, 1, seconds));
+      bf16All = std::max(bf16All, measure(bf16, cores, seconds));
+    }
   }
   std::printf("fp32 FMA peak (%s, best of 3): 1 thread %.1f GFLOP/s, %d threads %.1f GFLOP/s\n",
               fp32.name, best1, cores, bestAll);
@@ -228,5 +267,10 @@ int main(int argc, char **argv) {
               calls, callSeconds * 1e3, cores, s.mean, s.median, s.fastest);
   std::printf("int8 peak (%s, best of 3): 1 thread %.1f GOP/s, %d threads %.1f GOP/s\n",
               int8.name, int8One, cores, int8All);
+  if (bf16.loop)
+    std::printf("bf16 peak (%s, best of 3): 1 thread %.1f GFLOP/s, %d threads %.1f GFLOP/s\n",
+                bf16.name, bf16One, cores, bf16All);
+  else
+    std::printf("bf16 peak: none (this CPU has no bf16 dot product: no AVX512-BF16)\n");
   return 0;
 }
