@@ -38,5 +38,9 @@ llvm::Expected<Checkpoint> vitc::readCheckpoint(StringRef path) {
         llvm::inconvertibleErrorCode(),
         path + ": not a zip archive (an .npz file is one); the file is "
                "damaged or not an .npz");
-  return parseSafetensors(bytes, path);
+  // A mapped file's pages are released as its tensors are converted; the
+  // buffer is dropped right after.
+  return parseSafetensors(bytes, path,
+                          (*buffer)->getBufferKind() ==
+                              llvm::MemoryBuffer::MemoryBuffer_MMap);
 }

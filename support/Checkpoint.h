@@ -21,6 +21,7 @@
 #include "llvm/Support/Error.h"
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,12 @@ struct Checkpoint {
   const Tensor *find(llvm::StringRef name) const;
 };
 
+/// With `releaseConverted`, each tensor's bytes are given back to the OS
+/// once converted (they read as zeros after): for a mapped file that the
+/// caller drops after parsing.
 llvm::Expected<Checkpoint> parseSafetensors(llvm::StringRef bytes,
-                                            llvm::StringRef path);
+                                            llvm::StringRef path,
+                                            bool releaseConverted = false);
 llvm::Expected<Tensor> parseNpy(llvm::StringRef bytes, llvm::StringRef what);
 llvm::Expected<Checkpoint> parseNpz(llvm::StringRef bytes,
                                     llvm::StringRef path);
@@ -61,11 +66,43 @@ std::string
 safetensorsHeader(const std::vector<SafetensorsEntry> &tensors,
                   const std::map<std::string, std::string> &metadata);
 
+} // namespace vitc
+namespace llvm {
+class raw_fd_ostream;
+} // namespace llvm
+namespace vitc {
+
+/// Writes a safetensors file one tensor at a time, in the order of the
+/// entries its header was made from, so that a writer needs only the tensor
+/// at hand in memory (vitc packs each weight and drops it). Each tensor is
+/// stored in its entry's element type: F32 as is; BF16 and F16 rounded to
+/// nearest even (F16 overflows to infinity); I8 refuses a tensor holding
+/// anything but integers in [-128, 127], naming it. The data goes to a
+/// temporary file beside `path`, renamed to it by finish(): a failed write
+/// leaves no partial file.
+class SafetensorsWriter {
+public:
+  static llvm::Expected<std::unique_ptr<SafetensorsWriter>>
+  create(llvm::StringRef path, std::vector<SafetensorsEntry> entries,
+         const std::map<std::string, std::string> &metadata);
+  ~SafetensorsWriter();
+
+  /// Writes the next entry's data; `tensor` must have its type and shape.
+  llvm::Error append(llvm::StringRef name, const Tensor &tensor);
+  /// Checks that every entry was written, then moves the file into place.
+  llvm::Error finish();
+
+private:
+  SafetensorsWriter() = default;
+  std::string path, temporary;
+  std::vector<SafetensorsEntry> entries;
+  size_t next = 0;
+  std::unique_ptr<llvm::raw_fd_ostream> out;
+};
+
 /// Writes tensors as a safetensors file (header padded to 8 bytes, data in
 /// the given order), each in its own element type, with optional string
-/// metadata. F32 is stored as is; BF16 and F16 round to nearest even (F16
-/// overflows to infinity); I8 refuses a tensor holding anything but integers
-/// in [-128, 127], naming it, and then writes nothing.
+/// metadata, as SafetensorsWriter does; nothing is written if one fails.
 llvm::Error writeSafetensors(
     llvm::StringRef path,
     const std::vector<std::pair<std::string, const Tensor *>> &tensors,

@@ -17,10 +17,14 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/Endian.h"
-#include "llvm/Support/FileOutputBuffer.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
 #include <cmath>
+#include <cstring>
+#include <sys/mman.h>
+#include <unistd.h>
 
 using namespace vitc;
 using llvm::Error;
@@ -110,26 +114,50 @@ static Tensor convert(const Entry &entry, const char *data) {
   tensor.shape = entry.shape;
   size_t count = (entry.end - entry.begin) / dtypeSize(entry.dtype);
   tensor.data.resize(count);
+  float *out = tensor.data.data();
   using namespace llvm::support;
-  for (size_t i = 0; i < count; ++i) {
-    if (entry.dtype == "F32")
-      tensor.data[i] = llvm::bit_cast<float>(endian::read32le(data + 4 * i));
-    else if (entry.dtype == "F16")
-      tensor.data[i] = halfToFloat(endian::read16le(data + 2 * i));
-    else if (entry.dtype == "BF16")
-      tensor.data[i] = bfloat16ToFloat(endian::read16le(data + 2 * i));
-    else if (entry.dtype == "I8")
-      tensor.data[i] = static_cast<int8_t>(data[i]);
-    else if (entry.dtype == "U8")
-      tensor.data[i] = static_cast<uint8_t>(data[i]);
+  // One loop per dtype (the type is chosen once, not per element).
+  if (entry.dtype == "F32") {
+    if constexpr (llvm::endianness::native == llvm::endianness::little)
+      if (count > 0) // an empty vector's data() may be null
+        memcpy(out, data, 4 * count);
     else
-      tensor.data[i] = static_cast<float>(
+      for (size_t i = 0; i < count; ++i)
+        out[i] = llvm::bit_cast<float>(endian::read32le(data + 4 * i));
+  } else if (entry.dtype == "F16") {
+    for (size_t i = 0; i < count; ++i)
+      out[i] = halfToFloat(endian::read16le(data + 2 * i));
+  } else if (entry.dtype == "BF16") {
+    for (size_t i = 0; i < count; ++i)
+      out[i] = bfloat16ToFloat(endian::read16le(data + 2 * i));
+  } else if (entry.dtype == "I8") {
+    for (size_t i = 0; i < count; ++i)
+      out[i] = static_cast<int8_t>(data[i]);
+  } else if (entry.dtype == "U8") {
+    for (size_t i = 0; i < count; ++i)
+      out[i] = static_cast<uint8_t>(data[i]);
+  } else {
+    for (size_t i = 0; i < count; ++i)
+      out[i] = static_cast<float>(
           llvm::bit_cast<double>(endian::read64le(data + 8 * i)));
   }
   return tensor;
 }
 
-Expected<Checkpoint> vitc::parseSafetensors(StringRef bytes, StringRef path) {
+/// Gives the whole pages inside [begin, begin + size) back to the OS: the
+/// reader of a mapped file calls it on each tensor's bytes once converted,
+/// so the file's pages and the converted tensors are not both resident (the
+/// peak would be twice the weights). The bytes read as zeros afterwards.
+static void releasePages(const char *begin, size_t size) {
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t first = (reinterpret_cast<uintptr_t>(begin) + page - 1) / page * page;
+  uintptr_t last = (reinterpret_cast<uintptr_t>(begin) + size) / page * page;
+  if (last > first)
+    madvise(reinterpret_cast<void *>(first), last - first, MADV_DONTNEED);
+}
+
+Expected<Checkpoint> vitc::parseSafetensors(StringRef bytes, StringRef path,
+                                            bool releaseConverted) {
   if (bytes.size() < 8)
     return fileError(
         path,
@@ -191,10 +219,13 @@ Expected<Checkpoint> vitc::parseSafetensors(StringRef bytes, StringRef path) {
                   expected > data.size() ? "; the file is truncated" : ""));
   Checkpoint checkpoint;
   checkpoint.path = path.str();
-  for (const Entry &entry : entries)
+  for (const Entry &entry : entries) {
     if (Error err = checkpoint.add(entry.name,
                                    convert(entry, data.data() + entry.begin)))
       return err;
+    if (releaseConverted)
+      releasePages(data.data() + entry.begin, entry.end - entry.begin);
+  }
   return checkpoint;
 }
 
@@ -240,54 +271,109 @@ static Error checkInt8(StringRef path, StringRef name, const Tensor &tensor) {
 }
 
 /// Stores a tensor's values in its element type, little-endian.
-static char *encode(const Tensor &tensor, char *out) {
+static char *encode(const float *values, size_t count, ElementType type,
+                    char *out) {
   using namespace llvm::support;
-  for (float value : tensor.data) {
-    switch (tensor.type) {
-    case ElementType::F32:
-      endian::write32le(out, llvm::bit_cast<uint32_t>(value));
-      break;
-    case ElementType::BF16:
-      endian::write16le(out, floatToBfloat16(value));
-      break;
-    case ElementType::F16:
-      endian::write16le(out, floatToHalf(value));
-      break;
-    case ElementType::I8:
-      *out = static_cast<char>(static_cast<int8_t>(value));
-      break;
-    }
-    out += elementSize(tensor.type);
+  switch (type) {
+  case ElementType::F32:
+    for (size_t i = 0; i < count; ++i)
+      endian::write32le(out + 4 * i, llvm::bit_cast<uint32_t>(values[i]));
+    return out + 4 * count;
+  case ElementType::BF16:
+    for (size_t i = 0; i < count; ++i)
+      endian::write16le(out + 2 * i, floatToBfloat16(values[i]));
+    return out + 2 * count;
+  case ElementType::F16:
+    for (size_t i = 0; i < count; ++i)
+      endian::write16le(out + 2 * i, floatToHalf(values[i]));
+    return out + 2 * count;
+  case ElementType::I8:
+    for (size_t i = 0; i < count; ++i)
+      out[i] = static_cast<char>(static_cast<int8_t>(values[i]));
+    return out + count;
   }
   return out;
+}
+
+Expected<std::unique_ptr<SafetensorsWriter>>
+SafetensorsWriter::create(StringRef path, std::vector<SafetensorsEntry> entries,
+                          const std::map<std::string, std::string> &metadata) {
+  std::unique_ptr<SafetensorsWriter> writer(new SafetensorsWriter());
+  writer->path = path.str();
+  writer->temporary = (path + ".partial").str();
+  std::error_code ec;
+  writer->out = std::make_unique<llvm::raw_fd_ostream>(writer->temporary, ec);
+  if (ec)
+    return fileError(path, "cannot create: " + ec.message());
+  *writer->out << safetensorsHeader(entries, metadata);
+  writer->entries = std::move(entries);
+  return writer;
+}
+
+SafetensorsWriter::~SafetensorsWriter() {
+  if (out) { // not finished: remove what was written
+    out->close();
+    out->clear_error();
+    llvm::sys::fs::remove(temporary);
+  }
+}
+
+Error SafetensorsWriter::append(StringRef name, const Tensor &tensor) {
+  if (next == entries.size() || entries[next].name != name ||
+      entries[next].type != tensor.type || entries[next].shape != tensor.shape)
+    return fileError(path, "tensor '" + name +
+                               "' is not the next one the header describes");
+  if (tensor.type == ElementType::I8)
+    if (Error err = checkInt8(path, name, tensor))
+      return err;
+  // In chunks, so the encoded copy stays small whatever the tensor's size.
+  constexpr size_t chunk = 1 << 16;
+  std::vector<char> bytes(chunk * elementSize(tensor.type));
+  for (size_t at = 0; at < tensor.data.size(); at += chunk) {
+    size_t count = std::min(chunk, tensor.data.size() - at);
+    char *end = encode(tensor.data.data() + at, count, tensor.type, bytes.data());
+    out->write(bytes.data(), end - bytes.data());
+  }
+  if (out->has_error())
+    return fileError(path, "cannot write: " + out->error().message());
+  ++next;
+  return Error::success();
+}
+
+Error SafetensorsWriter::finish() {
+  if (next != entries.size())
+    return fileError(path, "tensor '" + entries[next].name +
+                               "' was not written");
+  out->close();
+  std::error_code ec = out->error();
+  out->clear_error();
+  out.reset();
+  if (!ec)
+    ec = llvm::sys::fs::rename(temporary, path);
+  if (ec) {
+    llvm::sys::fs::remove(temporary);
+    return fileError(path, "cannot write: " + ec.message());
+  }
+  return Error::success();
 }
 
 Error vitc::writeSafetensors(
     StringRef path,
     const std::vector<std::pair<std::string, const Tensor *>> &tensors,
     const std::map<std::string, std::string> &metadata) {
-  std::vector<SafetensorsEntry> entries;
-  uint64_t dataBytes = 0;
-  for (const auto &[name, tensor] : tensors) {
+  // Checked before anything is created, so a refused tensor writes nothing.
+  for (const auto &[name, tensor] : tensors)
     if (tensor->type == ElementType::I8)
       if (Error err = checkInt8(path, name, *tensor))
         return err;
-    entries.push_back({name, tensor->type, tensor->shape});
-    dataBytes += elementSize(tensor->type) * tensor->data.size();
-  }
-  std::string header = safetensorsHeader(entries, metadata);
-  uint64_t total = header.size() + dataBytes;
-  Expected<std::unique_ptr<llvm::FileOutputBuffer>> buffer =
-      llvm::FileOutputBuffer::create(path, total);
-  if (!buffer)
-    return fileError(path,
-                     "cannot create: " + llvm::toString(buffer.takeError()));
-  char *out = reinterpret_cast<char *>((*buffer)->getBufferStart());
-  memcpy(out, header.data(), header.size());
-  char *data = out + header.size();
+  std::vector<SafetensorsEntry> entries;
   for (const auto &[name, tensor] : tensors)
-    data = encode(*tensor, data);
-  if (Error err = (*buffer)->commit())
-    return fileError(path, "cannot write: " + llvm::toString(std::move(err)));
-  return Error::success();
+    entries.push_back({name, tensor->type, tensor->shape});
+  auto writer = SafetensorsWriter::create(path, std::move(entries), metadata);
+  if (!writer)
+    return writer.takeError();
+  for (const auto &[name, tensor] : tensors)
+    if (Error err = (*writer)->append(name, *tensor))
+      return err;
+  return (*writer)->finish();
 }

@@ -133,11 +133,15 @@ weightsMetadata(const Program &program) {
           {"vitc.layout", "kernel"}};
 }
 
-static std::string weightsHeader(const Program &program) {
+static std::vector<SafetensorsEntry> weightsEntries(const Program &program) {
   std::vector<SafetensorsEntry> entries;
   for (const ProgramParam &param : program.params)
     entries.push_back({param.name, param.elementType, param.storedShape});
-  return safetensorsHeader(entries, weightsMetadata(program));
+  return entries;
+}
+
+static std::string weightsHeader(const Program &program) {
+  return safetensorsHeader(weightsEntries(program), weightsMetadata(program));
 }
 
 Error vitc::writeKernelWeights(const Program &program,
@@ -145,18 +149,20 @@ Error vitc::writeKernelWeights(const Program &program,
   std::map<std::string, const Tensor *> byName;
   for (const auto &[name, tensor] : weights)
     byName[name] = &tensor;
-  std::vector<Tensor> stored;
-  stored.reserve(program.params.size());
-  std::vector<std::pair<std::string, const Tensor *>> tensors;
+  auto writer = SafetensorsWriter::create(path, weightsEntries(program),
+                                          weightsMetadata(program));
+  if (!writer)
+    return writer.takeError();
+  // One parameter at a time: packed (or quantized), written, dropped.
   std::map<std::string, Int8Weight> quantized;
   for (const ProgramParam &param : program.params) {
     llvm::Expected<Tensor> tensor = storedParam(param, byName, quantized);
     if (!tensor)
       return tensor.takeError();
-    stored.push_back(std::move(*tensor));
-    tensors.push_back({param.name, &stored.back()});
+    if (Error err = (*writer)->append(param.name, *tensor))
+      return err;
   }
-  return writeSafetensors(path, tensors, weightsMetadata(program));
+  return (*writer)->finish();
 }
 
 static std::string floatLiteral(float value) {

@@ -48,9 +48,8 @@ struct VitQuantizeWeights
         reduced = op;
         reducedPrecision = *wanted;
       } else if (*wanted != reducedPrecision) {
-        op->emitError() << "precision " << *wanted
-                        << " here, but another kernel is "
-                        << reducedPrecision
+        op->emitError() << "precision " << *wanted << " here, but "
+                        << reduced->getLoc() << " is " << reducedPrecision
                         << ": a model mixes f32 with one of int8 or bf16";
         return WalkResult::interrupt();
       }

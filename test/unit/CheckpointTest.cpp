@@ -53,6 +53,41 @@ TEST_F(SafetensorsTest, WriterOutputReadsBackWithAlignedHeader) {
   EXPECT_EQ(checkpoint->find("b")->data, b.data);
 }
 
+TEST_F(SafetensorsTest, StreamingWriterTakesTheHeaderOrderAndLeavesNoPartFile) {
+  // A tensor large enough to span several encoding chunks and mapped pages.
+  Tensor big{{3, 100000}, {}}, small{{2}, {1.5f, -2.0f}};
+  big.data.resize(300000);
+  for (size_t i = 0; i < big.data.size(); ++i)
+    big.data[i] = static_cast<float>(i % 1000) - 500.0f;
+  std::vector<SafetensorsEntry> entries{{"big", ElementType::F32, big.shape},
+                                        {"small", ElementType::F32, small.shape}};
+  {
+    auto writer =
+        SafetensorsWriter::create(path("s.safetensors"), entries, {});
+    ASSERT_TRUE(bool(writer)) << llvm::toString(writer.takeError());
+    EXPECT_THAT(errorOf((*writer)->append("small", small)),
+                HasSubstr("tensor 'small' is not the next one the header "
+                          "describes"));
+    ASSERT_EQ(errorOf((*writer)->append("big", big)), "");
+    EXPECT_THAT(errorOf((*writer)->finish()),
+                HasSubstr("tensor 'small' was not written"));
+  }
+  // An unfinished writer removes what it wrote; nothing is at the path.
+  EXPECT_FALSE(llvm::sys::fs::exists(path("s.safetensors")));
+  EXPECT_FALSE(llvm::sys::fs::exists(path("s.safetensors.partial")));
+
+  auto writer = SafetensorsWriter::create(path("s.safetensors"), entries, {});
+  ASSERT_TRUE(bool(writer));
+  ASSERT_EQ(errorOf((*writer)->append("big", big)), "");
+  ASSERT_EQ(errorOf((*writer)->append("small", small)), "");
+  ASSERT_EQ(errorOf((*writer)->finish()), "");
+  // Read back through the file (mapped, pages released as converted).
+  auto checkpoint = readCheckpoint(path("s.safetensors"));
+  ASSERT_TRUE(bool(checkpoint)) << llvm::toString(checkpoint.takeError());
+  EXPECT_EQ(checkpoint->find("big")->data, big.data);
+  EXPECT_EQ(checkpoint->find("small")->data, small.data);
+}
+
 TEST_F(SafetensorsTest, ConvertsF16Bf16F64) {
   std::string data;
   data += std::string("\x00\x3c\x00\xc0", 4); // F16 1, -2
