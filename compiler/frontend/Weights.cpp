@@ -12,8 +12,10 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Parallel.h"
+#include "llvm/Support/xxhash.h"
 #include <cmath>
-#include <random>
+#include <algorithm>
 
 using namespace vitc;
 using llvm::Error;
@@ -449,53 +451,74 @@ Expected<ModelWeights> vitc::bindWeights(const ModelConfig &config,
   return weights;
 }
 
-namespace {
-/// A normal generator defined by its arithmetic alone (std::normal_distribution
-/// differs between standard libraries): Box-Muller over mt19937_64.
-class PortableNormal {
-public:
-  explicit PortableNormal(uint64_t seed) : engine(seed) {}
-  double next() {
-    // 53 random bits -> (0, 1].
-    double u1 = ((engine() >> 11) + 1.0) * 0x1.0p-53;
-    double u2 = (engine() >> 11) * 0x1.0p-53;
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-  }
-  /// Normal truncated to +-2 standard deviations, as timm's trunc_normal_.
-  double truncated() {
-    for (;;)
-      if (double x = next(); std::fabs(x) <= 2.0)
-        return x;
-  }
+/// SplitMix64's output function: a well-mixed 64-bit value from a counter.
+static uint64_t splitMix64(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
 
-private:
-  std::mt19937_64 engine;
-};
-} // namespace
+/// Fills `out` with standard normal samples truncated to +-2 standard
+/// deviations (timm's trunc_normal_), times `scale`. Counter-based: sample i
+/// of stream `key` depends on (key, i) alone, so a tensor fills in parallel
+/// chunks and the result does not depend on how it is split. Box-Muller in
+/// float on pairs (i even takes the cosine, i odd the sine); a sample beyond
+/// +-2 is drawn again from the next pair of counters of its own.
+static void fillTruncatedNormal(float *out, size_t count, uint64_t key,
+                                float scale) {
+  auto pairAt = [&](uint64_t pair, uint64_t attempt, float &c, float &s) {
+    const uint64_t counter = (pair * 64 + attempt) * 2;
+    const float u1 = ((splitMix64(key + counter) >> 40) + 1) * 0x1.0p-24f;
+    const float u2 = (splitMix64(key + counter + 1) >> 40) * 0x1.0p-24f;
+    const float r = std::sqrt(-2.0f * std::log(u1));
+    const float angle = 2.0f * static_cast<float>(M_PI) * u2;
+    c = r * std::cos(angle);
+    s = r * std::sin(angle);
+  };
+  constexpr size_t chunk = 1 << 16; // pairs per task
+  const size_t pairs = (count + 1) / 2;
+  llvm::parallelFor(0, (pairs + chunk - 1) / chunk, [&](size_t task) {
+    for (size_t p = task * chunk; p < std::min(pairs, (task + 1) * chunk);
+         ++p) {
+      float value[2];
+      pairAt(p, 0, value[0], value[1]);
+      for (size_t half = 0; half < 2 && 2 * p + half < count; ++half) {
+        // Rejected (4.6% of samples): the next attempts of this element.
+        for (uint64_t attempt = 1; std::fabs(value[half]) > 2.0f; ++attempt) {
+          float c, s;
+          pairAt(p, attempt, c, s);
+          value[half] = half ? s : c;
+          if (attempt == 63) // unreachable in practice: 0.046^63
+            value[half] = 0.0f;
+        }
+        out[2 * p + half] = value[half] * scale;
+      }
+    }
+  });
+}
 
 ModelWeights vitc::randomWeights(const ModelConfig &config, uint64_t seed) {
-  PortableNormal normal(seed);
   ModelWeights weights;
+  const uint64_t root = splitMix64(seed);
   for (const ParamSpec &param : listParams(config)) {
     Tensor tensor;
     tensor.shape = param.shape;
     tensor.data.resize(param.numElements());
     StringRef name = param.name;
-    bool isNorm = name.contains("norm");
-    for (float &value : tensor.data) {
-      if (isNorm && name.ends_with(".weight"))
-        value = 1.0f;
-      else if (isNorm || name.ends_with(".bias"))
-        value = static_cast<float>(0.02 * normal.truncated());
-      else if (name ==
-               "patch_embed.proj.weight") // LeCun normal: std 1/sqrt(fan_in)
-        value = static_cast<float>(
-            normal.truncated() /
-            std::sqrt(static_cast<double>(config.channels * config.patchSize *
-                                          config.patchSize)));
-      else
-        value = static_cast<float>(0.02 * normal.truncated());
-    }
+    // Each parameter its own stream, keyed by its name.
+    const uint64_t key = splitMix64(root ^ llvm::xxh3_64bits(name));
+    const bool isNorm = name.contains("norm");
+    if (isNorm && name.ends_with(".weight"))
+      std::fill(tensor.data.begin(), tensor.data.end(), 1.0f);
+    else if (!isNorm && name == "patch_embed.proj.weight")
+      // LeCun normal: std 1/sqrt(fan_in).
+      fillTruncatedNormal(
+          tensor.data.data(), tensor.data.size(), key,
+          1.0f / std::sqrt(static_cast<float>(
+                     config.channels * config.patchSize * config.patchSize)));
+    else
+      fillTruncatedNormal(tensor.data.data(), tensor.data.size(), key, 0.02f);
     weights.push_back({param.name, std::move(tensor)});
   }
   return weights;

@@ -49,9 +49,11 @@ llvm::Expected<ModelWeights> bindWeights(const ModelConfig &config,
                                          std::vector<std::string> &notes);
 
 /// Deterministic weights with the usual ViT initialisation scales
-/// (truncated normal std 0.02 for linear layers and embeddings, LeCun normal
-/// for the patch projection, LayerNorm 1/0, small biases), the same on every
-/// platform for a given seed.
+/// (truncated normal std 0.02 for linear layers, embeddings and biases,
+/// LeCun normal for the patch projection, LayerNorm weights 1), the same for
+/// a given seed whatever the thread count (counter-based streams, one per
+/// parameter name; float Box-Muller, so a libm's last-ulp differences in
+/// log, sin and cos can change a value by an ulp).
 ModelWeights randomWeights(const ModelConfig &config, uint64_t seed);
 
 } // namespace vitc
