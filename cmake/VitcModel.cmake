@@ -10,7 +10,8 @@
 # Produces lib<target>.a, <target>.h (declares <target>_model()) and <target>.safetensors in
 # ${CMAKE_CURRENT_BINARY_DIR}/<target>.vitc/, and an INTERFACE target <target> that links the
 # model with libvitrt. The target's VITC_WEIGHTS property is the weights file's path.
-# vitc comes from this project's `vitc` target, or from VITC_EXECUTABLE / the PATH.
+# vitc comes from this project's `vitc` target, from find_package(vitc) (vitc::vitc), or from
+# VITC_EXECUTABLE / the PATH.
 function(vit_add_model target)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "" "MODEL;CONFIG;WEIGHTS;RANDOM_WEIGHTS;TARGET;PRECISION"
                         "VITC_ARGS")
@@ -35,6 +36,9 @@ function(vit_add_model target)
   if(TARGET vitc)
     set(vitc $<TARGET_FILE:vitc>)
     set(vitc_depends vitc)
+  elseif(TARGET vitc::vitc) # find_package(vitc)
+    set(vitc $<TARGET_FILE:vitc::vitc>)
+    set(vitc_depends vitc::vitc)
   else()
     find_program(VITC_EXECUTABLE vitc REQUIRED)
     set(vitc ${VITC_EXECUTABLE})
@@ -76,6 +80,11 @@ function(vit_add_model target)
   add_library(${target} INTERFACE)
   add_dependencies(${target} ${target}_vitc)
   target_include_directories(${target} INTERFACE ${dir})
-  target_link_libraries(${target} INTERFACE ${library} vitrt Threads::Threads ${CMAKE_DL_LIBS} m)
+  if(TARGET vitrt)
+    set(runtime vitrt)
+  else()
+    set(runtime vitc::vitrt)
+  endif()
+  target_link_libraries(${target} INTERFACE ${library} ${runtime} Threads::Threads ${CMAKE_DL_LIBS} m)
   set_target_properties(${target} PROPERTIES VITC_WEIGHTS ${dir}/${target}.safetensors)
 endfunction()
