@@ -2,11 +2,11 @@
 """vitc and ONNX Runtime in one process, single runs taking turns.
 
 compare_frameworks.py times vitc through vit-run (a process per round) and the
-frameworks in its own process; this times both in one process, vitc through
-libvitrt.so (ctypes), one run of each after the other with a short pause, so that
-a noisy stretch of a shared machine lands on both alike. Prints the best and
-median of each and their ratios. Run by hand after the build (needs torch, timm,
-onnxruntime, onnx from PyPI):
+frameworks in its own process; this times both in one process, vitc through the
+vitc Python package (`pip install ./python`: libvitrt's bindings), one run of each
+after the other with a short pause, so that a noisy stretch of a shared machine
+lands on both alike. Prints the best and median of each and their ratios. Run by
+hand after the build (needs torch, timm, onnxruntime, onnx from PyPI):
 
     python3 benchmarks/alternate_runs.py --model vit-b16 --batch 1 --rounds 20
 """
@@ -21,8 +21,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare_frameworks import BUILD, TIMM_NAMES, VITC  # noqa: E402
-from vitrt_py import Model, Runtime  # noqa: E402
+from compare_frameworks import TIMM_NAMES, VITC  # noqa: E402
 
 
 def main():
@@ -57,15 +56,16 @@ def main():
     options.intra_op_num_threads = args.threads
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
-    vitc = Model(Runtime(os.path.join(BUILD, "runtime", "libvitrt.so")), lib,
-                 os.path.join(work, f"{base}.safetensors"), threads=args.threads)
+    import vitc as vitc_package  # the Python package (python/)
+    vitc = vitc_package.load(lib, os.path.join(work, f"{base}.safetensors"),
+                             threads=args.threads)
 
     images = np.random.default_rng(args.batch).uniform(
         -1, 1, (args.batch, 3, 224, 224)).astype(np.float32)
-    ours, theirs = vitc.run(images), session.run(None, {"images": images})[0]  # warm-ups
+    ours, theirs = vitc(images), session.run(None, {"images": images})[0]  # warm-ups
     print(f"max |vitc - ORT| {np.abs(ours - theirs).max():.2e}")
     times = {"vitc": [], "ORT": []}
-    runs = {"vitc": lambda: vitc.run(images),
+    runs = {"vitc": lambda: vitc(images),
             "ORT": lambda: session.run(None, {"images": images})}
     for _ in range(args.rounds):
         for name, run in runs.items():
@@ -73,7 +73,6 @@ def main():
             start = time.perf_counter()
             run()
             times[name].append((time.perf_counter() - start) * 1000.0)
-    vitc.close()
     best = {k: min(v) for k, v in times.items()}
     median = {k: statistics.median(v) for k, v in times.items()}
     per_round = statistics.median(a / b for a, b in zip(times["vitc"], times["ORT"]))

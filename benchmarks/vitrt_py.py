@@ -1,7 +1,9 @@
-"""The vitc runtime (libvitrt.so) from Python through ctypes, for the benchmark scripts.
+"""The vitc runtime (libvitrt.so) from Python through ctypes, for the GPU check (gpu_check.py).
 
 Mirrors runtime/include/vitrt.h and the leading fields of vitrt_model.h that the weight packer
-reads; the product itself never depends on Python.
+reads; the product itself never depends on Python. The GPU machine gets libvitrt.so and the
+model libraries carried over, not a build of the vitc package (python/), so this mirror stays
+for that one script; everything else uses the package.
 """
 import ctypes
 import os
@@ -9,7 +11,7 @@ import os
 import numpy as np
 
 
-ABI_VERSION = 3  # VITRT_ABI_VERSION, whose structs are mirrored below
+ABI_VERSION = 4  # VITRT_ABI_VERSION, whose structs are mirrored below
 
 
 class ParamDesc(ctypes.Structure):
@@ -20,7 +22,8 @@ class ParamDesc(ctypes.Structure):
 class ModelDesc(ctypes.Structure):
     # Only the leading fields the weight packer reads; the layout follows vitrt_model.h.
     _fields_ = [("abi_version", ctypes.c_int32), ("name", ctypes.c_char_p),
-                ("target", ctypes.c_char_p), ("weights_header", ctypes.POINTER(ctypes.c_char)),
+                ("target", ctypes.c_char_p), ("cpu_features", ctypes.c_char_p),
+                ("weights_header", ctypes.POINTER(ctypes.c_char)),
                 ("weights_header_size", ctypes.c_uint64), ("weights_data_size", ctypes.c_uint64),
                 ("fingerprint", ctypes.c_char_p), ("channels", ctypes.c_int32),
                 ("height", ctypes.c_int32), ("width", ctypes.c_int32), ("outputs", ctypes.c_int32),

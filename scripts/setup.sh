@@ -34,3 +34,13 @@ if ! "$PYTHON" -c 'import cmake, sys; v = tuple(int(x) for x in cmake.__version_
   echo "setup: installing cmake>=3.28 from PyPI"
   "$PYTHON" -m pip install -q 'cmake>=3.28'
 fi
+
+# The Python package (python/) is built by pip with scikit-build-core and nanobind, and tested
+# with pytest (ctest python-package); installed here so that builds need no network.
+for wheel in numpy nanobind scikit-build-core pytest; do
+  module=${wheel//-/_}
+  if ! "$PYTHON" -c "import $module" 2>/dev/null; then
+    echo "setup: installing $wheel from PyPI"
+    "$PYTHON" -m pip install -q "$wheel"
+  fi
+done
