@@ -493,6 +493,15 @@ int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
   return {quant, stage};
 }
 
+/// `x` (f32) rounded to the nearest bf16, ties to even, on the bits: Halide's
+/// own f32 -> bf16 cast is the same integer arithmetic, with a warning that
+/// it is emulated (x86 has no conversion it will use). NaN stays NaN.
+Expr roundToBf16(Expr x) {
+  Expr bits = reinterpret(UInt(32), x);
+  Expr nearest = (bits + (0x7fff + ((bits >> 16) & 1))) >> 16;
+  return reinterpret(BFloat(16), u16(select(is_nan(x), 0x7fc0, nearest)));
+}
+
 /// A bf16 GEMM stage and the stage rounding its input to bf16 (to nearest
 /// even): the weight's panels hold pairs of k (Halide dimensions (k % 2,
 /// column in panel, k / 2, panel)), and each pair's two products are summed
@@ -507,15 +516,8 @@ bf16GemmStages(Func lhs, ImageParam weight, int block, int k,
   round.extents = extents;
   round.extents[0] = k;
   round.vars = makeVars(extents.size(), (name + "_b_v").c_str());
-  // Round to nearest even on the bits (Halide's own f32 -> bf16 cast is the
-  // same integer arithmetic, with a warning that it is emulated: x86 has no
-  // conversion it will use); NaN stays NaN.
   Func rounded(name + "_bf16");
-  Expr x = lhs(round.vars);
-  Expr bits = reinterpret(UInt(32), x);
-  Expr nearest = (bits + (0x7fff + ((bits >> 16) & 1))) >> 16;
-  rounded(round.vars) = reinterpret(
-      BFloat(16), u16(select(is_nan(x), 0x7fc0, nearest)));
+  rounded(round.vars) = roundToBf16(lhs(round.vars));
   round.func = rounded;
 
   KernelStage stage;
@@ -710,6 +712,18 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
       });
   const KernelStage &qkv = qkvStages.back();
 
+  // With bf16 weights the attention core is bf16 too: q, k, the
+  // probabilities and v rounded to bf16, sums in f32 (vdpbf16ps), pairs of
+  // the reduced dimension adjacent in each staged operand. Keys and values
+  // are summed over in pairs, so an odd token count gets a zero
+  // probability (and a repeated value) past the last token.
+  const bool bf16Core = mlir::cast<mlir::RankedTensorType>(
+                            op.getQkvWeight().getType())
+                            .getElementType()
+                            .isBF16() &&
+                        headDim % 2 == 0;
+  const int keyPairs = (tokens + 1) / 2;
+
   // Per head: scores(j, i, h, b) = q(., i)·k(., j) / sqrt(Dh).
   std::vector<int64_t> scoreExtents{tokens, queries, heads, -1};
   KernelStage scores;
@@ -727,7 +741,24 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
     keys(tj, te, th, tb) = qkv.func(width + th * headDim + te, tj, tb);
     Func acc("scores_acc");
     acc(j, i, h, b) = 0.0f;
-    acc(j, i, h, b) += qkv.func(h * headDim + r, i, b) * keys(j, r, h, b);
+    if (bf16Core) {
+      // queries(e, i, h, b) and keys(e % 2, j, e / 2, h, b), rounded, per task.
+      Func roundedQueries("queries_bf16"), roundedKeys("keys_bf16");
+      Var qe("qe"), qi("qi"), qh("qh"), qb("qb"), kp("kp");
+      roundedQueries(qe, qi, qh, qb) =
+          roundToBf16(qkv.func(qh * headDim + qe, qi, qb));
+      roundedKeys(kp, tj, te, th, tb) = roundToBf16(
+          qkv.func(width + th * headDim + 2 * te + kp, tj, tb));
+      RDom g(0, 2, 0, headDim / 2, "s_e");
+      acc(j, i, h, b) += f32(roundedQueries(2 * g.y + g.x, i, h, b)) *
+                         f32(roundedKeys(g.x, j, g.y, h, b));
+      keys = roundedKeys;
+      scores.stagedLhs = roundedQueries;
+      scores.dotGroup = 2;
+      r = g;
+    } else {
+      acc(j, i, h, b) += qkv.func(h * headDim + r, i, b) * keys(j, r, h, b);
+    }
     Func out("scores");
     out(j, i, h, b) = acc(j, i, h, b) * (1.0f / std::sqrt(float(headDim)));
     scores.func = out;
@@ -741,6 +772,18 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
   probs.vars = makeVars(4, "p_v");
   probs.func =
       softmaxRows(scores.func, tokens, probs.vars, "probs", probs.rowStages);
+  if (bf16Core) {
+    // Rounded, and zero past the last token up to a whole pair.
+    Func padded("probs_bf16");
+    Var pj = probs.vars[0];
+    std::vector<Expr> at = asExprs(probs.vars);
+    at[0] = min(pj, tokens - 1);
+    padded(probs.vars) =
+        select(pj < tokens, roundToBf16(probs.func(at)),
+               reinterpret(BFloat(16), u16(0)));
+    probs.func = padded;
+    probs.extents[0] = 2 * keyPairs;
+  }
   // context(e, i, h, b) = sum_j probs(j, i, h, b) * v(e, j, h, b), written
   // with the heads merged: merged(c, n, b) = context(c % Dh, n, c / Dh, b).
   KernelStage context;
@@ -759,7 +802,22 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
     values(ve, vj, vh, vb) = qkv.func(2 * width + vh * headDim + ve, vj, vb);
     Func acc("context_acc");
     acc(e, i, h, b) = 0.0f;
-    acc(e, i, h, b) += probs.func(r, i, h, b) * values(e, r, h, b);
+    if (bf16Core) {
+      // values(j % 2, e, j / 2, h, b), rounded, per task; the last token's
+      // again past the end (its probability there is 0).
+      Func roundedValues("values_bf16");
+      Var vp("vp");
+      roundedValues(vp, ve, vj, vh, vb) = roundToBf16(qkv.func(
+          2 * width + vh * headDim + ve, min(2 * vj + vp, tokens - 1), vb));
+      RDom g(0, 2, 0, keyPairs, "c_j");
+      acc(e, i, h, b) += f32(probs.func(2 * g.y + g.x, i, h, b)) *
+                         f32(roundedValues(g.x, e, g.y, h, b));
+      values = roundedValues;
+      context.dotGroup = 2;
+      r = g;
+    } else {
+      acc(e, i, h, b) += probs.func(r, i, h, b) * values(e, r, h, b);
+    }
     Func out("context");
     out(e, i, h, b) = acc(e, i, h, b);
     context.func = out;

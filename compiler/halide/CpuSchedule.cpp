@@ -212,9 +212,23 @@ void scheduleGemm(KernelStage &def, int vec, bool nested) {
     acc.unroll(ay);
     acc.update().unroll(ay);
   }
-  if (def.stagedRhs.defined())
-    def.stagedRhs.compute_at(out, parallelLoop)
-        .vectorize(def.stagedRhs.args()[0], vec, TailStrategy::GuardWithIf);
+  if (def.stagedRhs.defined()) {
+    Func staged = def.stagedRhs;
+    staged.compute_at(out, parallelLoop);
+    std::vector<Var> v = staged.args();
+    if (def.dotGroup > 1) {
+      // (k in group, column, ...): the groups of a run of columns are one
+      // dense vector.
+      Var run("group_run");
+      staged.fuse(v[0], v[1], run)
+          .vectorize(run, def.dotGroup * vec, TailStrategy::GuardWithIf);
+    } else {
+      staged.vectorize(v[0], vec, TailStrategy::GuardWithIf);
+    }
+  }
+  if (def.stagedLhs.defined())
+    def.stagedLhs.compute_at(out, parallelLoop)
+        .vectorize(def.stagedLhs.args()[0], vec, TailStrategy::GuardWithIf);
 }
 
 } // namespace

@@ -41,6 +41,9 @@ struct KernelStage {
   // Gemm: a copy of the right side made per parallel task, so the inner loop
   // reads it contiguously (transposed keys, one head's values); GPUs inline it.
   Halide::Func stagedRhs;
+  // Gemm: likewise a copy of the left side per task (bf16 attention: the
+  // head's queries, rounded once instead of per use).
+  Halide::Func stagedLhs;
   std::vector<Halide::Func> rowStages; // RowReduce: per-row reductions
   // Nesting: a stage with `parallelOuterOnly` spreads only its dimensions
   // from 2 on (e.g. heads and batch) over the cores; stages with `nestIn` set

@@ -140,8 +140,9 @@ def VitQuantizeWeights : Pass<"vit-quantize-weights", "mlir::ModuleOp"> {
     With `precision=bf16` the same four weights become bf16 parameters of
     the same name (no scales; rounded to nearest even when the weights are
     written), and the kernels round each GEMM input to bf16 and accumulate
-    the products in f32 (vdpbf16ps with AVX512-BF16): the rest of the model
-    stays f32 as with int8. The target must have AVX512-BF16 or AMX-BF16
+    the products in f32 (vdpbf16ps with AVX512-BF16); the attention core of
+    those blocks (q·kᵀ, probs·v) follows in bf16, while layer norm, softmax,
+    GELU, residuals, patch embedding and head stay f32. The target must have AVX512-BF16 or AMX-BF16
     (an error names the missing feature); a weight whose K is odd (the bf16
     dot product sums pairs) stays f32.
   }];

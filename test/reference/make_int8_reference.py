@@ -202,15 +202,21 @@ def softmax(x):
     return (e / np.sum(e, axis=-1, keepdims=True)).astype(F32)
 
 
-def attention(x, p, prefix, heads, linear):
+def attention_core(q, k, v):
+    """softmax(q k^T / sqrt(Dh)) v, per head: q, k, v [H, N, Dh] -> context [H, N, Dh]."""
+    dh = q.shape[-1]
+    scores = (q * F32(dh ** -0.5)) @ k.transpose(0, 2, 1)  # [H, N, N]
+    return softmax(scores) @ v  # [H, N, Dh]
+
+
+def attention(x, p, prefix, heads, linear, core=attention_core):
     """x: [N, D] (already normed). Returns proj(attention) [N, D], without the residual."""
     n, d = x.shape
     dh = d // heads
     qkv = linear(x, p[prefix + "qkv.weight"], p.get(prefix + "qkv.bias"))  # [N, 3D]
     qkv = qkv.reshape(n, 3, heads, dh).transpose(1, 2, 0, 3)  # [3, H, N, Dh]
     q, k, v = qkv[0], qkv[1], qkv[2]
-    scores = (q * F32(dh ** -0.5)) @ k.transpose(0, 2, 1)  # [H, N, N]
-    context = softmax(scores) @ v  # [H, N, Dh]
+    context = core(q, k, v)  # [H, N, Dh]
     context = np.ascontiguousarray(context.transpose(1, 0, 2).reshape(n, d))  # heads merged
     return linear(context, p[prefix + "proj.weight"], p[prefix + "proj.bias"])
 
@@ -224,11 +230,15 @@ def patch_embed(image, weight, bias, patch):
     return linear_f32(np.ascontiguousarray(patches), weight.reshape(weight.shape[0], -1), bias)
 
 
-def forward_image(image, cfg, p, pos_embed, quantize, gemm=None):
+def forward_image(image, cfg, p, pos_embed, quantize, gemm=None, core=None):
     """Logits [num_classes] of one image [C, H, W]."""
     # quantize: 0 (off) or the weights' levels (127; 63 for x86 without AVX512-VNNI).
     # gemm: if given, the linear (x, w, b) -> y for the four GEMM kinds instead (quantize is
     # then ignored); make_bf16_reference.py passes its bf16 one.
+    # core: if given, (q, k, v) -> context for attention_core (float32 by default, quantize or
+    # not); make_bf16_reference.py passes its bf16 one.
+    if core is None:
+        core = attention_core
     if gemm is None:
         gemm = (lambda x, w, b: linear_int8(x, w, b, quantize)) if quantize else linear_f32
     eps, heads, act = cfg["norm_eps"], cfg["num_heads"], cfg["act_layer"]
@@ -246,7 +256,7 @@ def forward_image(image, cfg, p, pos_embed, quantize, gemm=None):
     for i in range(cfg["depth"]):
         b = f"blocks.{i}."
         h = layer_norm(x, p[b + "norm1.weight"], p[b + "norm1.bias"], eps)
-        x = x + attention(h, p, b + "attn.", heads, gemm)
+        x = x + attention(h, p, b + "attn.", heads, gemm, core)
         h = layer_norm(x, p[b + "norm2.weight"], p[b + "norm2.bias"], eps)
         h = activation(gemm(h, p[b + "mlp.fc1.weight"], p[b + "mlp.fc1.bias"]), act)
         x = x + gemm(h, p[b + "mlp.fc2.weight"], p[b + "mlp.fc2.bias"])
@@ -271,8 +281,8 @@ def forward_image(image, cfg, p, pos_embed, quantize, gemm=None):
     return linear_f32(pooled, p["head.weight"], p["head.bias"])[0]
 
 
-def forward(images, cfg, p, pos_embed, quantize, gemm=None):
-    return np.stack([forward_image(img, cfg, p, pos_embed, quantize, gemm)
+def forward(images, cfg, p, pos_embed, quantize, gemm=None, core=None):
+    return np.stack([forward_image(img, cfg, p, pos_embed, quantize, gemm, core)
                      for img in images]).astype(F32)
 
 
