@@ -5,7 +5,8 @@
 #     the 10,000 test images of the Debian package dataset-fashion-mnist, in f32, in int8
 #     (--precision int8) and, where the host has a bf16 dot product, in bf16; each one's
 #     accuracy is printed next to the accuracy PyTorch measured with the same weights, with
-#     its speed.
+#     its speed; and draws that model's position-embedding similarity (the ViT paper's
+#     Figure 7, centre) as a PNG.
 #  2. ViT-B/16 (seeded random weights) goes through the whole compiler into a shared library,
 #     which vit-run loads to classify an image and to time a batch.
 set -euo pipefail
@@ -23,6 +24,13 @@ echo "== Fashion-MNIST: a ViT compiled by vitc vs PyTorch, same weights"
   "$VITC_BUILD/examples/fashion_vit_int8.vitc/fashion_vit_int8.safetensors" \
   /usr/share/datasets/fashion-mnist "$fashion/reference.json" "$fashion/labels.txt" \
   $(ls "$VITC_BUILD/examples/fashion_vit_bf16.vitc/fashion_vit_bf16.safetensors" 2>/dev/null)
+
+echo
+echo "== What the Fashion-MNIST model learned: its position embeddings, compared patch by patch"
+"$VITC_BUILD/compiler/tools/vitc/vitc" --config "$fashion/config.json" \
+  --weights "$fashion/model.safetensors" --name fashion-mnist-vit \
+  --emit=pos-embed-similarity -o "$out/fashion_pos_embed_similarity.png"
+echo "  wrote $out/fashion_pos_embed_similarity.png"
 
 echo
 echo "== ViT-B/16 (random weights) through the whole compiler: $out/libvit_b16.so"

@@ -3,8 +3,10 @@
 //   compare-outputs actual.npy expected.npy [tolerance]
 //
 // Passes when the shapes agree, every element is within
-// tolerance * max(1, |expected|) (default 1e-4), and each row's largest
-// output (the top-1 class) is the same. Prints the figures either way.
+// tolerance * max(1, |expected|) (default 1e-4), and, for [batch, outputs]
+// arrays, each row's largest output (the top-1 class) is the same. Other
+// ranks (e.g. a similarity map) are compared element by element only.
+// Prints the figures either way.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,11 +34,13 @@ int main(int argc, char **argv) {
                  << "\n";
     return 2;
   }
-  if (actual->shape != expected->shape || actual->shape.size() != 2) {
-    llvm::errs() << "shapes differ or are not [batch, outputs]\n";
+  if (actual->shape != expected->shape || actual->shape.empty()) {
+    llvm::errs() << "shapes differ or are empty\n";
     return 1;
   }
-  int64_t rows = actual->shape[0], cols = actual->shape[1];
+  const bool logits = actual->shape.size() == 2;
+  int64_t rows = logits ? actual->shape[0] : 1,
+          cols = int64_t(actual->data.size()) / std::max<int64_t>(1, rows);
   double worst = 0, worstRatio = 0;
   int64_t topAgree = 0, notFinite = 0;
   for (int64_t r = 0; r < rows; ++r) {
@@ -56,12 +60,16 @@ int main(int argc, char **argv) {
     topAgree +=
         std::max_element(a, a + cols) - a == std::max_element(e, e + cols) - e;
   }
+  if (!logits)
+    topAgree = rows; // no classes to agree on
   bool pass = worstRatio <= tolerance && topAgree == rows && notFinite == 0;
   if (notFinite)
     llvm::outs() << notFinite << " outputs are NaN or infinite\n";
   llvm::outs() << llvm::formatv(
-      "{0}: max |diff| {1:e2} (limit {2:e1} x max(1, |ref|)), "
-      "top-1 agrees {3}/{4}\n",
-      pass ? "PASS" : "FAIL", worst, tolerance, topAgree, rows);
+      "{0}: max |diff| {1:e2} (limit {2:e1} x max(1, |ref|))",
+      pass ? "PASS" : "FAIL", worst, tolerance);
+  if (logits)
+    llvm::outs() << llvm::formatv(", top-1 agrees {0}/{1}", topAgree, rows);
+  llvm::outs() << "\n";
   return pass ? 0 : 1;
 }

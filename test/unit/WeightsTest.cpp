@@ -2,15 +2,21 @@
 //
 // Uses the reference checkpoints of test/data/reference (written by timm and
 // numpy): the Hugging Face and official .npz copies of one model must bind to
-// exactly the tensors of its timm copy.
+// exactly the tensors of its timm copy; the position-embedding similarity of
+// the bound weights, and its PNG figure, against numpy's values.
 //
 //===----------------------------------------------------------------------===//
 
 #include "TestData.h"
 
 #include "compiler/frontend/ConfigFile.h"
+#include "compiler/frontend/PosEmbedSimilarity.h"
 #include "compiler/frontend/Weights.h"
+#include "support/Figure.h"
 #include "llvm/Support/MemoryBuffer.h"
+
+#include <algorithm>
+#include <png.h>
 
 using namespace vitc;
 using namespace vitc::test;
@@ -278,6 +284,67 @@ TEST(RandomWeights, DeterministicPerSeedWithViTScales) {
   EXPECT_NEAR(std, 0.02 * 0.88,
               1e-3); // a normal truncated at 2 sigma has std 0.88 sigma
   EXPECT_LE(largest, 0.04f);
+}
+
+} // namespace
+
+namespace {
+
+/// The position-embedding similarity of a committed checkpoint, against
+/// numpy's (test/reference/make_posembed_similarity.py), and its figure,
+/// decoded from the PNG, against the same values: each heat-map cell's colour
+/// is viridis((similarity + 1) / 2).
+TEST(PosEmbedSimilarity, MatchesNumpyAndItsFigureDecodesToTheSameValues) {
+  for (const char *name : {"tiny_token_erf", "tiny_posembed_resize_bicubic"}) {
+    Bound bound = bindCase(name, "model.safetensors");
+    llvm::Expected<Tensor> similarity =
+        posEmbedSimilarity(bound.config, bound.weights);
+    ASSERT_TRUE(bool(similarity)) << errorOf(similarity.takeError());
+    auto expected = readNpy(
+        dataPath(std::string("reference/") + name + "/posembed_similarity.npy"));
+    ASSERT_TRUE(bool(expected)) << errorOf(expected.takeError());
+    ASSERT_EQ(similarity->shape, expected->shape) << name;
+    for (size_t i = 0; i < expected->data.size(); ++i)
+      ASSERT_NEAR(similarity->data[i], expected->data[i], 1e-6) << name << " " << i;
+
+    Canvas figure = drawPosEmbedSimilarity(*similarity, name);
+    llvm::SmallString<128> path;
+    ASSERT_FALSE(llvm::sys::fs::createTemporaryFile("similarity", "png", path));
+    ASSERT_EQ(errorOf(writePng(path, figure, name)), "");
+    png_image png{};
+    png.version = PNG_IMAGE_VERSION;
+    ASSERT_TRUE(png_image_begin_read_from_file(&png, path.c_str()));
+    png.format = PNG_FORMAT_RGB;
+    std::vector<uint8_t> pixels(PNG_IMAGE_SIZE(png));
+    ASSERT_TRUE(png_image_finish_read(&png, nullptr, pixels.data(), 0, nullptr));
+    llvm::sys::fs::remove(path);
+    ASSERT_EQ(int(png.width), figure.width());
+    ASSERT_EQ(pixels, figure.pixels());
+    // The grid's geometry, as drawPosEmbedSimilarity lays it out: find each
+    // cell by its colour at the cell's centre.
+    const int gh = int(expected->shape[0]), gw = int(expected->shape[1]);
+    const int cell = std::clamp(720 / (gw * gw), 1, 12), gap = std::max(2, cell);
+    const int left = 12, top = 12 + 14 + 10;
+    for (int r = 0; r < gh; ++r)
+      for (int c = 0; c < gw; ++c)
+        for (int i = 0; i < gh; ++i)
+          for (int j = 0; j < gw; ++j) {
+            const int x = left + c * (gw * cell + gap) + j * cell + cell / 2;
+            const int y = top + r * (gh * cell + gap) + i * cell + cell / 2;
+            const size_t at = (size_t(y) * png.width + x) * 3;
+            const float value =
+                expected->data[((r * gw + c) * gh + i) * gw + j];
+            Rgb want = viridis((value + 1.0f) / 2.0f);
+            Rgb got{pixels[at], pixels[at + 1], pixels[at + 2]};
+            // A value within 1e-6 of numpy's maps to the same colour, or
+            // one step of a channel away at a rounding boundary.
+            EXPECT_LE(std::abs(int(got.r) - want.r) + std::abs(int(got.g) - want.g) +
+                          std::abs(int(got.b) - want.b),
+                      1)
+                << name << " map (" << r << ", " << c << ") cell (" << i << ", "
+                << j << ")";
+          }
+  }
 }
 
 } // namespace

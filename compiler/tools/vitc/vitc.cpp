@@ -9,6 +9,7 @@
 #include "compiler/frontend/BuildModel.h"
 #include "compiler/frontend/ConfigFile.h"
 #include "compiler/frontend/ModelConfig.h"
+#include "compiler/frontend/PosEmbedSimilarity.h"
 #include "compiler/frontend/Weights.h"
 #include "compiler/halide/Emit.h"
 #include "compiler/program/Program.h"
@@ -113,7 +114,15 @@ static cl::opt<std::string> saveWeights(
     cl::desc("Write the model's weights (timm names, f32) as safetensors"),
     cl::value_desc("file"), cl::cat(weightsCategory));
 
-enum class Emit { Mlir, FusedMlir, HalideStmt, Schedule, Lib, None };
+enum class Emit {
+  Mlir,
+  FusedMlir,
+  HalideStmt,
+  Schedule,
+  Lib,
+  PosEmbedSimilarity,
+  None
+};
 static cl::opt<Emit> emit(
     "emit", cl::desc("What to write"), cl::init(Emit::None),
     cl::values(
@@ -130,6 +139,10 @@ static cl::opt<Emit> emit(
         clEnumValN(Emit::Lib, "lib",
                    "a library (-o libNAME.a or libNAME.so), NAME.h, and with "
                    "weights NAME.safetensors beside it"),
+        clEnumValN(Emit::PosEmbedSimilarity, "pos-embed-similarity",
+                   "the cosine similarity of the patches' position embeddings "
+                   "(needs weights): -o FILE.png draws the ViT paper's figure, "
+                   "-o FILE.npy writes [gh, gw, gh, gw]"),
         clEnumValN(Emit::None, "none", "nothing")),
     cl::cat(outputCategory));
 static cl::opt<bool>
@@ -421,6 +434,29 @@ int main(int argc, char **argv) {
             saveWeights, tensors,
             {{"vitc.model", config->name}, {"vitc.layout", "timm-f32"}}))
       return fail(std::move(err));
+  }
+
+  if (emit == Emit::PosEmbedSimilarity) {
+    llvm::StringRef out = outputPath;
+    if (!out.ends_with(".png") && !out.ends_with(".npy"))
+      return fail("--emit=pos-embed-similarity needs -o FILE.png (the figure) "
+                  "or -o FILE.npy (the similarities)");
+    if (!*weights)
+      return fail("--emit=pos-embed-similarity needs --weights (or "
+                  "--random-weights)");
+    llvm::Expected<Tensor> similarity = posEmbedSimilarity(*config, **weights);
+    if (!similarity)
+      return fail(similarity.takeError());
+    if (out.ends_with(".npy")) {
+      if (llvm::Error err = writeNpy(out, *similarity))
+        return fail(std::move(err));
+      return 0;
+    }
+    std::string title = config->name + ": position embedding similarity";
+    if (llvm::Error err = writePng(
+            out, drawPosEmbedSimilarity(*similarity, title), title))
+      return fail(std::move(err));
+    return 0;
   }
 
   if (emit == Emit::Lib) {
