@@ -189,7 +189,9 @@ def main():
     sub = parser.add_subparsers(dest="step", required=True)
     p = sub.add_parser("prepare", help="cross-compile the libraries (no GPU needed)")
     p.add_argument("--out", default=os.path.join(ROOT, "build-gpu"))
-    p.add_argument("--target", default="host-cuda-cuda_capability_80")
+    # The host code for any x86-64 with AVX2: the GPU machine's CPU is not this one, and
+    # libvitrt refuses a library using CPU features its host lacks.
+    p.add_argument("--target", default="x86-64-linux-avx2-fma-f16c-cuda-cuda_capability_80")
     p.add_argument("--model", default="vit-b16", choices=sorted(TIMM_NAMES))
     p.add_argument("--schedule-file", action="append",
                    help="also compile the big model with these tile overrides (vitc "

@@ -39,8 +39,8 @@ struct Checkpoint {
 };
 
 /// With `releaseConverted`, each tensor's bytes are given back to the OS
-/// once converted (they read as zeros after): for a mapped file that the
-/// caller drops after parsing.
+/// once converted (madvise(MADV_DONTNEED): for a mapped file that the caller
+/// drops after parsing; on anonymous memory they would read as zeros).
 llvm::Expected<Checkpoint> parseSafetensors(llvm::StringRef bytes,
                                             llvm::StringRef path,
                                             bool releaseConverted = false);

@@ -133,7 +133,10 @@ llvm::Error vitc::writePng(llvm::StringRef path, const Canvas &canvas,
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "cannot write '" + path.str() + "': " + why);
   };
-  FILE *file = std::fopen(path.str().c_str(), "wb");
+  // Everything with a destructor exists before setjmp: libpng reports
+  // errors by longjmp, which skips destructors.
+  std::string key = "Title", value = title.str(), file_name = path.str();
+  FILE *file = std::fopen(file_name.c_str(), "wb");
   if (!file)
     return fail(std::strerror(errno));
   png_structp png =
@@ -142,19 +145,19 @@ llvm::Error vitc::writePng(llvm::StringRef path, const Canvas &canvas,
   if (!png || !info) {
     png_destroy_write_struct(&png, &info);
     std::fclose(file);
+    std::remove(file_name.c_str());
     return fail("out of memory");
   }
-  // libpng reports errors by longjmp.
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);
     std::fclose(file);
+    std::remove(file_name.c_str()); // no partial file left behind
     return fail("libpng failed (disk full?)");
   }
   png_init_io(png, file);
   png_set_IHDR(png, info, canvas.width(), canvas.height(), 8, PNG_COLOR_TYPE_RGB,
                PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                PNG_FILTER_TYPE_DEFAULT);
-  std::string key = "Title", value = title.str();
   png_text text{};
   text.compression = PNG_TEXT_COMPRESSION_NONE;
   text.key = key.data();
@@ -166,7 +169,10 @@ llvm::Error vitc::writePng(llvm::StringRef path, const Canvas &canvas,
     png_write_row(png, const_cast<png_bytep>(pixels + size_t(row) * canvas.width() * 3));
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
-  if (std::fclose(file) != 0)
-    return fail(std::strerror(errno));
+  if (std::fclose(file) != 0) {
+    std::string why = std::strerror(errno);
+    std::remove(file_name.c_str());
+    return fail(why);
+  }
   return llvm::Error::success();
 }

@@ -118,12 +118,13 @@ static Tensor convert(const Entry &entry, const char *data) {
   using namespace llvm::support;
   // One loop per dtype (the type is chosen once, not per element).
   if (entry.dtype == "F32") {
-    if constexpr (llvm::endianness::native == llvm::endianness::little)
+    if constexpr (llvm::endianness::native == llvm::endianness::little) {
       if (count > 0) // an empty vector's data() may be null
         memcpy(out, data, 4 * count);
-    else
+    } else {
       for (size_t i = 0; i < count; ++i)
         out[i] = llvm::bit_cast<float>(endian::read32le(data + 4 * i));
+    }
   } else if (entry.dtype == "F16") {
     for (size_t i = 0; i < count; ++i)
       out[i] = halfToFloat(endian::read16le(data + 2 * i));
@@ -147,7 +148,8 @@ static Tensor convert(const Entry &entry, const char *data) {
 /// Gives the whole pages inside [begin, begin + size) back to the OS: the
 /// reader of a mapped file calls it on each tensor's bytes once converted,
 /// so the file's pages and the converted tensors are not both resident (the
-/// peak would be twice the weights). The bytes read as zeros afterwards.
+/// peak would be twice the weights). A mapped file's pages are read again
+/// if touched later; nothing here touches them.
 static void releasePages(const char *begin, size_t size) {
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   uintptr_t first = (reinterpret_cast<uintptr_t>(begin) + page - 1) / page * page;
@@ -298,13 +300,17 @@ static char *encode(const float *values, size_t count, ElementType type,
 Expected<std::unique_ptr<SafetensorsWriter>>
 SafetensorsWriter::create(StringRef path, std::vector<SafetensorsEntry> entries,
                           const std::map<std::string, std::string> &metadata) {
+  // A temporary of its own beside `path` (two writers of one path, e.g. two
+  // processes filling one cache entry, must not share it).
+  int fd = -1;
+  llvm::SmallString<256> temporary;
+  if (std::error_code ec = llvm::sys::fs::createUniqueFile(
+          path + ".%%%%%%.partial", fd, temporary))
+    return fileError(path, "cannot create: " + ec.message());
   std::unique_ptr<SafetensorsWriter> writer(new SafetensorsWriter());
   writer->path = path.str();
-  writer->temporary = (path + ".partial").str();
-  std::error_code ec;
-  writer->out = std::make_unique<llvm::raw_fd_ostream>(writer->temporary, ec);
-  if (ec)
-    return fileError(path, "cannot create: " + ec.message());
+  writer->temporary = temporary.str().str();
+  writer->out = std::make_unique<llvm::raw_fd_ostream>(fd, /*shouldClose=*/true);
   *writer->out << safetensorsHeader(entries, metadata);
   writer->entries = std::move(entries);
   return writer;
@@ -323,6 +329,13 @@ Error SafetensorsWriter::append(StringRef name, const Tensor &tensor) {
       entries[next].type != tensor.type || entries[next].shape != tensor.shape)
     return fileError(path, "tensor '" + name +
                                "' is not the next one the header describes");
+  uint64_t elements = 1;
+  for (int64_t dim : tensor.shape)
+    elements *= static_cast<uint64_t>(dim);
+  if (elements != tensor.data.size())
+    return fileError(path, llvm::formatv("tensor '{0}' holds {1} values but its "
+                                         "shape needs {2}",
+                                         name, tensor.data.size(), elements));
   if (tensor.type == ElementType::I8)
     if (Error err = checkInt8(path, name, tensor))
       return err;

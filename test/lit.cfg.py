@@ -38,7 +38,13 @@ try:
                       if line.startswith("flags")), [])
 except OSError:
     flags = []
-for flag, feature in [("avx2", "cpu-avx2"), ("avx512_vnni", "cpu-avx512-vnni"),
-                      ("avx512_bf16", "cpu-avx512-bf16"), ("amx_bf16", "cpu-amx-bf16")]:
-    if flag in flags:
+# Each feature needs every flag of the Halide level `--target host` then compiles for: bf16
+# code is Halide's avx512_zen4 level (BF16 with VNNI, VBMI2, BITALG, IFMA, VBMI), so a CPU
+# with AVX512-BF16 alone (Cooper Lake) does not count.
+for needed, feature in [(["avx2"], "cpu-avx2"),
+                        (["avx512_vnni"], "cpu-avx512-vnni"),
+                        (["avx512_bf16", "avx512_vnni", "avx512_vbmi2", "avx512_bitalg",
+                          "avx512ifma", "avx512vbmi"], "cpu-avx512-bf16"),
+                        (["amx_bf16", "amx_tile"], "cpu-amx-bf16")]:
+    if all(flag in flags for flag in needed):
         config.available_features.add(feature)

@@ -40,7 +40,11 @@ halideTargets(mlir::vit::TargetAttr target);
 /// __builtin_cpu_supports names them ("avx2 fma f16c avx512f ..."), which
 /// libvitrt checks when it opens a model: of the baseline target (the last),
 /// since Halide's dispatch only runs the others where the CPU has them.
-/// Empty where vitc has no check (targets other than x86).
+/// Empty where vitc has no check (targets other than x86). These are the
+/// instruction-set extensions Halide's feature levels name; Halide's -mcpu
+/// (haswell, znver4, sapphirerapids...) may let LLVM use a few more that every
+/// CPU of that level has (BMI2, LZCNT, GFNI), and AVX10 targets are checked
+/// only for the AVX-512 or AVX2 level they imply.
 llvm::Expected<std::string> requiredCpuFeatures(mlir::vit::TargetAttr target);
 
 } // namespace vitc

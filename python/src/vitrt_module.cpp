@@ -55,13 +55,16 @@ public:
     options.num_threads = threads;
     options.private_weights = privateWeights;
     check(vitrt_open(desc, weights.c_str(), &options, &model));
-    if (vitrt_status status = vitrt_context_create(model, &context)) {
+    vitrt_status status = vitrt_context_create(model, &context);
+    if (status == VITRT_OK)
+      status = vitrt_get_info(model, &info);
+    if (status != VITRT_OK) { // the destructor will not run: clean up here
       std::string message = vitrt_last_error();
+      if (context)
+        vitrt_context_destroy(context);
       vitrt_close(model);
-      model = nullptr;
       throw Error(message);
     }
-    check(vitrt_get_info(model, &info));
   }
   Model(const Model &) = delete;
   Model &operator=(const Model &) = delete;

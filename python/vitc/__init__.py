@@ -128,18 +128,32 @@ def compile(model, *, weights=None, random_weights=None, target="host", precisio
             args += ["--schedule-file", os.path.abspath(os.fspath(schedule_file))]
         args += list(vitc_args)
         ident = _identifier(name or default_name)
-        if output_dir is None:
+        cached = output_dir is None
+        if cached:
             output_dir = os.path.join(_cache_dir(), f"{ident}-{_key(exe, args, work)}")
         output_dir = os.path.abspath(os.fspath(output_dir))
         library = os.path.join(output_dir, f"lib{ident}.so")
         weights_file = os.path.join(output_dir, f"{ident}.safetensors")
-        if not (os.path.isfile(library) and os.path.isfile(weights_file)):
-            os.makedirs(output_dir, exist_ok=True)
-            run = subprocess.run([exe, *args, "--name", ident, "--emit=lib", "-o", library],
-                                 capture_output=True, text=True)
-            if run.returncode != 0:
-                errors = [line for line in run.stderr.splitlines() if line.strip()]
-                raise VitcError("vitc failed: " + ("\n".join(errors) or f"exit {run.returncode}"))
+        # A cache entry is reused; a chosen folder is always compiled into.
+        if not (cached and os.path.isfile(library) and os.path.isfile(weights_file)):
+            # Compiled into a folder of its own, then moved into place, so
+            # that two processes filling one cache entry never mix files.
+            os.makedirs(os.path.dirname(output_dir), exist_ok=True)
+            staging = tempfile.mkdtemp(prefix=f".{ident}-", dir=os.path.dirname(output_dir))
+            try:
+                run = subprocess.run([exe, *args, "--name", ident, "--emit=lib", "-o",
+                                      os.path.join(staging, f"lib{ident}.so")],
+                                     capture_output=True, text=True)
+                if run.returncode != 0:
+                    errors = [line for line in run.stderr.splitlines() if line.strip()]
+                    raise VitcError("vitc failed: "
+                                    + ("\n".join(errors) or f"exit {run.returncode}"))
+                os.makedirs(output_dir, exist_ok=True)
+                for produced in os.listdir(staging):
+                    os.replace(os.path.join(staging, produced),
+                               os.path.join(output_dir, produced))
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
         return Model(library, weights_file, threads)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -160,14 +174,26 @@ def _as_array(value):
 
 
 def _identifier(name):
-    ident = re.sub(r"\W", "_", str(name)) or "model"
+    """As vitc names a model's symbols (support/ModelName.cpp): every byte that
+    is not an ASCII letter or digit becomes '_'."""
+    ident = re.sub(rb"[^A-Za-z0-9]", b"_", str(name).encode()).decode() or "model"
     return "m_" + ident if ident[0].isdigit() else ident
 
 
 def _identifier_of_library(library):
-    base = os.path.basename(library)
-    stem = base[3:] if base.startswith("lib") else base
-    return _identifier(stem.split(".")[0])
+    stem = os.path.splitext(os.path.basename(library))[0]  # the last extension only
+    return _identifier(stem[3:] if stem.startswith("lib") else stem)
+
+
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    return line
+    except OSError:
+        pass
+    return ""
 
 
 def _cache_dir():
@@ -181,6 +207,9 @@ def _key(exe, args, work):
     digest = hashlib.sha256()
     info = os.stat(exe)
     digest.update(f"{os.path.realpath(exe)}:{info.st_size}:{info.st_mtime_ns}".encode())
+    # `host` means this CPU: a cache shared between machines keeps one entry per CPU.
+    if any("host" in arg for arg in args):
+        digest.update(_cpu_flags().encode())
     for arg in args:
         generated = arg.startswith(work)  # a file written here: only its contents count
         digest.update((b"<generated>" if generated else arg.encode()) + b"\0")

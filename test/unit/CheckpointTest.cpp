@@ -72,9 +72,22 @@ TEST_F(SafetensorsTest, StreamingWriterTakesTheHeaderOrderAndLeavesNoPartFile) {
     EXPECT_THAT(errorOf((*writer)->finish()),
                 HasSubstr("tensor 'small' was not written"));
   }
-  // An unfinished writer removes what it wrote; nothing is at the path.
+  // An unfinished writer removes what it wrote: nothing at the path, no
+  // temporary beside it.
   EXPECT_FALSE(llvm::sys::fs::exists(path("s.safetensors")));
-  EXPECT_FALSE(llvm::sys::fs::exists(path("s.safetensors.partial")));
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(path(""), ec), end;
+       it != end && !ec; it.increment(ec))
+    EXPECT_FALSE(llvm::StringRef(it->path()).ends_with(".partial")) << it->path();
+  // A tensor whose values do not fill its shape is refused.
+  {
+    auto writer = SafetensorsWriter::create(path("t.safetensors"), entries, {});
+    ASSERT_TRUE(bool(writer));
+    Tensor shortBig = big;
+    shortBig.data.pop_back();
+    EXPECT_THAT(errorOf((*writer)->append("big", shortBig)),
+                HasSubstr("tensor 'big' holds 299999 values but its shape needs 300000"));
+  }
 
   auto writer = SafetensorsWriter::create(path("s.safetensors"), entries, {});
   ASSERT_TRUE(bool(writer));
