@@ -716,12 +716,22 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
   // probabilities and v rounded to bf16, sums in f32 (vdpbf16ps), pairs of
   // the reduced dimension adjacent in each staged operand. Keys and values
   // are summed over in pairs, so an odd token count gets a zero
-  // probability (and a repeated value) past the last token.
-  const bool bf16Core = mlir::cast<mlir::RankedTensorType>(
-                            op.getQkvWeight().getType())
-                            .getElementType()
-                            .isBF16() &&
-                        headDim % 2 == 0;
+  // probability (and a repeated value) past the last token. int8 models
+  // take the same core where the target has a bf16 dot product.
+  mlir::Type qkvElement =
+      mlir::cast<mlir::RankedTensorType>(op.getQkvWeight().getType())
+          .getElementType();
+  auto module = op->getParentOfType<mlir::ModuleOp>();
+  auto target = module ? module->getAttrOfType<mlir::vit::TargetAttr>(
+                             "vit.target")
+                       : mlir::vit::TargetAttr();
+  const bool targetBf16 =
+      target && !target.isGpu() &&
+      (target.has(mlir::vit::CpuFeatures::AVX512BF16) ||
+       target.has(mlir::vit::CpuFeatures::AMXBF16));
+  const bool bf16Core =
+      (qkvElement.isBF16() || (qkvElement.isSignlessInteger(8) && targetBf16)) &&
+      headDim % 2 == 0;
   const int keyPairs = (tokens + 1) / 2;
 
   // Per head: scores(j, i, h, b) = q(., i)·k(., j) / sqrt(Dh).

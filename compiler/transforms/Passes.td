@@ -128,7 +128,8 @@ def VitQuantizeWeights : Pass<"vit-quantize-weights", "mlir::ModuleOp"> {
     then quantize each GEMM input row to u8 (asymmetric, per token row: the
     dynamic quantization of ONNX Runtime, but per row instead of per tensor),
     accumulate in int32 and dequantize in the epilogue; layer norm, softmax,
-    the attention scores and context, GELU and the residuals stay f32, as do
+    the attention scores and context (bf16 on targets with a bf16 dot
+    product, as with precision=bf16), GELU and the residuals stay f32, as do
     the patch embedding and the head (together 1-2% of the FLOPs, and the
     layers most sensitive to quantization). A weight whose K is not a
     multiple of 4 (the int8 dot product's group) stays f32. GPU targets have
