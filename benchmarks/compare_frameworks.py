@@ -276,8 +276,13 @@ def bench_model(name, args, work, torch, timm, ort, ov, load_file):
     compile_s = time.perf_counter() - start
     kernel_weights = os.path.join(work, os.path.basename(lib)[3:-3] + ".safetensors")
     weights_mb = os.path.getsize(kernel_weights) / 2**20
-    vitc_int8 = compile_vitc_precision(name, "int8", args, work, timm_weights, load_file, torch)
-    vitc_bf16 = compile_vitc_precision(name, "bf16", args, work, timm_weights, load_file, torch)
+    # vitc's reduced-precision libraries, (lib, compile s, weights MB) each, where vitc takes them.
+    reduced = {}
+    for precision in ("int8", "bf16"):
+        library = compile_vitc_precision(name, precision, args, work, timm_weights, load_file,
+                                         torch)
+        if library:
+            reduced[precision] = library
 
     model = timm.create_model(TIMM_NAMES[name], pretrained=False).eval()
     model.load_state_dict(load_file(timm_weights), strict=True)
@@ -302,13 +307,12 @@ def bench_model(name, args, work, torch, timm, ort, ov, load_file):
                                         providers=["CPUExecutionProvider"])
     ov_core = ov.Core() if ov else None
 
-    rows, profiles, int8_profiles, bf16_profiles = [], {}, {}, {}
+    rows, profiles, reduced_profiles = [], {}, {precision: {} for precision in reduced}
     for batch in args.batches:
         images = np.random.default_rng(batch).uniform(-1, 1, (batch, 3, 224, 224)).astype(np.float32)
         inputs = os.path.join(work, f"in{batch}.npy")
         outputs = os.path.join(work, f"out{batch}.npy")
-        outputs_int8 = os.path.join(work, f"out{batch}_int8.npy")
-        outputs_bf16 = os.path.join(work, f"out{batch}_bf16.npy")
+        reduced_outputs = {p: os.path.join(work, f"out{batch}_{p}.npy") for p in reduced}
         np.save(inputs, images)
         if ov_core:
             # OpenVINO from the same ONNX file, for this batch size: fp32, and its default.
@@ -326,8 +330,10 @@ def bench_model(name, args, work, torch, timm, ort, ov, load_file):
         # fp32 and OpenVINO's default precision, one after the other; best and median are
         # over the rounds.
         vitc_times, torch_times, ort_times, peak_kb, kernel_rounds = [], [], [], 0, []
-        ort_int8_times, vitc_int8_times, peak_int8_kb, int8_kernel_rounds = [], [], 0, []
-        vitc_bf16_times, peak_bf16_kb, bf16_kernel_rounds = [], 0, []
+        ort_int8_times = []
+        reduced_times = {p: [] for p in reduced}
+        reduced_peak_kb = {p: 0 for p in reduced}
+        reduced_kernel_rounds = {p: [] for p in reduced}
         ov_f32_times, ov_default_times = [], []
         with torch.no_grad():
             reference = model(torch.from_numpy(images)).numpy()  # and a warm-up
@@ -348,17 +354,11 @@ def bench_model(name, args, work, torch, timm, ort, ov, load_file):
                 ort_int8_times.append(best_of(lambda: session_int8.run(None, {"images": images}),
                                               3))
                 time.sleep(0.2)
-                if vitc_int8:
-                    ms, kb = time_vit_run(vitc_int8[0], inputs, args.threads,
-                                          outputs_int8 if round_ == 0 else None, "int8")
-                    vitc_int8_times.append(ms)
-                    peak_int8_kb = max(peak_int8_kb, kb)
-                    time.sleep(0.2)
-                if vitc_bf16:
-                    ms, kb = time_vit_run(vitc_bf16[0], inputs, args.threads,
-                                          outputs_bf16 if round_ == 0 else None, "bf16")
-                    vitc_bf16_times.append(ms)
-                    peak_bf16_kb = max(peak_bf16_kb, kb)
+                for p, (library, _, _) in reduced.items():
+                    ms, kb = time_vit_run(library, inputs, args.threads,
+                                          reduced_outputs[p] if round_ == 0 else None, p)
+                    reduced_times[p].append(ms)
+                    reduced_peak_kb[p] = max(reduced_peak_kb[p], kb)
                     time.sleep(0.2)
                 if ov_core:
                     ov_f32_times.append(best_of(lambda: ov_f32.infer({0: images}), 3))
@@ -368,13 +368,9 @@ def bench_model(name, args, work, torch, timm, ort, ov, load_file):
                 # vitc's kernels (fp32), 2 runs after a warm-up, in the same stretch of the machine.
                 kernel_rounds.append(profile_kernels(lib, inputs, args.threads, 2))
                 time.sleep(0.2)
-                if vitc_int8:  # and the int8 library's kernels, likewise
-                    int8_kernel_rounds.append(profile_kernels(vitc_int8[0], inputs,
-                                                              args.threads, 2))
-                    time.sleep(0.2)
-                if vitc_bf16:  # and the bf16 library's
-                    bf16_kernel_rounds.append(profile_kernels(vitc_bf16[0], inputs,
-                                                              args.threads, 2))
+                for p, (library, _, _) in reduced.items():  # and the int8 and bf16 ones
+                    reduced_kernel_rounds[p].append(profile_kernels(library, inputs,
+                                                                    args.threads, 2))
                     time.sleep(0.2)
         vitc_best, vitc_median = min(vitc_times), statistics.median(vitc_times)
         torch_best, torch_median = min(torch_times), statistics.median(torch_times)
@@ -393,18 +389,13 @@ def bench_model(name, args, work, torch, timm, ort, ov, load_file):
                  median=statistics.median(ort_int8_times),
                  agreement=agreement(ort_int8_logits, reference), ops=ort_int8_ops),
         ]
-        if vitc_int8:
+        for p, (_, reduced_compile_s, reduced_weights_mb) in reduced.items():
             frameworks.append(dict(
-                framework="vitc", precision="int8", best=min(vitc_int8_times),
-                median=statistics.median(vitc_int8_times),
-                agreement=agreement(np.load(outputs_int8), reference),
-                peak_mb=peak_int8_kb / 1024, weights_mb=vitc_int8[2], compile_s=vitc_int8[1]))
-        if vitc_bf16:
-            frameworks.append(dict(
-                framework="vitc", precision="bf16", best=min(vitc_bf16_times),
-                median=statistics.median(vitc_bf16_times),
-                agreement=agreement(np.load(outputs_bf16), reference),
-                peak_mb=peak_bf16_kb / 1024, weights_mb=vitc_bf16[2], compile_s=vitc_bf16[1]))
+                framework="vitc", precision=p, best=min(reduced_times[p]),
+                median=statistics.median(reduced_times[p]),
+                agreement=agreement(np.load(reduced_outputs[p]), reference),
+                peak_mb=reduced_peak_kb[p] / 1024, weights_mb=reduced_weights_mb,
+                compile_s=reduced_compile_s))
         if ov_core:
             frameworks += [
                 dict(framework="OpenVINO", precision=ov_f32_precision, best=min(ov_f32_times),
@@ -413,8 +404,8 @@ def bench_model(name, args, work, torch, timm, ort, ov, load_file):
                 dict(framework="OpenVINO", precision=f"default ({ov_default_precision})",
                      best=min(ov_default_times), median=statistics.median(ov_default_times),
                      agreement=agreement(ov_default_logits, reference))]
-        skipped = [] if vitc_int8 else ["vitc int8 (vitc refused --precision int8)"]
-        skipped += [] if vitc_bf16 else ["vitc bf16 (vitc refused --precision bf16)"]
+        skipped = [f"vitc {p} (vitc refused --precision {p})" for p in ("int8", "bf16")
+                   if p not in reduced]
         skipped += [] if ov_core else ["OpenVINO fp32 and default (openvino is not importable)"]
         rows.append(dict(model=name, batch=batch, vitc=vitc_best, vitc_mean=vitc_median,
                          torch=torch_best, torch_median=torch_median, ort=ort_best,
@@ -422,11 +413,9 @@ def bench_model(name, args, work, torch, timm, ort, ov, load_file):
                          peak_mb=peak_kb / 1024, weights_mb=weights_mb, compile_s=compile_s,
                          frameworks=frameworks, skipped=skipped))
         profiles[batch] = summarize_profiles(kernel_rounds)
-        if vitc_int8:
-            int8_profiles[batch] = summarize_profiles(int8_kernel_rounds)
-        if vitc_bf16:
-            bf16_profiles[batch] = summarize_profiles(bf16_kernel_rounds)
-    return rows, profiles, int8_profiles, bf16_profiles
+        for p in reduced:
+            reduced_profiles[p][batch] = summarize_profiles(reduced_kernel_rounds[p])
+    return rows, profiles, reduced_profiles.get("int8", {}), reduced_profiles.get("bf16", {})
 
 
 def print_precision_profiles(precision_profiles, profiles, precision, unit, precision_peak):

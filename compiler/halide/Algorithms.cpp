@@ -378,6 +378,30 @@ gemmStage(Func lhs, ImageParam weight, int block, int k,
   return stage;
 }
 
+/// The stage that turns a reduced-precision GEMM's input (k, rows...) into
+/// what its dot products read: `extents` are the GEMM's, k replaces the
+/// columns. Its func is the caller's to define.
+KernelStage gemmInputStage(const std::vector<int64_t> &extents, int k,
+                           const std::string &prefix) {
+  KernelStage stage;
+  stage.kind = KernelStage::Kind::Quantize;
+  stage.extents = extents;
+  stage.extents[0] = k;
+  stage.vars = makeVars(extents.size(), prefix.c_str());
+  return stage;
+}
+
+/// Where output (m, rows...) of a grouped GEMM is in its accumulator, which
+/// is indexed (column in panel, rows..., panel): the vectorized column is
+/// then a dense ramp into the weight panel.
+std::vector<Expr> panelAccumulatorArgs(const std::vector<Var> &vars,
+                                       int block) {
+  std::vector<Expr> args = asExprs(vars);
+  args[0] = vars[0] % block;
+  args.push_back(vars[0] / block);
+  return args;
+}
+
 /// An int8 GEMM stage and the stage quantizing its input: each row of `lhs`
 /// (k, rows...) becomes u8 over its range [lo, hi] (which includes 0) in 255
 /// steps, with zero point z; the sums with the i8 weight (panels of 4-deep
@@ -395,11 +419,7 @@ int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
                const std::string &name,
                const std::function<Expr(Expr sum, const std::vector<Var> &vars)>
                    &epilogue) {
-  KernelStage quant;
-  quant.kind = KernelStage::Kind::Quantize;
-  quant.extents = extents;
-  quant.extents[0] = k;
-  quant.vars = makeVars(extents.size(), (name + "_q_v").c_str());
+  KernelStage quant = gemmInputStage(extents, k, name + "_q_v");
   std::vector<Var> rowVars(quant.vars.begin() + 1, quant.vars.end());
   std::vector<Expr> rowArgs = asExprs(quant.vars, 1);
   RDom r(0, k, name + "_qk");
@@ -477,9 +497,7 @@ int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
                     i32(weight(g.x, column, g.y, panelIndex));
   }
   Expr m = stage.vars[0];
-  std::vector<Expr> accArgs = asExprs(stage.vars);
-  accArgs[0] = m % block;
-  accArgs.push_back(m / block);
+  std::vector<Expr> accArgs = panelAccumulatorArgs(stage.vars, block);
   std::vector<Expr> outRow = asExprs(stage.vars, 1);
   Expr sum = f32(acc(accArgs) - i32(zero(outRow)) * i32(scales(m, 1))) *
              (step(outRow) * scales(m, 0));
@@ -511,11 +529,7 @@ bf16GemmStages(Func lhs, ImageParam weight, int block, int k,
                const std::vector<int64_t> &extents, const std::string &name,
                const std::function<Expr(Expr sum, const std::vector<Var> &vars)>
                    &epilogue) {
-  KernelStage round;
-  round.kind = KernelStage::Kind::Quantize;
-  round.extents = extents;
-  round.extents[0] = k;
-  round.vars = makeVars(extents.size(), (name + "_b_v").c_str());
+  KernelStage round = gemmInputStage(extents, k, name + "_b_v");
   Func rounded(name + "_bf16");
   rounded(round.vars) = roundToBf16(lhs(round.vars));
   round.func = rounded;
@@ -536,12 +550,9 @@ bf16GemmStages(Func lhs, ImageParam weight, int block, int k,
   acc(accVars) = 0.0f;
   acc(accVars) +=
       f32(rounded(lhsArgs)) * f32(weight(g.x, column, g.y, panelIndex));
-  Expr m = stage.vars[0];
-  std::vector<Expr> accArgs = asExprs(stage.vars);
-  accArgs[0] = m % block;
-  accArgs.push_back(m / block);
   Func out(name);
-  out(stage.vars) = epilogue(acc(accArgs), stage.vars);
+  out(stage.vars) =
+      epilogue(acc(panelAccumulatorArgs(stage.vars, block)), stage.vars);
   stage.func = out;
   stage.accumulator = acc;
   stage.reduction = g;

@@ -148,7 +148,6 @@ kernel. Exact equality is not a fair test for any case.
 """
 
 import argparse
-import json
 import os
 import sys
 
@@ -319,21 +318,6 @@ def run_case(case_dir, tries):
     }
 
 
-def update_manifest(reference_dir, results):
-    path = os.path.join(reference_dir, "MANIFEST.json")
-    if not os.path.exists(path):
-        return
-    with open(path) as f:
-        manifest = json.load(f)
-    for entry in manifest["cases"]:
-        if entry["case"] in results:
-            entry["bf16"] = {k: v for k, v in results[entry["case"]].items()
-                             if not k.startswith("_")}
-    with open(path, "w") as f:  # same formatting as make_reference.py's write_json
-        json.dump(manifest, f, indent=2, sort_keys=False)
-        f.write("\n")
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tries", type=int, default=DEFAULT_TRIES,
@@ -342,23 +326,7 @@ def main():
     ap.add_argument("cases", nargs="*", help="case folders (default: every case in "
                     "test/data/reference)")
     args = ap.parse_args()
-    case_dirs = args.cases or sorted(
-        os.path.join(REFERENCE_DIR, d) for d in os.listdir(REFERENCE_DIR)
-        if os.path.isfile(os.path.join(REFERENCE_DIR, d, "config.json")))
-
-    results, failed = {}, []
-    for d in case_dirs:
-        r = run_case(d, args.tries)
-        name = os.path.basename(os.path.normpath(d))
-        if r == "failed":
-            failed.append(name)
-        elif r is not None:
-            results[name] = r
-    # Record in the MANIFEST of the folder the cases are in (only when it lists them).
-    parents = {os.path.dirname(os.path.abspath(os.path.normpath(d))) for d in case_dirs}
-    for parent in sorted(parents):
-        update_manifest(parent, {n: r for n, r in results.items()
-                                 if os.path.isdir(os.path.join(parent, n))})
+    results, failed = ref.run_cases(args.cases, run_case, args.tries, "bf16")
     print("\n    case                              f32 check  bf16-f32  top-1  f32 top-1"
           "  noise 3e-7 (>tol)  noise 1e-6 (>tol)")
     for name, r in results.items():

@@ -542,7 +542,8 @@ def run_case(case_dir, tries=0):
     }
 
 
-def update_manifest(reference_dir, results):
+def update_manifest(reference_dir, results, key="int8"):
+    """Sets `key` in each listed case's MANIFEST entry (fields starting with _ left out)."""
     path = os.path.join(reference_dir, "MANIFEST.json")
     if not os.path.exists(path):
         return
@@ -550,11 +551,32 @@ def update_manifest(reference_dir, results):
         manifest = json.load(f)
     for entry in manifest["cases"]:
         if entry["case"] in results:
-            entry["int8"] = {k: v for k, v in results[entry["case"]].items()
-                             if not k.startswith("_")}
+            entry[key] = {k: v for k, v in results[entry["case"]].items()
+                          if not k.startswith("_")}
     with open(path, "w") as f:  # same formatting as make_reference.py's write_json
         json.dump(manifest, f, indent=2, sort_keys=False)
         f.write("\n")
+
+
+def run_cases(cases, run_case, tries, key):
+    """Runs `run_case(dir, tries)` on the given case folders (default: every case in
+    test/data/reference) and records the results under `key` in the MANIFEST of the folder
+    they are in (only when it lists them). Returns (results by case name, failed names)."""
+    case_dirs = cases or sorted(
+        os.path.join(REFERENCE_DIR, d) for d in os.listdir(REFERENCE_DIR)
+        if os.path.isfile(os.path.join(REFERENCE_DIR, d, "config.json")))
+    results, failed = {}, []
+    for d in case_dirs:
+        r = run_case(d, tries)
+        name = os.path.basename(os.path.normpath(d))
+        if r == "failed":
+            failed.append(name)
+        elif r is not None:
+            results[name] = r
+    for parent in sorted({os.path.dirname(os.path.abspath(os.path.normpath(d))) for d in case_dirs}):
+        update_manifest(parent, {n: r for n, r in results.items()
+                                 if os.path.isdir(os.path.join(parent, n))}, key)
+    return results, failed
 
 
 def main():
@@ -565,22 +587,7 @@ def main():
     ap.add_argument("cases", nargs="*", help="case folders (default: every case in "
                     "test/data/reference)")
     args = ap.parse_args()
-    case_dirs = args.cases or sorted(
-        os.path.join(REFERENCE_DIR, d) for d in os.listdir(REFERENCE_DIR)
-        if os.path.isfile(os.path.join(REFERENCE_DIR, d, "config.json")))
-
-    results, failed = {}, []
-    for d in case_dirs:
-        r = run_case(d, args.tries)
-        name = os.path.basename(os.path.normpath(d))
-        if r == "failed":
-            failed.append(name)
-        elif r is not None:
-            results[name] = r
-    # Record in the MANIFEST of the folder the cases are in (only when it lists them).
-    for parent in sorted({os.path.dirname(os.path.abspath(os.path.normpath(d))) for d in case_dirs}):
-        update_manifest(parent, {n: r for n, r in results.items()
-                                 if os.path.isdir(os.path.join(parent, n))})
+    results, failed = run_cases(args.cases, run_case, args.tries, "int8")
     print("\n    case                              f32 check   int8 vs f32 max|diff|   top-1 agree"
           "   f32 top-1 margin")
     for name, r in results.items():

@@ -19,6 +19,8 @@
 #include "mlir/Parser/Parser.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+
+#include <functional>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -108,6 +110,48 @@ std::string int8ModuleText() {
 })";
 }
 
+/// The parameters of int8ModuleText's model, each element i set to value(i).
+NamedTensors int8ModuleWeights(const std::function<float(size_t)> &value) {
+  NamedTensors weights;
+  for (auto [name, shape] :
+       std::vector<std::pair<const char *, std::vector<int64_t>>>{
+           {"patch.weight", {16, 3, 8, 8}},
+           {"norm.weight", {16}},
+           {"norm.bias", {16}},
+           {"fc1.weight", {32, 16}},
+           {"fc1.bias", {32}},
+           {"fc2.weight", {16, 32}}}) {
+    Tensor t{shape, {}};
+    t.data.resize(t.numElements());
+    for (size_t i = 0; i < t.data.size(); ++i)
+      t.data[i] = value(i);
+    weights.push_back({name, t});
+  }
+  return weights;
+}
+
+/// The bytes of the weights file writeKernelWeights writes for `program`
+/// ("" after a test failure).
+std::string writtenWeights(const Program &program, const NamedTensors &weights) {
+  llvm::SmallString<128> path;
+  if (llvm::sys::fs::createTemporaryFile("program", "safetensors", path)) {
+    ADD_FAILURE() << "no temporary file";
+    return "";
+  }
+  llvm::Error error = writeKernelWeights(program, weights, path);
+  auto bytes = llvm::MemoryBuffer::getFile(path);
+  llvm::sys::fs::remove(path);
+  if (error) {
+    ADD_FAILURE() << llvm::toString(std::move(error));
+    return "";
+  }
+  if (!bytes) {
+    ADD_FAILURE() << "cannot read the weights back";
+    return "";
+  }
+  return (*bytes)->getBuffer().str();
+}
+
 TEST(QuantizeTest, PerOutputChannelSymmetricRoundingHalfToEven) {
   // Row 0: max 2.54 -> scale 0.02; 0.01 and 0.03 are halves: 0 and 2.
   // Row 1: all zero -> scale 1. Row 2: max 127 -> scale 1, -3.5 -> -4.
@@ -142,32 +186,13 @@ TEST_F(ProgramTest, Int8WeightsArePackedInGroupsOfFourWithTheirScales) {
   EXPECT_EQ(scale->storedShape, (std::vector<int64_t>{2, 32}));
   EXPECT_EQ(scale->scaledWeight, "fc1.weight");
 
-  NamedTensors weights;
-  auto add = [&](const char *name, std::vector<int64_t> shape) {
-    Tensor t{shape, {}};
-    t.data.resize(t.numElements());
-    for (size_t i = 0; i < t.data.size(); ++i)
-      t.data[i] = static_cast<float>(static_cast<int>(i % 7) - 3);
-    weights.push_back({name, t});
-  };
-  add("patch.weight", {16, 3, 8, 8});
-  add("norm.weight", {16});
-  add("norm.bias", {16});
-  add("fc1.weight", {32, 16});
-  add("fc1.bias", {32});
-  add("fc2.weight", {16, 32});
-  llvm::SmallString<128> path;
-  ASSERT_FALSE(
-      llvm::sys::fs::createTemporaryFile("program", "safetensors", path));
-  ASSERT_FALSE(bool(writeKernelWeights(*program, weights, path)));
-  auto bytes = llvm::MemoryBuffer::getFile(path);
-  llvm::sys::fs::remove(path);
-  ASSERT_TRUE(bool(bytes));
-  EXPECT_THAT((*bytes)->getBuffer().str(), HasSubstr("\"dtype\":\"I8\""));
-  EXPECT_THAT((*bytes)->getBuffer().str(),
-              HasSubstr("\"vitc.precision\":\"int8\""));
-  llvm::Expected<Checkpoint> read =
-      parseSafetensors((*bytes)->getBuffer(), path);
+  NamedTensors weights = int8ModuleWeights([](size_t i) {
+    return static_cast<float>(static_cast<int>(i % 7) - 3);
+  });
+  std::string bytes = writtenWeights(*program, weights);
+  EXPECT_THAT(bytes, HasSubstr("\"dtype\":\"I8\""));
+  EXPECT_THAT(bytes, HasSubstr("\"vitc.precision\":\"int8\""));
+  llvm::Expected<Checkpoint> read = parseSafetensors(bytes, "weights");
   ASSERT_TRUE(bool(read)) << llvm::toString(read.takeError());
   const Tensor *stored = read->find("fc1.weight");
   const Tensor *scales = read->find("fc1.weight.scale");
@@ -215,32 +240,12 @@ TEST_F(ProgramTest, Bf16WeightsArePackedInPairsAndRoundedToNearestEven) {
   // [M / block, K / 2, block, 2].
   EXPECT_EQ(fc1->storedShape, (std::vector<int64_t>{4, 8, 8, 2}));
 
-  NamedTensors weights;
-  auto add = [&](const char *name, std::vector<int64_t> shape) {
-    Tensor t{shape, {}};
-    t.data.resize(t.numElements());
-    for (size_t i = 0; i < t.data.size(); ++i)
-      t.data[i] = 1.0f + static_cast<float>(i) / 1024.0f;
-    weights.push_back({name, t});
-  };
-  add("patch.weight", {16, 3, 8, 8});
-  add("norm.weight", {16});
-  add("norm.bias", {16});
-  add("fc1.weight", {32, 16});
-  add("fc1.bias", {32});
-  add("fc2.weight", {16, 32});
-  llvm::SmallString<128> path;
-  ASSERT_FALSE(
-      llvm::sys::fs::createTemporaryFile("program", "safetensors", path));
-  ASSERT_FALSE(bool(writeKernelWeights(*program, weights, path)));
-  auto bytes = llvm::MemoryBuffer::getFile(path);
-  llvm::sys::fs::remove(path);
-  ASSERT_TRUE(bool(bytes));
-  EXPECT_THAT((*bytes)->getBuffer().str(), HasSubstr("\"dtype\":\"BF16\""));
-  EXPECT_THAT((*bytes)->getBuffer().str(),
-              HasSubstr("\"vitc.precision\":\"bf16\""));
-  llvm::Expected<Checkpoint> read =
-      parseSafetensors((*bytes)->getBuffer(), path);
+  NamedTensors weights = int8ModuleWeights(
+      [](size_t i) { return 1.0f + static_cast<float>(i) / 1024.0f; });
+  std::string bytes = writtenWeights(*program, weights);
+  EXPECT_THAT(bytes, HasSubstr("\"dtype\":\"BF16\""));
+  EXPECT_THAT(bytes, HasSubstr("\"vitc.precision\":\"bf16\""));
+  llvm::Expected<Checkpoint> read = parseSafetensors(bytes, "weights");
   ASSERT_TRUE(bool(read)) << llvm::toString(read.takeError());
   const Tensor *stored = read->find("fc1.weight");
   ASSERT_TRUE(stored);
