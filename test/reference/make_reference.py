@@ -23,8 +23,10 @@ Outputs
 <posembed-out>/*.npy, README.md  goldens for pos-embed resizing (see write_posembed_goldens)
 
 Each case folder is started clean and MANIFEST.json is rewritten, which drops the int8 and bf16
-logits (logits_int8*.npy, logits_bf16*.npy and the MANIFEST's "int8" and "bf16" entries): run
-test/reference/make_int8_reference.py and make_bf16_reference.py again afterwards.
+logits (logits_int8*.npy, logits_bf16*.npy and the MANIFEST's "int8" and "bf16" entries) and the
+attention maps and rollout (attention_maps*.npy, rollout*.npy and the MANIFEST's "attention"
+entries): run test/reference/make_int8_reference.py, make_bf16_reference.py and
+make_attention_reference.py again afterwards.
 
 timm config schema (config.json): the exact keyword arguments passed to the timm
 constructor, plus our additions "format", "norm_eps" (LayerNorm eps; the
