@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 
-ABI_VERSION = 4  # VITRT_ABI_VERSION, whose structs are mirrored below
+ABI_VERSION = 5  # VITRT_ABI_VERSION, whose structs are mirrored below
 
 
 class ParamDesc(ctypes.Structure):

@@ -5,6 +5,7 @@
 #     [WEIGHTS <checkpoint> | RANDOM_WEIGHTS <seed>] # its weights (written beside the library)
 #     [TARGET <halide target>]                      # default: host
 #     [PRECISION f32|int8|bf16]                     # the encoder's GEMMs; default: f32
+#     [ATTENTION_MAPS]                              # also return attention maps (vitrt_run_ex)
 #     [VITC_ARGS <more vitc flags>...])
 #
 # Produces lib<target>.a, <target>.h (declares <target>_model()) and <target>.safetensors in
@@ -13,7 +14,7 @@
 # vitc comes from this project's `vitc` target, from find_package(vitc) (vitc::vitc), or from
 # VITC_EXECUTABLE / the PATH.
 function(vit_add_model target)
-  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "MODEL;CONFIG;WEIGHTS;RANDOM_WEIGHTS;TARGET;PRECISION"
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "ATTENTION_MAPS" "MODEL;CONFIG;WEIGHTS;RANDOM_WEIGHTS;TARGET;PRECISION"
                         "VITC_ARGS")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "vit_add_model(${target}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
@@ -50,6 +51,9 @@ function(vit_add_model target)
   set(outputs ${library} ${dir}/${target}.h)
   set(args --name ${target} --target ${ARG_TARGET} --precision ${ARG_PRECISION} --emit=lib
            -o ${library})
+  if(ARG_ATTENTION_MAPS)
+    list(APPEND args --attention-maps)
+  endif()
   set(depends ${vitc_depends})
   if(ARG_MODEL)
     list(APPEND args --model ${ARG_MODEL})

@@ -70,6 +70,21 @@ def Vit_FusedAttentionOp : Vit_Op<"fused_attention", [Pure, AttrSizedOperandSegm
     `i8`, each with a per-output-channel `scale`, as in `vit.fused_mlp`; the
     scores and the context stay f32.
 
+    With attention maps (`vit-attention-maps`), the op has two more results,
+    and `map_rows = array<i64: begin, end>` says which query rows they
+    describe (`map_mean`: their mean):
+
+      class_attention [B, heads, R, N]: per head, the probabilities of query
+        rows begin..end-1 (R = end - begin), or with `map_mean` their mean
+        (R = 1): the class token's row (and DeiT's distillation token's), or
+        the mean over the rows a mean-pooling head averages;
+      mean_attention [B, T, N]: the probabilities averaged over the heads,
+        for every query row (T rows when the result keeps T tokens), which
+        attention rollout multiplies across layers.
+
+    They are computed again from the QKV projection beside the fused core,
+    which never writes its scores.
+
     Example:
     ```mlir
     %y = vit.fused_attention %x, %g, %b, %wqkv qkv_bias %bqkv, %wo, %bo heads = 12 eps = 1.000000e-06
@@ -82,14 +97,18 @@ def Vit_FusedAttentionOp : Vit_Op<"fused_attention", [Pure, AttrSizedOperandSegm
                        Optional<Vit_Tensor>:$qkv_bias,
                        Vit_WeightTensor:$proj_weight, Optional<Vit_Tensor>:$proj_scale,
                        Vit_Tensor:$proj_bias,
-                       I64Attr:$heads, F32Attr:$epsilon);
-  let results = (outs Vit_Tensor:$result);
+                       I64Attr:$heads, F32Attr:$epsilon,
+                       OptionalAttr<DenseI64ArrayAttr>:$map_rows, UnitAttr:$map_mean);
+  let results = (outs Vit_Tensor:$result, Variadic<Vit_Tensor>:$attention_maps);
   let assemblyFormat = [{
     $input `,` $norm_scale `,` $norm_bias `,` $qkv_weight (`scale` $qkv_scale^)?
     (`qkv_bias` $qkv_bias^)? `,` $proj_weight (`scale` $proj_scale^)? `,` $proj_bias `heads` `=` $heads `eps` `=` $epsilon attr-dict `:`
     functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::LogicalResult verifyAttentionMaps(int64_t queries, int64_t tokens);
+  }];
 }
 
 def Vit_FusedPatchEmbedOp : Vit_Op<"fused_patch_embed",

@@ -281,13 +281,44 @@ LogicalResult FusedAttentionOp::verify() {
                                getProjScale(), true)))
     return failure();
   // The result keeps all tokens or, pruned, the first T of them.
-  if (failed(checkRank(*this, "result", getType(), 3)))
+  Type resultType = getResult().getType();
+  if (failed(checkRank(*this, "result", resultType, 3)))
     return failure();
   int64_t queries = shapeOf(getResult())[1];
   if (isKnown(queries) && isKnown(input[1]) && (queries < 1 || queries > input[1]))
     return emitOpError() << "result keeps " << queries << " tokens of the input's "
                          << input[1] << "; it must keep between 1 and all of them";
-  return checkShape(*this, "result", getType(), {input[0], queries, width});
+  if (failed(checkShape(*this, "result", resultType, {input[0], queries, width})))
+    return failure();
+  return verifyAttentionMaps(queries, input[1]);
+}
+
+/// The optional maps: none, or class_attention and mean_attention for the
+/// query rows map_rows names.
+LogicalResult FusedAttentionOp::verifyAttentionMaps(int64_t queries, int64_t tokens) {
+  auto maps = getAttentionMaps();
+  std::optional<ArrayRef<int64_t>> rows = getMapRows();
+  if (maps.empty()) {
+    if (rows || getMapMean())
+      return emitOpError() << "map_rows or map_mean without the attention-map results";
+    return success();
+  }
+  if (maps.size() != 2 || !rows)
+    return emitOpError() << "attention maps are 2 results (class_attention, "
+                            "mean_attention) with map_rows, got "
+                         << maps.size() << " results"
+                         << (rows ? "" : " and no map_rows");
+  if (rows->size() != 2 || (*rows)[0] < 0 || (*rows)[0] >= (*rows)[1] ||
+      (isKnown(queries) && (*rows)[1] > queries))
+    return emitOpError() << "map_rows must be [begin, end) within the " << queries
+                         << " query rows";
+  int64_t mapRows = getMapMean() ? 1 : (*rows)[1] - (*rows)[0];
+  int64_t batch = shapeOf(getInput())[0];
+  if (failed(checkShape(*this, "class_attention", maps[0].getType(),
+                        {batch, getHeadsAttr().getInt(), mapRows, tokens})))
+    return failure();
+  return checkShape(*this, "mean_attention", maps[1].getType(),
+                    {batch, queries, tokens});
 }
 
 LogicalResult FusedPatchEmbedOp::verify() {

@@ -545,6 +545,13 @@ vitrt_status vitrt_get_info(const vitrt_model *model, vitrt_model_info *info) {
   info->crop_fraction = d->crop_fraction;
   info->features = d->features_value >= 0 ? (int)d->values[d->features_value].shape[0] : 0;
   info->precision = desc_precision(d);
+  info->grid_height = d->grid_height;
+  info->grid_width = d->grid_width;
+  info->prefix_tokens = d->prefix_tokens;
+  info->attention_layers = d->attention_layers;
+  info->attention_heads = d->attention_heads;
+  info->attention_rows = d->attention_rows;
+  info->attention_tokens = d->attention_tokens;
   return VITRT_OK;
 }
 
@@ -720,13 +727,110 @@ static vitrt_status check_unchanged(const vitrt_model *m) {
 
 vitrt_status vitrt_run(vitrt_context *context, const float *images, size_t images_count,
                        int64_t batch, float *outputs, size_t outputs_count) {
-  return vitrt_run_features(context, images, images_count, batch, outputs, outputs_count,
-                            NULL, 0);
+  return vitrt_run_ex(context, images, images_count, batch, outputs, outputs_count, NULL);
 }
 
 vitrt_status vitrt_run_features(vitrt_context *context, const float *images,
                                 size_t images_count, int64_t batch, float *outputs,
                                 size_t outputs_count, float *features, size_t features_count) {
+  vitrt_run_extras extras = {0};
+  extras.features = features;
+  extras.features_count = features_count;
+  return vitrt_run_ex(context, images, images_count, batch, outputs, outputs_count, &extras);
+}
+
+/* Checks that `array` (if asked for) holds `batch` x `per_image` floats. */
+static vitrt_status check_extra(const vitrt_model_desc *d, const char *what, const float *array,
+                                size_t count, int64_t batch, int64_t per_image) {
+  if (!array)
+    return VITRT_OK;
+  if (d->attention_layers <= 0)
+    return fail(VITRT_INVALID_ARGUMENT,
+                "vitrt_run_ex: model '%s' has no attention maps (compile it with vitc "
+                "--attention-maps) for %s",
+                d->name, what);
+  if ((int64_t)count < batch * per_image)
+    return fail(VITRT_INVALID_ARGUMENT,
+                "vitrt_run_ex: %s of %lld images need %lld floats, got room for %zu", what,
+                (long long)batch, (long long)(batch * per_image), count);
+  return VITRT_OK;
+}
+
+/* The attention maps of every layer into [batch, layers, heads, rows,
+ * tokens], and the rollout of the map rows into [batch, rows, tokens]: from
+ * the last layer's rows of A'_L = (head mean + I) / 2 back to the first
+ * layer, v <- v A'_l, which needs no N x N product. */
+static vitrt_status copy_attention(const vitrt_model_desc *d, const halide_buffer_t *buffers,
+                                   int64_t batch, float *attention, float *rollout) {
+  const int64_t layers = d->attention_layers, tokens = d->attention_tokens;
+  const int64_t per_map = (int64_t)d->attention_heads * d->attention_rows * tokens;
+  if (attention)
+    for (int64_t l = 0; l < layers; ++l) {
+      const float *maps = (const float *)buffers[d->attention_class_values[l]].host;
+      for (int64_t b = 0; b < batch; ++b)
+        memcpy(attention + (b * layers + l) * per_map, maps + b * per_map,
+               (size_t)per_map * sizeof(float));
+    }
+  if (!rollout)
+    return VITRT_OK;
+  double *v = malloc(2 * (size_t)tokens * sizeof *v);
+  if (!v)
+    return fail(VITRT_OUT_OF_MEMORY, "vitrt_run_ex: out of memory for the rollout");
+  double *next = v + tokens;
+  const int64_t begin = d->attention_row_begin, end = d->attention_row_end;
+  const int64_t rows = d->attention_rows;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t r = 0; r < rows; ++r) {
+      /* The last layer: row begin + r of A'_L, or the mean of rows [begin, end). */
+      const int32_t last = d->attention_mean_values[layers - 1];
+      const int64_t queries = d->values[last].shape[0];
+      const float *mean = (const float *)buffers[last].host + b * queries * tokens;
+      const int64_t from = d->attention_row_mean ? begin : begin + r;
+      const int64_t to = d->attention_row_mean ? end : from + 1;
+      for (int64_t j = 0; j < tokens; ++j)
+        v[j] = 0;
+      for (int64_t i = from; i < to; ++i) {
+        for (int64_t j = 0; j < tokens; ++j)
+          v[j] += 0.5 * mean[i * tokens + j];
+        v[i] += 0.5;
+      }
+      for (int64_t j = 0; j < tokens; ++j)
+        v[j] /= (double)(to - from);
+      for (int64_t l = layers - 2; l >= 0; --l) {
+        const int32_t value = d->attention_mean_values[l];
+        if (d->values[value].shape[0] != tokens)
+          return free(v), fail(VITRT_KERNEL_FAILED,
+                               "vitrt_run_ex: layer %lld's attention has %lld query rows, "
+                               "not all %lld tokens",
+                               (long long)l, (long long)d->values[value].shape[0],
+                               (long long)tokens);
+        const float *m = (const float *)buffers[value].host + b * tokens * tokens;
+        for (int64_t j = 0; j < tokens; ++j)
+          next[j] = 0.5 * v[j];
+        for (int64_t i = 0; i < tokens; ++i) {
+          const double weight = 0.5 * v[i];
+          const float *row = m + i * tokens;
+          for (int64_t j = 0; j < tokens; ++j)
+            next[j] += weight * row[j];
+        }
+        memcpy(v, next, (size_t)tokens * sizeof *v);
+      }
+      float *out = rollout + (b * rows + r) * tokens;
+      for (int64_t j = 0; j < tokens; ++j)
+        out[j] = (float)v[j];
+    }
+  free(v);
+  return VITRT_OK;
+}
+
+vitrt_status vitrt_run_ex(vitrt_context *context, const float *images, size_t images_count,
+                          int64_t batch, float *outputs, size_t outputs_count,
+                          const vitrt_run_extras *extras) {
+  static const vitrt_run_extras none = {0};
+  if (!extras)
+    extras = &none;
+  float *features = extras->features;
+  const size_t features_count = extras->features_count;
   /* The batch first: an empty batch comes with empty (NULL) arrays, and the
    * batch is what is wrong then. */
   if (batch < 1 || batch > (int64_t)1 << 24)
@@ -751,17 +855,25 @@ vitrt_status vitrt_run_features(vitrt_context *context, const float *images,
   int64_t feature_width = 0;
   if (features) {
     if (d->features_value < 0)
-      return fail(VITRT_INVALID_ARGUMENT, "vitrt_run_features: model '%s' has no features",
+      return fail(VITRT_INVALID_ARGUMENT, "vitrt_run: model '%s' has no features",
                   d->name);
     feature_width = d->values[d->features_value].shape[0];
     if ((int64_t)features_count < batch * feature_width)
       return fail(VITRT_INVALID_ARGUMENT,
-                  "vitrt_run_features: %lld feature vectors of %lld need %lld floats, got room "
+                  "vitrt_run: %lld feature vectors of %lld need %lld floats, got room "
                   "for %zu",
                   (long long)batch, (long long)feature_width,
                   (long long)(batch * feature_width), features_count);
   }
-  vitrt_status status = reserve(context, batch);
+  const int64_t per_map = (int64_t)d->attention_layers * d->attention_heads *
+                          d->attention_rows * d->attention_tokens;
+  vitrt_status status =
+      check_extra(d, "attention", extras->attention, extras->attention_count, batch, per_map);
+  if (status == VITRT_OK)
+    status = check_extra(d, "rollout", extras->rollout, extras->rollout_count, batch,
+                         (int64_t)d->attention_rows * d->attention_tokens);
+  if (status == VITRT_OK)
+    status = reserve(context, batch);
   if (status != VITRT_OK)
     return status;
 
@@ -830,9 +942,12 @@ vitrt_status vitrt_run_features(vitrt_context *context, const float *images,
     for (int i = 0; i < d->num_values; ++i)
       if ((i == d->input_value || i == d->output_value) && buffers[i].device)
         d->device->device_free(NULL, &buffers[i]);
-  } else if (status == VITRT_OK && features) {
-    memcpy(features, buffers[d->features_value].host,
-           (size_t)(batch * feature_width) * sizeof(float));
+  } else if (status == VITRT_OK) {
+    if (features)
+      memcpy(features, buffers[d->features_value].host,
+             (size_t)(batch * feature_width) * sizeof(float));
+    if (extras->attention || extras->rollout)
+      status = copy_attention(d, buffers, batch, extras->attention, extras->rollout);
   }
   free(buffers);
   free(dims);

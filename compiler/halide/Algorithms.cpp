@@ -690,6 +690,105 @@ KernelDef fusedMlp(mlir::vit::FusedMlpOp op) {
   return def;
 }
 
+/// The attention-map outputs of a fused attention (see the op's map results),
+/// appended to `def`: the probabilities computed again, per head, from the
+/// QKV projection `qkv` (d, n, b) for the query rows each map needs, beside
+/// the fused core (which keeps its scores per task and never writes them).
+/// `bf16Core`: q and k rounded to bf16 as the core rounds them.
+void addAttentionMaps(mlir::vit::FusedAttentionOp op, KernelDef &def, Func qkv,
+                      bool bf16Core) {
+  auto inputShape = op.getInput().getType().getShape(); // [B, N, D]
+  const int width = static_cast<int>(inputShape[2]),
+            tokens = static_cast<int>(inputShape[1]),
+            queries = static_cast<int>(
+                mlir::cast<mlir::RankedTensorType>(op.getResult().getType())
+                    .getShape()[1]),
+            heads = static_cast<int>(op.getHeads()), headDim = width / heads;
+  llvm::ArrayRef<int64_t> rows = *op.getMapRows();
+  const int begin = static_cast<int>(rows[0]),
+            count = static_cast<int>(rows[1] - rows[0]);
+  const bool mean = op.getMapMean();
+  auto operand = [&](Expr x) { return bf16Core ? f32(roundToBf16(x)) : x; };
+
+  // Per head, the probabilities of query rows first..first+rowCount-1:
+  // scores(j, i, h, b) = q(first + i)·k(j) / sqrt(Dh), then their softmax.
+  auto probabilities = [&](const std::string &name, int first, int rowCount) {
+    KernelStage scores;
+    scores.kind = KernelStage::Kind::Gemm;
+    scores.gemmRole = KernelStage::GemmRole::Scores;
+    scores.extents = {tokens, rowCount, heads, -1};
+    scores.vars = makeVars(4, (name + "_s").c_str());
+    Var j = scores.vars[0], i = scores.vars[1], h = scores.vars[2],
+        b = scores.vars[3];
+    Func keys(name + "_keys"); // keys(j, e, h, b), the token innermost
+    Var kj(name + "_kj"), ke(name + "_ke"), kh(name + "_kh"), kb(name + "_kb");
+    keys(kj, ke, kh, kb) = operand(qkv(width + kh * headDim + ke, kj, kb));
+    RDom r(0, headDim, name + "_e");
+    Func acc(name + "_scores_acc");
+    acc(j, i, h, b) = 0.0f;
+    acc(j, i, h, b) +=
+        operand(qkv(h * headDim + r, first + i, b)) * keys(j, r, h, b);
+    scores.func = Func(name + "_scores");
+    scores.func(j, i, h, b) =
+        acc(j, i, h, b) * (1.0f / std::sqrt(float(headDim)));
+    scores.accumulator = acc;
+    scores.reduction = r;
+    scores.stagedRhs = keys;
+    KernelStage probs;
+    probs.kind = KernelStage::Kind::RowReduce;
+    probs.extents = scores.extents;
+    probs.vars = makeVars(4, (name + "_p").c_str());
+    probs.func = softmaxRows(scores.func, tokens, probs.vars, name + "_probs",
+                             probs.rowStages);
+    return std::make_pair(scores, probs);
+  };
+  // A map as a GEMM-shaped stage: out = scale * sum over `reduction` of the
+  // probabilities at `at(vars, k)`, parallel over its outer dimensions (the
+  // probabilities it reads are computed per task, all of a row's keys).
+  auto mapStage = [&](const std::string &name, std::vector<int64_t> extents,
+                      const KernelStage &probs, int terms,
+                      const std::function<std::vector<Expr>(
+                          const std::vector<Var> &, RVar)> &at) {
+    KernelStage map;
+    map.kind = KernelStage::Kind::Gemm;
+    map.gemmRole = KernelStage::GemmRole::Context;
+    map.extents = std::move(extents);
+    map.vars = makeVars(map.extents.size(), (name + "_v").c_str());
+    RDom k(0, terms, name + "_k");
+    Func acc(name + "_acc");
+    acc(map.vars) = 0.0f;
+    acc(map.vars) += probs.func(at(map.vars, k.x));
+    map.func = Func(name);
+    map.func(map.vars) = acc(map.vars) * (1.0f / terms);
+    map.accumulator = acc;
+    map.reduction = k;
+    map.parallelOuterOnly = true;
+    return map;
+  };
+
+  // class_attention(j, r, h, b): row begin + r, or the mean of the rows.
+  auto [classScores, classProbs] = probabilities("class_map", begin, count);
+  KernelStage classMap = mapStage(
+      "class_attention", {tokens, mean ? 1 : count, heads, -1}, classProbs,
+      mean ? count : 1, [&](const std::vector<Var> &v, RVar k) {
+        return std::vector<Expr>{v[0], mean ? Expr(k) : v[1] + k, v[2], v[3]};
+      });
+  // mean_attention(j, i, b): every query row, averaged over the heads.
+  auto [allScores, allProbs] = probabilities("mean_map", 0, queries);
+  KernelStage meanMap = mapStage(
+      "mean_attention", {tokens, queries, -1}, allProbs, heads,
+      [&](const std::vector<Var> &v, RVar k) {
+        return std::vector<Expr>{v[0], v[1], k, v[2]};
+      });
+  const int classIndex = def.stages.size() + 2;
+  classScores.nestIn = classProbs.nestIn = classIndex;
+  allScores.nestIn = allProbs.nestIn = classIndex + 3;
+  def.stages.insert(def.stages.end(), {classScores, classProbs, classMap,
+                                       allScores, allProbs, meanMap});
+  def.outputs.push_back(classMap.func);
+  def.outputs.push_back(meanMap.func);
+}
+
 /// x + proj(attention(layer_norm(x))): layer norm; the QKV projection; per
 /// head q·kᵀ/sqrt(Dh), softmax and ·v; the output projection with its bias
 /// and the residual in the epilogue.
@@ -705,8 +804,10 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
             tokens = static_cast<int>(shape[1]);
   // The query rows: every token, or the first few when the result keeps only
   // those (vit-prune-tokens); keys and values are always every token's.
-  const int queries = static_cast<int>(op.getType().getShape()[1]);
-  std::vector<int64_t> resultExtents = halideExtents(op.getType().getShape());
+  auto resultShape =
+      mlir::cast<mlir::RankedTensorType>(op.getResult().getType()).getShape();
+  const int queries = static_cast<int>(resultShape[1]);
+  std::vector<int64_t> resultExtents = halideExtents(resultShape);
   const int heads = static_cast<int>(op.getHeads()), headDim = width / heads;
 
   KernelStage norm =
@@ -870,6 +971,8 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
   def.stages.insert(def.stages.end(), {scores, probs, context});
   def.stages.insert(def.stages.end(), proj.begin(), proj.end());
   def.outputs = {proj.back().func};
+  if (!op.getAttentionMaps().empty())
+    addAttentionMaps(op, def, qkv.func, bf16Core);
   return def;
 }
 

@@ -277,7 +277,16 @@ static std::string modelDescriptionSource(const Program &program,
                         kernel.flopsPerImage);
   }
   os << "};\n\n";
-  os << "static const vitrt_model_desc model = {\n"
+  const ProgramAttentionMaps &maps = program.attentionMaps;
+  auto intArray = [&](StringRef name, const std::vector<int> &items) {
+    os << "static const int32_t " << name << "[] = {";
+    for (int item : items)
+      os << item << ", ";
+    os << "-1};\n";
+  };
+  intArray("attention_class_values", maps.classValues);
+  intArray("attention_mean_values", maps.meanValues);
+  os << "\nstatic const vitrt_model_desc model = {\n"
      << "  VITRT_ABI_VERSION,\n"
      << "  " << cStringLiteral(program.model.name) << ",\n"
      << "  \"" << target << "\",\n"
@@ -300,6 +309,13 @@ static std::string modelDescriptionSource(const Program &program,
      << "  " << program.steps.size() << ", steps,\n"
      << "  halide_set_error_handler, halide_set_num_threads,\n"
      << "  " << (deviceApi.empty() ? "0" : "&device_api") << ",\n"
+     << llvm::formatv("  {0}, {1}, {2},\n", model.gridHeight, model.gridWidth,
+                      model.prefixTokens)
+     << llvm::formatv("  {0}, {1}, {2}, {3},\n", maps.classValues.size(),
+                      maps.heads, maps.rows, maps.tokens)
+     << llvm::formatv("  {0}, {1}, {2},\n", maps.rowBegin, maps.rowEnd,
+                      maps.rowMean ? 1 : 0)
+     << "  attention_class_values, attention_mean_values,\n"
      << "};\n\n"
      << "const vitrt_model_desc *" << symbol
      << "_model(void) { return &model; }\n";

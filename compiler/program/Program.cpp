@@ -331,6 +331,38 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
       if (op.hasAttr("vit.features") && result == op.getResult(0))
         program.featuresValue = *index;
     }
+    if (auto embed = dyn_cast<vit::FusedPatchEmbedOp>(op)) {
+      auto weight = embed.getWeight().getType().getShape(); // [D, C, Ph, Pw]
+      program.model.gridHeight = program.model.height / weight[2];
+      program.model.gridWidth = program.model.width / weight[3];
+      program.model.prefixTokens = 0;
+      for (Value prefix : embed.getPrefixTokens())
+        program.model.prefixTokens +=
+            cast<RankedTensorType>(prefix.getType()).getDimSize(1);
+    }
+    if (auto attention = dyn_cast<vit::FusedAttentionOp>(op);
+        attention && !attention.getAttentionMaps().empty()) {
+      if (program.target.isGpu())
+        return programError(&op, "attention maps are computed on CPU targets "
+                                 "only, not yet on GPUs");
+      ProgramAttentionMaps &maps = program.attentionMaps;
+      auto shape = cast<RankedTensorType>(
+                       attention.getAttentionMaps()[0].getType())
+                       .getShape(); // [B, heads, rows, tokens]
+      ArrayRef<int64_t> rows = *attention.getMapRows();
+      if (!maps.empty() &&
+          (maps.heads != shape[1] || maps.rows != shape[2] ||
+           maps.tokens != shape[3] || maps.rowBegin != rows[0] ||
+           maps.rowMean != attention.getMapMean()))
+        return programError(&op, "attention maps differ in shape or rows "
+                                 "from the first layer's");
+      maps.heads = shape[1], maps.rows = shape[2], maps.tokens = shape[3];
+      maps.rowBegin = rows[0], maps.rowEnd = rows[1];
+      maps.rowMean = attention.getMapMean();
+      // Its results follow the operands in the step's arguments.
+      maps.classValues.push_back(step.args[step.args.size() - 2].index);
+      maps.meanValues.push_back(step.args.back().index);
+    }
     std::string signature = signatureOf(&op, operandIsParam);
     auto [it, inserted] =
         kernelBySignature.try_emplace(signature, program.kernels.size());
@@ -344,8 +376,8 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
     program.steps.push_back(std::move(step));
   }
 
-  // Liveness: the last step reading each value. The features stay until the
-  // run ends, for the runtime to copy out.
+  // Liveness: the last step reading each value. The features and attention
+  // maps stay until the run ends, for the runtime to copy out.
   std::vector<int> lastUse(program.values.size(), -1);
   for (auto [s, step] : llvm::enumerate(program.steps))
     for (const ProgramArg &arg : step.args)
@@ -353,6 +385,10 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
         lastUse[arg.index] = s;
   if (program.featuresValue >= 0)
     lastUse[program.featuresValue] = program.steps.size();
+  for (int value : program.attentionMaps.classValues)
+    lastUse[value] = program.steps.size();
+  for (int value : program.attentionMaps.meanValues)
+    lastUse[value] = program.steps.size();
   // Slots: a result takes the smallest free slot that fits, else grows the
   // largest free one, else opens a new one; inputs free theirs after the step.
   std::vector<bool> slotFree;

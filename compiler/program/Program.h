@@ -97,6 +97,21 @@ struct ProgramModel {
   int64_t outputs = 0;                         // per image
   std::array<float, 3> mean{}, std{};          // (pixel / 255 - mean) / std
   float cropFraction = 0; // centre crop before resizing; 0: resize only
+  // The patch grid, and the prefix tokens (class, distillation) before it in
+  // the sequence: what a picture of the attention over the image needs.
+  int64_t gridHeight = 0, gridWidth = 0, prefixTokens = 0;
+};
+
+/// The attention maps a library compiled with them returns (see
+/// vit.fused_attention's map results): per layer, in order, the value of its
+/// class_attention [heads, rows, tokens] and of its mean_attention
+/// [queries, tokens], both kept to the end of a run.
+struct ProgramAttentionMaps {
+  int64_t heads = 0, rows = 0, tokens = 0;
+  int64_t rowBegin = 0, rowEnd = 0; // the query rows described
+  bool rowMean = false;             // rows = 1: the mean of those rows
+  std::vector<int> classValues, meanValues;
+  bool empty() const { return classValues.empty(); }
 };
 
 struct Program {
@@ -109,6 +124,7 @@ struct Program {
   std::vector<ProgramStep> steps;
   int inputValue = 0, outputValue = 0;
   int featuresValue = -1;  // what the classifier reads (op marked vit.features)
+  ProgramAttentionMaps attentionMaps;
   std::string fingerprint; // hex; changes whenever kernels, params or values do
 };
 

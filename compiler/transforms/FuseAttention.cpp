@@ -95,10 +95,11 @@ private:
       return fail("the QKV projection does not read a layer norm of the "
                   "residual input");
     rewriter.replaceOpWithNewOp<FusedAttentionOp>(
-        add, add.getType(), residual, norm.getScale(), norm.getBias(),
+        add, add.getType(), /*attention_maps=*/TypeRange(), residual, norm.getScale(), norm.getBias(),
         qkv.getWeight(), /*qkv_scale=*/Value(), qkv.getBias(), proj.getWeight(),
         /*proj_scale=*/Value(), proj.getBias(),
-        split.getHeadsAttr(), norm.getEpsilonAttr());
+        split.getHeadsAttr(), norm.getEpsilonAttr(), /*map_rows=*/nullptr,
+        /*map_mean=*/nullptr);
     return success();
   }
 

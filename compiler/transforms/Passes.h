@@ -36,6 +36,10 @@ struct DefaultPipelineOptions
   Option<bool> fusion{*this, "fusion",
                       llvm::cl::desc("run the fusion passes"),
                       llvm::cl::init(true)};
+  Option<bool> attentionMaps{
+      *this, "attention-maps",
+      llvm::cl::desc("fused attention also returns its attention maps"),
+      llvm::cl::init(false)};
 };
 
 /// The compiler's own tile for a kernel op on `target` (a #vit.cpu_*_tile or

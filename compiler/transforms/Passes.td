@@ -156,6 +156,33 @@ def VitQuantizeWeights : Pass<"vit-quantize-weights", "mlir::ModuleOp"> {
                               "GEMM weights made int8 or bf16">];
 }
 
+def VitAttentionMaps : Pass<"vit-attention-maps", "mlir::func::FuncOp"> {
+  let summary = "make every fused attention also return its attention maps";
+  let description = [{
+    For `vitc --attention-maps`: gives each `vit.fused_attention` its two
+    map results (see the op), for the query rows the head reads:
+
+      pool class_token      map_rows = [0, 1), DeiT's [0, 2): the class
+                            (and distillation) token's rows;
+      pool mean skip = T    map_rows = [T, N) with map_mean: their mean.
+
+    The results are not used in the IR; the backend keeps them to the end
+    of a run for the runtime to return. It is an error when the function
+    has no fused head, no fused attention, or attention that was not fused
+    (a `vit.softmax` left over): maps from only some layers would be
+    silently incomplete.
+
+    Before:
+      %a = vit.fused_attention %x, ... heads = 3 ... -> tensor<?x197x192xf32>
+    After:
+      %a:3 = vit.fused_attention %x, ... heads = 3 ... {map_rows = array<i64: 0, 1>}
+          -> (tensor<?x197x192xf32>, tensor<?x3x1x197xf32>, tensor<?x197x197xf32>)
+  }];
+  let dependentDialects = ["mlir::vit::VitDialect"];
+  let statistics = [Statistic<"numMapped", "num-mapped",
+                              "attention kernels that return their maps">];
+}
+
 def VitSelectTiles : Pass<"vit-select-tiles", "mlir::ModuleOp"> {
   let summary = "choose each kernel's tiles for the target";
   let description = [{

@@ -28,12 +28,18 @@ void mlir::vit::buildDefaultPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   }
-  // 7. Reduced precision, on the fused kernels (which carry the scales).
+  // 7. Attention maps, once the attention is fused and the last block
+  //    pruned (its maps then cover only the rows it keeps, which are the
+  //    ones the maps describe). Without fusion the pass reports the unfused
+  //    attention as an error.
+  if (options.attentionMaps)
+    pm.addNestedPass<func::FuncOp>(createVitAttentionMaps());
+  // 8. Reduced precision, on the fused kernels (which carry the scales).
   VitQuantizeWeightsOptions quantize;
   quantize.precision = options.precision;
   quantize.scheduleFile = options.scheduleFile;
   pm.addPass(createVitQuantizeWeights(quantize));
-  // 8. Tiles last: they depend on which kernels exist and on their shapes.
+  // 9. Tiles last: they depend on which kernels exist and on their shapes.
   VitSelectTilesOptions tiles;
   tiles.target = options.target;
   tiles.cores = options.cores;

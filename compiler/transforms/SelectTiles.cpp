@@ -135,7 +135,7 @@ Attribute defaultGpuTile(KernelOpInterface op, TargetAttr target) {
     return GpuGemmTileAttr::get(context, columns, rows, threadColumns,
                                 threadRows, sharedK);
   int64_t keys = attention.getInput().getType().getDimSize(1);
-  int64_t queries = std::min<int64_t>(16, attention.getType().getDimSize(1));
+  int64_t queries = std::min<int64_t>(16, attention.getResult().getType().getDimSize(1));
   while (queries > 1 &&
          (attentionSharedBytes(keys, queries) > target.getGpuSharedBytes() ||
           attentionThreads(attention, queries) > target.getGpuThreads()))
@@ -350,7 +350,7 @@ Attribute mlir::vit::defaultTile(KernelOpInterface op, TargetAttr target) {
   // Each (query rows, head, image) is a task: split the queries until one
   // image's heads make at least two tasks per core (ViT-Ti's 3 heads on 2
   // cores: 2 blocks of 99 queries).
-  int64_t queries = attention.getType().getDimSize(1);
+  int64_t queries = attention.getResult().getType().getDimSize(1);
   int64_t heads = attention.getHeads(), blocks = 1;
   while (!ShapedType::isDynamic(queries) &&
          heads * blocks < 2 * target.getCores() && queries / (blocks + 1) >= 16)

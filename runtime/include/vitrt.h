@@ -6,6 +6,7 @@
  *       vitrt_context_create(model, &ctx) != VITRT_OK)
  *     fprintf(stderr, "%s\n", vitrt_last_error());
  *   vitrt_run(ctx, images, batch * 3 * 224 * 224, batch, logits, batch * 1000);
+ *   // with --attention-maps: vitrt_run_ex(..., &(vitrt_run_extras){.rollout = r, ...})
  *   vitrt_context_destroy(ctx);  vitrt_close(model);
  *
  * A model (weights, mapped read-only) may be shared by threads; a context
@@ -66,6 +67,14 @@ typedef struct vitrt_model_info {
   float crop_fraction;         /* 0: resize the whole image to height x width; else scale
                                   the shorter side to size / crop_fraction, crop the centre */
   const char *precision;       /* of the GEMM weights: "f32", "int8" or "bf16" (vitc --precision) */
+  int grid_height, grid_width; /* the patch grid the image is cut into */
+  int prefix_tokens;           /* tokens before the patches: class, distillation */
+  /* Attention maps, when compiled with vitc --attention-maps (else 0
+   * layers): `layers` x `heads` maps of `rows` query rows over `tokens`
+   * keys (prefix_tokens, then the grid row by row). The rows are the class
+   * token's (and DeiT's distillation token's), or for a model that pools
+   * the mean of its tokens, one row: the mean over the rows it pools. */
+  int attention_layers, attention_heads, attention_rows, attention_tokens;
 } vitrt_model_info;
 
 /* Maps `weights_path` (written by vitc with the library) and checks it
@@ -90,6 +99,28 @@ vitrt_status vitrt_run(vitrt_context *context, const float *images, size_t image
 vitrt_status vitrt_run_features(vitrt_context *context, const float *images,
                                 size_t images_count, int64_t batch, float *outputs,
                                 size_t outputs_count, float *features, size_t features_count);
+
+/* What vitrt_run_ex returns beside the outputs; a NULL array is not
+ * returned. Counts are the floats each array holds, checked against the
+ * batch. */
+typedef struct vitrt_run_extras {
+  float *features; /* [batch, info.features], as vitrt_run_features */
+  size_t features_count;
+  /* Models compiled with --attention-maps: the attention probabilities of
+   * the map rows, [batch, layers, heads, rows, tokens]. */
+  float *attention;
+  size_t attention_count;
+  /* ... and their attention rollout (Abnar & Zuidema 2020): the map rows of
+   * A'_L ... A'_1, A'_l = (head mean of layer l's attention + I) / 2,
+   * [batch, rows, tokens]. */
+  float *rollout;
+  size_t rollout_count;
+} vitrt_run_extras;
+
+/* vitrt_run that also returns what `extras` asks for (may be NULL). */
+vitrt_status vitrt_run_ex(vitrt_context *context, const float *images, size_t images_count,
+                          int64_t batch, float *outputs, size_t outputs_count,
+                          const vitrt_run_extras *extras);
 
 /* Per-kernel timing, off by default: after vitrt_context_set_profiling(ctx, 1),
  * each run adds every kernel call's time (GPU models: synchronised) to the

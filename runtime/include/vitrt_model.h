@@ -21,8 +21,9 @@ extern "C" {
 #endif
 
 /* 3: parameters carry an element type (vitrt_param_desc.dtype).
- * 4: the model names the CPU features its kernels use (cpu_features). */
-#define VITRT_ABI_VERSION 4
+ * 4: the model names the CPU features its kernels use (cpu_features).
+ * 5: the patch grid, and attention maps (vitc --attention-maps). */
+#define VITRT_ABI_VERSION 5
 #define VITRT_MAX_RANK 4
 #define VITRT_MAX_KERNEL_ARGS 16 /* operands and results of one kernel */
 
@@ -133,6 +134,20 @@ typedef struct vitrt_model_desc {
   /* NULL for CPU models. For GPU models, weights live on the device from
    * vitrt_open on, and activations between kernels never leave it. */
   const vitrt_device_api *device;
+  /* The patch grid (grid_height x grid_width patches) and the tokens before
+   * it in the sequence (class, distillation). */
+  int32_t grid_height, grid_width, prefix_tokens;
+  /* Attention maps (vitc --attention-maps; else attention_layers is 0). Per
+   * layer, two values its attention kernel computes, kept to the end of a
+   * run: attention_class_values[l], [heads, rows, tokens], the probabilities
+   * of the query rows row_begin..row_end-1 per head (row_mean: their mean,
+   * rows = 1); attention_mean_values[l], [queries, tokens], every query
+   * row's probabilities averaged over the heads (queries: the rows the layer
+   * computes, fewer in a last layer narrowed to the class token). */
+  int32_t attention_layers, attention_heads, attention_rows, attention_tokens;
+  int32_t attention_row_begin, attention_row_end, attention_row_mean;
+  const int32_t *attention_class_values;
+  const int32_t *attention_mean_values;
 } vitrt_model_desc;
 
 #ifdef __cplusplus

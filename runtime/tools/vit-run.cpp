@@ -3,10 +3,12 @@
 // Opens a model library that vitc compiled as a shared library (dlopen), its
 // weights, and runs it on a .npy batch [B, C, H, W], printing the top
 // classes per image and optionally writing all outputs as .npy. With
-// --repeat it times the run.
+// --repeat it times the run; with a library compiled with --attention-maps
+// it writes the attention maps, their rollout, and a picture of both.
 //
 //===----------------------------------------------------------------------===//
 
+#include "AttentionImage.h"
 #include "ImageInput.h"
 #include "support/Checkpoint.h"
 #include "support/ModelName.h"
@@ -51,6 +53,20 @@ static cl::opt<std::string> featuresPath(
     cl::desc(
         "Also write what the classifier reads (pre-logits features) as .npy"),
     cl::value_desc("file"));
+static cl::opt<std::string> attentionMapsPath(
+    "attention-maps",
+    cl::desc("Models compiled with --attention-maps: write the class token's "
+             "attention [batch, layers, heads, rows, tokens] as .npy"),
+    cl::value_desc("file"));
+static cl::opt<std::string> rolloutPath(
+    "rollout",
+    cl::desc("... and its attention rollout [batch, rows, tokens] as .npy"),
+    cl::value_desc("file"));
+static cl::opt<std::string> attentionImagePath(
+    "attention-image",
+    cl::desc("... and draw, per image, the rollout and the last layer's "
+             "attention over it, as a PNG"),
+    cl::value_desc("file.png"));
 static cl::opt<unsigned> top("top", cl::desc("Classes to print per image"),
                              cl::init(5));
 static cl::opt<std::string> labelsPath("labels",
@@ -185,12 +201,37 @@ int main(int argc, char **argv) {
     features.shape = {batch, info.features};
     features.data.resize(batch * info.features);
   }
+  Tensor attention, rollout;
+  const bool wantAttention = !attentionMapsPath.empty() ||
+                             !rolloutPath.empty() || !attentionImagePath.empty();
+  if (wantAttention) {
+    if (info.attention_layers == 0)
+      return fail(llvm::Twine(libraryPath) +
+                  " has no attention maps: compile it with vitc "
+                  "--attention-maps");
+    if (!attentionImagePath.empty() &&
+        !llvm::StringRef(attentionImagePath).ends_with(".png"))
+      return fail("--attention-image: the file must end in .png, got " +
+                  attentionImagePath);
+    attention.shape = {batch, info.attention_layers, info.attention_heads,
+                       info.attention_rows, info.attention_tokens};
+    attention.data.resize(size_t(batch) * info.attention_layers *
+                          info.attention_heads * info.attention_rows *
+                          info.attention_tokens);
+    rollout.shape = {batch, info.attention_rows, info.attention_tokens};
+    rollout.data.resize(size_t(batch) * info.attention_rows *
+                        info.attention_tokens);
+  }
+  vitrt_run_extras extras{};
+  extras.features = features.data.empty() ? nullptr : features.data.data();
+  extras.features_count = features.data.size();
+  extras.attention = attention.data.empty() ? nullptr : attention.data.data();
+  extras.attention_count = attention.data.size();
+  extras.rollout = rollout.data.empty() ? nullptr : rollout.data.data();
+  extras.rollout_count = rollout.data.size();
   auto runOnce = [&]() {
-    return vitrt_run_features(context, input.data.data(), input.data.size(),
-                              batch, output.data.data(), output.data.size(),
-                              features.data.empty() ? nullptr
-                                                    : features.data.data(),
-                              features.data.size());
+    return vitrt_run_ex(context, input.data.data(), input.data.size(), batch,
+                        output.data.data(), output.data.size(), &extras);
   };
   // Timed runs start warm: the first run pays for first-touch page faults of
   // the weights and activations (and device uploads), which would make the
@@ -202,11 +243,7 @@ int main(int argc, char **argv) {
   double best = 1e30, total = 0;
   for (unsigned i = 0; i < std::max(1u, repeat.getValue()); ++i) {
     auto start = std::chrono::steady_clock::now();
-    if (vitrt_run_features(context, input.data.data(), input.data.size(), batch,
-                           output.data.data(), output.data.size(),
-                           features.data.empty() ? nullptr
-                                                 : features.data.data(),
-                           features.data.size()) != VITRT_OK)
+    if (runOnce() != VITRT_OK)
       return fail(vitrt_last_error());
     double ms = std::chrono::duration<double, std::milli>(
                     std::chrono::steady_clock::now() - start)
@@ -286,6 +323,19 @@ int main(int argc, char **argv) {
   if (!featuresPath.empty())
     if (llvm::Error err = vitc::writeNpy(featuresPath, features))
       return fail(llvm::toString(std::move(err)));
+  if (!attentionMapsPath.empty())
+    if (llvm::Error err = vitc::writeNpy(attentionMapsPath, attention))
+      return fail(llvm::toString(std::move(err)));
+  if (!rolloutPath.empty())
+    if (llvm::Error err = vitc::writeNpy(rolloutPath, rollout))
+      return fail(llvm::toString(std::move(err)));
+  if (!attentionImagePath.empty()) {
+    if (llvm::Error err = vitc::writeAttentionImage(
+            attentionImagePath, info, input.data.data(), batch,
+            attention.data.data(), rollout.data.data()))
+      return fail(llvm::toString(std::move(err)));
+    llvm::outs() << "wrote " << attentionImagePath << "\n";
+  }
   vitrt_context_destroy(context);
   vitrt_close(model);
   return 0;

@@ -712,3 +712,35 @@ func.func @bf16_linear_weight(%x: tensor<?x8xf32>, %w: tensor<10x8xbf16>) {
   %y = vit.linear %x, %w : (tensor<?x8xf32>, tensor<10x8xbf16>) -> tensor<?x10xf32>
   return
 }
+
+// -----
+
+func.func @attention_maps_without_rows(%x: tensor<?x5x8xf32>, %g: tensor<8xf32>, %wqkv: tensor<24x8xf32>, %wo: tensor<8x8xf32>) {
+  // expected-error @+1 {{'vit.fused_attention' op attention maps are 2 results (class_attention, mean_attention) with map_rows, got 2 results and no map_rows}}
+  %a:3 = vit.fused_attention %x, %g, %g, %wqkv, %wo, %g heads = 2 eps = 1.0e-6 : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<24x8xf32>, tensor<8x8xf32>, tensor<8xf32>) -> (tensor<?x5x8xf32>, tensor<?x2x1x5xf32>, tensor<?x5x5xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_map_rows_out_of_range(%x: tensor<?x5x8xf32>, %g: tensor<8xf32>, %wqkv: tensor<24x8xf32>, %wo: tensor<8x8xf32>) {
+  // expected-error @+1 {{'vit.fused_attention' op map_rows must be [begin, end) within the 1 query rows}}
+  %a:3 = vit.fused_attention %x, %g, %g, %wqkv, %wo, %g heads = 2 eps = 1.0e-6 {map_rows = array<i64: 0, 2>} : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<24x8xf32>, tensor<8x8xf32>, tensor<8xf32>) -> (tensor<?x1x8xf32>, tensor<?x2x2x5xf32>, tensor<?x1x5xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_map_shape(%x: tensor<?x5x8xf32>, %g: tensor<8xf32>, %wqkv: tensor<24x8xf32>, %wo: tensor<8x8xf32>) {
+  // expected-error @+1 {{'vit.fused_attention' op class_attention}}
+  %a:3 = vit.fused_attention %x, %g, %g, %wqkv, %wo, %g heads = 2 eps = 1.0e-6 {map_mean, map_rows = array<i64: 1, 5>} : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<24x8xf32>, tensor<8x8xf32>, tensor<8xf32>) -> (tensor<?x5x8xf32>, tensor<?x2x4x5xf32>, tensor<?x5x5xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_map_rows_without_maps(%x: tensor<?x5x8xf32>, %g: tensor<8xf32>, %wqkv: tensor<24x8xf32>, %wo: tensor<8x8xf32>) {
+  // expected-error @+1 {{'vit.fused_attention' op map_rows or map_mean without the attention-map results}}
+  %a = vit.fused_attention %x, %g, %g, %wqkv, %wo, %g heads = 2 eps = 1.0e-6 {map_rows = array<i64: 0, 1>} : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<24x8xf32>, tensor<8x8xf32>, tensor<8xf32>) -> tensor<?x5x8xf32>
+  return
+}

@@ -9,9 +9,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "support/Checkpoint.h"
+#include "tiny_deit_maps_model.h"
 #include "tiny_gap_model.h"
 #include "tiny_token_int8_model.h"
 #include "tiny_token_model.h"
+
+#include "vitrt.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -126,6 +129,92 @@ TEST(Runtime, WeightsOfAnotherPrecisionAreRefusedNamingBoth) {
   EXPECT_THAT(vitrt_last_error(),
               HasSubstr("these weights are int8 but model 'tiny_token_model' "
                         "was compiled for f32"));
+}
+
+TEST(Runtime, AttentionMapsAndRolloutMatchPyTorch) {
+  vitrt::Model model(tiny_deit_maps_model_model(), TINY_DEIT_MAPS_WEIGHTS);
+  const vitrt_model_info &info = model.info();
+  // 2 layers of 2 heads; the class and distillation tokens' rows over 18
+  // tokens: those two, then the 4x4 patch grid.
+  EXPECT_EQ(info.attention_layers, 2);
+  EXPECT_EQ(info.attention_heads, 2);
+  EXPECT_EQ(info.attention_rows, 2);
+  EXPECT_EQ(info.attention_tokens, 18);
+  EXPECT_EQ(info.prefix_tokens, 2);
+  EXPECT_EQ(info.grid_height, 4);
+  EXPECT_EQ(info.grid_width, 4);
+  vitrt::Context context(model);
+  vitc::Tensor input = load(reference("tiny_deit_distilled/input.npy"));
+  vitrt::Context::Attention result =
+      context.runWithAttention(input.data, input.shape[0]);
+  EXPECT_LE(maxDiff(result.outputs,
+                    load(reference("tiny_deit_distilled/logits.npy")).data),
+            1e-4f);
+  EXPECT_LE(maxDiff(result.maps,
+                    load(reference("tiny_deit_distilled/attention_maps.npy")).data),
+            1e-5f);
+  EXPECT_LE(maxDiff(result.rollout,
+                    load(reference("tiny_deit_distilled/rollout.npy")).data),
+            1e-5f);
+}
+
+TEST(Runtime, AttentionMapsAreCheckedAndOnlyWhereCompiled) {
+  vitc::Tensor input = load(reference("tiny_token_erf/input.npy"));
+  std::vector<float> logits(2 * 10), maps(1000);
+  vitrt_run_extras extras{};
+  extras.rollout = maps.data();
+  extras.rollout_count = maps.size();
+  {
+    Opened m;
+    ASSERT_NO_FATAL_FAILURE(
+        open(tiny_token_model_model(), TINY_TOKEN_WEIGHTS, m));
+    EXPECT_EQ(vitrt_run_ex(m.context, input.data.data(), input.data.size(), 2,
+                           logits.data(), logits.size(), &extras),
+              VITRT_INVALID_ARGUMENT);
+    EXPECT_THAT(vitrt_last_error(),
+                HasSubstr("has no attention maps (compile it with vitc "
+                          "--attention-maps) for rollout"));
+  }
+  Opened m;
+  ASSERT_NO_FATAL_FAILURE(
+      open(tiny_deit_maps_model_model(), TINY_DEIT_MAPS_WEIGHTS, m));
+  vitc::Tensor deit = load(reference("tiny_deit_distilled/input.npy"));
+  extras.rollout_count = 2 * 2 * 18 - 1; // one float short
+  EXPECT_EQ(vitrt_run_ex(m.context, deit.data.data(), deit.data.size(), 2,
+                         logits.data(), logits.size(), &extras),
+            VITRT_INVALID_ARGUMENT);
+  EXPECT_THAT(vitrt_last_error(),
+              HasSubstr("rollout of 2 images need 72 floats, got room for 71"));
+  // Without extras it is a plain run.
+  EXPECT_EQ(vitrt_run_ex(m.context, deit.data.data(), deit.data.size(), 2,
+                         logits.data(), logits.size(), nullptr),
+            VITRT_OK)
+      << vitrt_last_error();
+}
+
+TEST(Runtime, LibrariesForCpuFeaturesTheHostLacksAreRefused) {
+  // A feature this host lacks, whatever the host.
+  const char *missing = !__builtin_cpu_supports("amx-tile")     ? "amx-tile"
+                        : !__builtin_cpu_supports("avx512bf16") ? "avx512bf16"
+                        : !__builtin_cpu_supports("avx512f")    ? "avx512f"
+                                                                : nullptr;
+  if (!missing)
+    GTEST_SKIP() << "this CPU has every feature a library can name";
+  vitrt_model_desc desc = *tiny_token_model_model();
+  std::string features = std::string("sse4.1 ") + missing;
+  desc.cpu_features = features.c_str();
+  vitrt_model *model = nullptr;
+  EXPECT_EQ(vitrt_open(&desc, TINY_TOKEN_WEIGHTS, nullptr, &model),
+            VITRT_UNSUPPORTED_CPU);
+  EXPECT_THAT(vitrt_last_error(),
+              HasSubstr(std::string("whose kernels use ") + missing +
+                        ", which this CPU does not have"));
+  desc.cpu_features = "sse4.1 quantum-annealing";
+  EXPECT_EQ(vitrt_open(&desc, TINY_TOKEN_WEIGHTS, nullptr, &model),
+            VITRT_UNSUPPORTED_CPU);
+  EXPECT_THAT(vitrt_last_error(),
+              HasSubstr("needs CPU feature 'quantum-annealing', which this "
+                        "runtime cannot check"));
 }
 
 TEST(Runtime, FeaturesAreWhatTheHeadReads) {

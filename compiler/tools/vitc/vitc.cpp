@@ -149,6 +149,12 @@ static cl::opt<bool>
     fusion("fusion",
            cl::desc("Run the fusion passes before the backend (default on)"),
            cl::init(true), cl::cat(outputCategory));
+static cl::opt<bool> attentionMaps(
+    "attention-maps",
+    cl::desc("The fused attention kernels also return the class token's "
+             "attention per layer and head, and what attention rollout needs "
+             "(vitrt_run_ex, vit-run --attention-maps; CPU targets)"),
+    cl::init(false), cl::cat(outputCategory));
 static cl::opt<std::string>
     target("target",
            cl::desc("Halide target: host, x86-64-linux-avx2, "
@@ -363,6 +369,7 @@ static llvm::Error runDefaultPipeline(mlir::ModuleOp module) {
   options.cores = cores;
   options.precision = precision;
   options.fusion = fusion;
+  options.attentionMaps = attentionMaps;
   mlir::vit::buildDefaultPipeline(pm, options);
   if (mlir::failed(pm.run(module)))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -420,6 +427,9 @@ int main(int argc, char **argv) {
     return fail("--precision " + precision +
                 " applies to the fused attention and MLP kernels; it needs "
                 "--fusion (the default)");
+  if (attentionMaps && !fusion)
+    return fail("--attention-maps come from the fused attention kernels; it "
+                "needs --fusion (the default)");
 
   llvm::Expected<std::optional<ModelWeights>> weights = loadWeights(*config);
   if (!weights)
