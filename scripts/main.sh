@@ -6,7 +6,8 @@
 #     (--precision int8) and, where the host has a bf16 dot product, in bf16; each one's
 #     accuracy is printed next to the accuracy PyTorch measured with the same weights, with
 #     its speed; and draws that model's position-embedding similarity (the ViT paper's
-#     Figure 7, centre) as a PNG.
+#     Figure 7, centre) and, for four test images, where it looks (attention rollout and the
+#     last layer's class-token attention, from a library compiled with --attention-maps).
 #  2. ViT-B/16 (seeded random weights) goes through the whole compiler into a shared library,
 #     which vit-run loads to classify an image and to time a batch.
 set -euo pipefail
@@ -31,6 +32,15 @@ echo "== What the Fashion-MNIST model learned: its position embeddings, compared
   --weights "$fashion/model.safetensors" --name fashion-mnist-vit \
   --emit=pos-embed-similarity -o "$out/fashion_pos_embed_similarity.png"
 echo "  wrote $out/fashion_pos_embed_similarity.png"
+
+echo
+echo "== Where the Fashion-MNIST model looks: attention rollout and the last layer's class token"
+"$VITC_BUILD/compiler/tools/vitc/vitc" --config "$fashion/config.json" \
+  --weights "$fashion/model.safetensors" --name fashion-mnist-vit --attention-maps \
+  --emit=lib -o "$out/libfashion_attention.so"
+"$VITC_BUILD/runtime/vit-run" --library "$out/libfashion_attention.so" \
+  "$fashion/first8_images.npy" --images 4 --top 1 --labels "$fashion/labels.txt" \
+  --attention-image "$out/fashion_attention.png"
 
 echo
 echo "== ViT-B/16 (random weights) through the whole compiler: $out/libvit_b16.so"

@@ -520,6 +520,14 @@ Expr roundToBf16(Expr x) {
   return reinterpret(BFloat(16), u16(select(is_nan(x), 0x7fc0, nearest)));
 }
 
+/// roundToBf16(x) as an f32 (the low 16 bits zero), for f32 arithmetic on
+/// rounded values without bf16 types, whose conversions Halide emulates.
+Expr roundedToBf16AsF32(Expr x) {
+  Expr bits = reinterpret(UInt(32), x);
+  Expr nearest = ((bits + (0x7fff + ((bits >> 16) & 1))) >> 16) << 16;
+  return reinterpret(Float(32), select(is_nan(x), u32(Expr(0x7fc00000)), nearest));
+}
+
 /// A bf16 GEMM stage and the stage rounding its input to bf16 (to nearest
 /// even): the weight's panels hold pairs of k (Halide dimensions (k % 2,
 /// column in panel, k / 2, panel)), and each pair's two products are summed
@@ -708,7 +716,18 @@ void addAttentionMaps(mlir::vit::FusedAttentionOp op, KernelDef &def, Func qkv,
   const int begin = static_cast<int>(rows[0]),
             count = static_cast<int>(rows[1] - rows[0]);
   const bool mean = op.getMapMean();
-  auto operand = [&](Expr x) { return bf16Core ? f32(roundToBf16(x)) : x; };
+  auto operand = [&](Expr x) { return bf16Core ? roundedToBf16AsF32(x) : x; };
+
+  // The keys, transposed once for both maps: keys(j, e, h, b), the token
+  // innermost as the score GEMMs read it (staged per task instead, their
+  // transposition cost more than the GEMMs).
+  KernelStage keys;
+  keys.kind = KernelStage::Kind::Elementwise;
+  keys.extents = {tokens, headDim, heads, -1};
+  keys.vars = makeVars(4, "map_keys_v");
+  keys.func = Func("map_keys");
+  keys.func(keys.vars) = operand(qkv(width + keys.vars[2] * headDim + keys.vars[1],
+                                     keys.vars[0], keys.vars[3]));
 
   // Per head, the probabilities of query rows first..first+rowCount-1:
   // scores(j, i, h, b) = q(first + i)·k(j) / sqrt(Dh), then their softmax.
@@ -720,20 +739,18 @@ void addAttentionMaps(mlir::vit::FusedAttentionOp op, KernelDef &def, Func qkv,
     scores.vars = makeVars(4, (name + "_s").c_str());
     Var j = scores.vars[0], i = scores.vars[1], h = scores.vars[2],
         b = scores.vars[3];
-    Func keys(name + "_keys"); // keys(j, e, h, b), the token innermost
-    Var kj(name + "_kj"), ke(name + "_ke"), kh(name + "_kh"), kb(name + "_kb");
-    keys(kj, ke, kh, kb) = operand(qkv(width + kh * headDim + ke, kj, kb));
     RDom r(0, headDim, name + "_e");
     Func acc(name + "_scores_acc");
     acc(j, i, h, b) = 0.0f;
+    // Rows past the last (a partial chunk of a mean) repeat it.
     acc(j, i, h, b) +=
-        operand(qkv(h * headDim + r, first + i, b)) * keys(j, r, h, b);
+        operand(qkv(h * headDim + r, first + min(i, rowCount - 1), b)) *
+        keys.func(j, r, h, b);
     scores.func = Func(name + "_scores");
     scores.func(j, i, h, b) =
         acc(j, i, h, b) * (1.0f / std::sqrt(float(headDim)));
     scores.accumulator = acc;
     scores.reduction = r;
-    scores.stagedRhs = keys;
     KernelStage probs;
     probs.kind = KernelStage::Kind::RowReduce;
     probs.extents = scores.extents;
@@ -742,48 +759,55 @@ void addAttentionMaps(mlir::vit::FusedAttentionOp op, KernelDef &def, Func qkv,
                              probs.rowStages);
     return std::make_pair(scores, probs);
   };
-  // A map as a GEMM-shaped stage: out = scale * sum over `reduction` of the
-  // probabilities at `at(vars, k)`, parallel over its outer dimensions (the
-  // probabilities it reads are computed per task, all of a row's keys).
+  // A map: out = (1 / terms) * the sum, over `reduction`, of the
+  // probabilities at `at(vars, reduction)`, which are computed per step of
+  // its outer dimension (Kind::Mean).
   auto mapStage = [&](const std::string &name, std::vector<int64_t> extents,
-                      const KernelStage &probs, int terms,
+                      const KernelStage &probs, int terms, RDom reduction,
                       const std::function<std::vector<Expr>(
-                          const std::vector<Var> &, RVar)> &at) {
+                          const std::vector<Var> &, RDom)> &at) {
     KernelStage map;
-    map.kind = KernelStage::Kind::Gemm;
-    map.gemmRole = KernelStage::GemmRole::Context;
+    map.kind = KernelStage::Kind::Mean;
     map.extents = std::move(extents);
     map.vars = makeVars(map.extents.size(), (name + "_v").c_str());
-    RDom k(0, terms, name + "_k");
-    Func acc(name + "_acc");
-    acc(map.vars) = 0.0f;
-    acc(map.vars) += probs.func(at(map.vars, k.x));
     map.func = Func(name);
-    map.func(map.vars) = acc(map.vars) * (1.0f / terms);
-    map.accumulator = acc;
-    map.reduction = k;
-    map.parallelOuterOnly = true;
+    map.func(map.vars) = 0.0f;
+    map.func(map.vars) += probs.func(at(map.vars, reduction)) * (1.0f / terms);
+    map.reduction = reduction;
     return map;
   };
 
-  // class_attention(j, r, h, b): row begin + r, or the mean of the rows.
-  auto [classScores, classProbs] = probabilities("class_map", begin, count);
+  // class_attention(j, r, h, b): row begin + r, or the mean of the rows,
+  // summed a chunk of rows at a time.
+  const int chunk = mean ? std::min(count, 32) : 1;
+  auto [classScores, classProbs] =
+      probabilities("class_map", begin, count);
+  RDom summed(0, chunk, 0, mean ? (count + chunk - 1) / chunk : 1, "cm_k");
+  if (mean)
+    summed.where(summed.y * chunk + summed.x < count);
   KernelStage classMap = mapStage(
       "class_attention", {tokens, mean ? 1 : count, heads, -1}, classProbs,
-      mean ? count : 1, [&](const std::vector<Var> &v, RVar k) {
-        return std::vector<Expr>{v[0], mean ? Expr(k) : v[1] + k, v[2], v[3]};
+      mean ? count : 1, summed, [&](const std::vector<Var> &v, RDom k) {
+        Expr row = mean ? k.y * chunk + k.x : v[1] + k.x;
+        return std::vector<Expr>{v[0], row, v[2], v[3]};
       });
-  // mean_attention(j, i, b): every query row, averaged over the heads.
+  // One task's rows at once: the class rows (1 or 2), or the chunk.
+  classMap.rowsPerTask = mean ? 1 : count;
+  // mean_attention(j, i, b): every query row, averaged over the heads, a
+  // head at a time per block of the tile's query rows.
   auto [allScores, allProbs] = probabilities("mean_map", 0, queries);
+  // (Blocks of 32 rows: 7 tasks for 197 tokens, each head's 32 x N scores
+  // and probabilities in L2.)
   KernelStage meanMap = mapStage(
       "mean_attention", {tokens, queries, -1}, allProbs, heads,
-      [&](const std::vector<Var> &v, RVar k) {
-        return std::vector<Expr>{v[0], v[1], k, v[2]};
+      RDom(0, heads, "mm_h"), [&](const std::vector<Var> &v, RDom k) {
+        return std::vector<Expr>{v[0], v[1], k.x, v[2]};
       });
-  const int classIndex = def.stages.size() + 2;
+  meanMap.rowsPerTask = 32;
+  const int classIndex = def.stages.size() + 3;
   classScores.nestIn = classProbs.nestIn = classIndex;
   allScores.nestIn = allProbs.nestIn = classIndex + 3;
-  def.stages.insert(def.stages.end(), {classScores, classProbs, classMap,
+  def.stages.insert(def.stages.end(), {keys, classScores, classProbs, classMap,
                                        allScores, allProbs, meanMap});
   def.outputs.push_back(classMap.func);
   def.outputs.push_back(meanMap.func);

@@ -231,6 +231,40 @@ void scheduleGemm(KernelStage &def, int vec, bool nested) {
         .vectorize(def.stagedLhs.args()[0], vec, TailStrategy::GuardWithIf);
 }
 
+/// A Mean stage: the zeros vectorized; the sum's rows in blocks (the tile's
+/// query rows, or rowsPerTask), a task per block and outer index, and per
+/// task the outer reduction step innermost but for the block's rows and the
+/// vectorized first dimension, so that what it sums (nested: a head's or a
+/// chunk of rows' probabilities) is computed per step, in cache.
+void scheduleMean(KernelStage &def, int vec) {
+  Func out = def.func;
+  std::vector<Var> v = def.vars;
+  out.vectorize(v[0], vec, TailStrategy::GuardWithIf);
+  if (v.size() > 1)
+    out.parallel(fuseLoops(out, v, 1, "rows"));
+  const int block = def.rowsPerTask > 0  ? def.rowsPerTask
+                    : def.queryRows > 0 ? def.queryRows
+                                        : 16;
+  Stage sum = out.update();
+  Var rowBlock("map_block"), rows("map_rows");
+  sum.split(v[1], rowBlock, rows, block, TailStrategy::GuardWithIf);
+  std::vector<VarOrRVar> order{v[0], rows};
+  for (int i = 0; i < def.reduction.dimensions(); ++i)
+    order.push_back(def.reduction[i]);
+  order.push_back(rowBlock);
+  for (size_t i = 2; i < v.size(); ++i)
+    order.push_back(v[i]);
+  sum.reorder(order);
+  Var task = rowBlock;
+  for (size_t i = 2; i < v.size(); ++i) {
+    Var fused("map_task" + std::to_string(i));
+    sum.fuse(task, v[i], fused);
+    task = fused;
+  }
+  sum.parallel(task).vectorize(v[0], vec, TailStrategy::GuardWithIf);
+  def.nestLevel = LoopLevel(out, def.reduction[def.reduction.dimensions() - 1]);
+}
+
 } // namespace
 
 Var vitc::fuseLoops(Func f, const std::vector<Var> &vars, size_t from,
@@ -265,7 +299,9 @@ void vitc::placeStages(
       for (const Func &out : def.outputs)
         isOutput |= out.name() == stage.func.name();
       const KernelStage *parent = nested ? &def.stages[stage.nestIn] : nullptr;
-      if (parent)
+      if (parent && parent->nestLevel)
+        stage.func.compute_at(*parent->nestLevel);
+      else if (parent)
         stage.func.compute_at(parent->func, parent->parallelLoop);
       else if (!isOutput)
         stage.func.compute_root();
@@ -291,6 +327,9 @@ void vitc::scheduleCpu(KernelDef &def) {
       break;
     case KernelStage::Kind::Quantize:
       scheduleQuantize(stage, vec);
+      break;
+    case KernelStage::Kind::Mean:
+      scheduleMean(stage, vec);
       break;
     }
   });

@@ -233,6 +233,9 @@ void vitc::scheduleGpu(KernelDef &def) {
     case KernelStage::Kind::Quantize:
       // Emit refuses int8 and bf16 programs for GPU targets before this.
       throw Halide::CompileError("int8 and bf16 kernels have no GPU schedule");
+    case KernelStage::Kind::Mean:
+      // Program planning refuses attention maps for GPU targets before this.
+      throw Halide::CompileError("attention maps have no GPU schedule");
     }
   });
 }

@@ -19,6 +19,7 @@
 #include "Halide.h"
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 namespace vitc {
@@ -32,6 +33,9 @@ struct KernelStage {
     Quantize,    // func(k, rows...) = a reduced-precision GEMM's input: u8
                  // over each row's range for int8 (rowStages: its min and
                  // max, which the GEMM's epilogue reads too), bf16 rounded
+    Mean,        // func(vars) = 0, then += a source over `reduction`, whose
+                 // nested stages are computed per step of its outer RVar
+                 // (attention maps: probabilities per head or row chunk)
   } kind = Kind::Elementwise;
   Halide::Func func;
   std::vector<Halide::Var> vars; // of func, innermost first
@@ -52,6 +56,9 @@ struct KernelStage {
   bool parallelOuterOnly = false;
   int nestIn = -1;
   Halide::Var parallelLoop; // set by the schedule
+  // Set by a Mean stage's schedule: where its nested stages are computed
+  // (else at its func's parallelLoop).
+  std::optional<Halide::LoopLevel> nestLevel;
   // Gemm: which of the tile's sizes it takes: the kernel's own GEMMs (weight
   // GEMMs, whose right side is a parameter in panels, or an unfused matmul)
   // the register tile; attention's per-head GEMMs the score or context sizes.
