@@ -5,7 +5,7 @@
 #     [WEIGHTS <checkpoint> | RANDOM_WEIGHTS <seed>] # its weights (written beside the library)
 #     [TARGET <halide target>]                      # default: host
 #     [PRECISION f32|int8|bf16]                     # the encoder's GEMMs; default: f32
-#     [ATTENTION_MAPS]                              # also return attention maps (vitrt_run_ex)
+#     [ATTENTION_MAPS class|rollout]                # also return attention maps (vitrt_run_ex)
 #     [VITC_ARGS <more vitc flags>...])
 #
 # Produces lib<target>.a, <target>.h (declares <target>_model()) and <target>.safetensors in
@@ -14,7 +14,7 @@
 # vitc comes from this project's `vitc` target, from find_package(vitc) (vitc::vitc), or from
 # VITC_EXECUTABLE / the PATH.
 function(vit_add_model target)
-  cmake_parse_arguments(PARSE_ARGV 1 ARG "ATTENTION_MAPS" "MODEL;CONFIG;WEIGHTS;RANDOM_WEIGHTS;TARGET;PRECISION"
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "MODEL;CONFIG;WEIGHTS;RANDOM_WEIGHTS;TARGET;PRECISION;ATTENTION_MAPS"
                         "VITC_ARGS")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "vit_add_model(${target}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
@@ -52,7 +52,10 @@ function(vit_add_model target)
   set(args --name ${target} --target ${ARG_TARGET} --precision ${ARG_PRECISION} --emit=lib
            -o ${library})
   if(ARG_ATTENTION_MAPS)
-    list(APPEND args --attention-maps)
+    if(NOT ARG_ATTENTION_MAPS MATCHES "^(class|rollout)$")
+      message(FATAL_ERROR "vit_add_model(${target}): ATTENTION_MAPS must be class or rollout, got '${ARG_ATTENTION_MAPS}'")
+    endif()
+    list(APPEND args --attention-maps=${ARG_ATTENTION_MAPS})
   endif()
   set(depends ${vitc_depends})
   if(ARG_MODEL)

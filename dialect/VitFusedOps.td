@@ -70,17 +70,17 @@ def Vit_FusedAttentionOp : Vit_Op<"fused_attention", [Pure, AttrSizedOperandSegm
     `i8`, each with a per-output-channel `scale`, as in `vit.fused_mlp`; the
     scores and the context stay f32.
 
-    With attention maps (`vit-attention-maps`), the op has two more results,
-    and `map_rows = array<i64: begin, end>` says which query rows they
-    describe (`map_mean`: their mean):
+    With attention maps (`vit-attention-maps`), the op has one or two more
+    results, and `map_rows = array<i64: begin, end>` says which query rows
+    they describe (`map_mean`: their mean):
 
       class_attention [B, heads, R, N]: per head, the probabilities of query
         rows begin..end-1 (R = end - begin), or with `map_mean` their mean
         (R = 1): the class token's row (and DeiT's distillation token's), or
         the mean over the rows a mean-pooling head averages;
-      mean_attention [B, T, N]: the probabilities averaged over the heads,
-        for every query row (T rows when the result keeps T tokens), which
-        attention rollout multiplies across layers.
+      mean_attention [B, T, N] (optional, for rollout): the probabilities
+        averaged over the heads, for every query row (T rows when the result
+        keeps T tokens), which attention rollout multiplies across layers.
 
     They are computed again from the QKV projection beside the fused core,
     which never writes its scores.

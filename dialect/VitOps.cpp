@@ -293,7 +293,7 @@ LogicalResult FusedAttentionOp::verify() {
   return verifyAttentionMaps(queries, input[1]);
 }
 
-/// The optional maps: none, or class_attention and mean_attention for the
+/// The optional maps: none, or class_attention (and mean_attention) for the
 /// query rows map_rows names.
 LogicalResult FusedAttentionOp::verifyAttentionMaps(int64_t queries, int64_t tokens) {
   auto maps = getAttentionMaps();
@@ -303,9 +303,9 @@ LogicalResult FusedAttentionOp::verifyAttentionMaps(int64_t queries, int64_t tok
       return emitOpError() << "map_rows or map_mean without the attention-map results";
     return success();
   }
-  if (maps.size() != 2 || !rows)
-    return emitOpError() << "attention maps are 2 results (class_attention, "
-                            "mean_attention) with map_rows, got "
+  if (maps.size() > 2 || !rows)
+    return emitOpError() << "attention maps are class_attention and optionally "
+                            "mean_attention, with map_rows; got "
                          << maps.size() << " results"
                          << (rows ? "" : " and no map_rows");
   if (rows->size() != 2 || (*rows)[0] < 0 || (*rows)[0] >= (*rows)[1] ||
@@ -317,6 +317,8 @@ LogicalResult FusedAttentionOp::verifyAttentionMaps(int64_t queries, int64_t tok
   if (failed(checkShape(*this, "class_attention", maps[0].getType(),
                         {batch, getHeadsAttr().getInt(), mapRows, tokens})))
     return failure();
+  if (maps.size() == 1)
+    return success();
   return checkShape(*this, "mean_attention", maps[1].getType(),
                     {batch, queries, tokens});
 }

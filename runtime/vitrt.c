@@ -552,6 +552,7 @@ vitrt_status vitrt_get_info(const vitrt_model *model, vitrt_model_info *info) {
   info->attention_heads = d->attention_heads;
   info->attention_rows = d->attention_rows;
   info->attention_tokens = d->attention_tokens;
+  info->attention_rollout = d->attention_layers > 0 && d->attention_mean_values != NULL;
   return VITRT_OK;
 }
 
@@ -872,6 +873,11 @@ vitrt_status vitrt_run_ex(vitrt_context *context, const float *images, size_t im
   if (status == VITRT_OK)
     status = check_extra(d, "rollout", extras->rollout, extras->rollout_count, batch,
                          (int64_t)d->attention_rows * d->attention_tokens);
+  if (status == VITRT_OK && extras->rollout && !d->attention_mean_values)
+    status = fail(VITRT_INVALID_ARGUMENT,
+                  "vitrt_run_ex: model '%s' has attention maps but not what their rollout "
+                  "needs (compile it with vitc --attention-maps=rollout)",
+                  d->name);
   if (status == VITRT_OK)
     status = reserve(context, batch);
   if (status != VITRT_OK)

@@ -36,7 +36,7 @@ echo "  wrote $out/fashion_pos_embed_similarity.png"
 echo
 echo "== Where the Fashion-MNIST model looks: attention rollout and the last layer's class token"
 "$VITC_BUILD/compiler/tools/vitc/vitc" --config "$fashion/config.json" \
-  --weights "$fashion/model.safetensors" --name fashion-mnist-vit --attention-maps \
+  --weights "$fashion/model.safetensors" --name fashion-mnist-vit --attention-maps=rollout \
   --emit=lib -o "$out/libfashion_attention.so"
 "$VITC_BUILD/runtime/vit-run" --library "$out/libfashion_attention.so" \
   "$fashion/first8_images.npy" --images 4 --top 1 --labels "$fashion/labels.txt" \

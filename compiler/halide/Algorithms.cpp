@@ -718,9 +718,11 @@ void addAttentionMaps(mlir::vit::FusedAttentionOp op, KernelDef &def, Func qkv,
   const bool mean = op.getMapMean();
   auto operand = [&](Expr x) { return bf16Core ? roundedToBf16AsF32(x) : x; };
 
-  // The keys, transposed once for both maps: keys(j, e, h, b), the token
-  // innermost as the score GEMMs read it (staged per task instead, their
-  // transposition cost more than the GEMMs).
+  // The keys, transposed once per call for the rollout's scores:
+  // keys(j, e, h, b), the token innermost as a score GEMM reads it (staged
+  // per task instead, their transposition cost more than the GEMM). The
+  // class rows' scores are dot products along e of the keys as stored.
+  const bool rollout = op.getAttentionMaps().size() == 2;
   KernelStage keys;
   keys.kind = KernelStage::Kind::Elementwise;
   keys.extents = {tokens, headDim, heads, -1};
@@ -731,7 +733,8 @@ void addAttentionMaps(mlir::vit::FusedAttentionOp op, KernelDef &def, Func qkv,
 
   // Per head, the probabilities of query rows first..first+rowCount-1:
   // scores(j, i, h, b) = q(first + i)·k(j) / sqrt(Dh), then their softmax.
-  auto probabilities = [&](const std::string &name, int first, int rowCount) {
+  auto probabilities = [&](const std::string &name, int first, int rowCount,
+                           bool clampRows, bool dotProducts) {
     KernelStage scores;
     scores.kind = KernelStage::Kind::Gemm;
     scores.gemmRole = KernelStage::GemmRole::Scores;
@@ -742,10 +745,12 @@ void addAttentionMaps(mlir::vit::FusedAttentionOp op, KernelDef &def, Func qkv,
     RDom r(0, headDim, name + "_e");
     Func acc(name + "_scores_acc");
     acc(j, i, h, b) = 0.0f;
-    // Rows past the last (a partial chunk of a mean) repeat it.
-    acc(j, i, h, b) +=
-        operand(qkv(h * headDim + r, first + min(i, rowCount - 1), b)) *
-        keys.func(j, r, h, b);
+    // Rows past the last (read by a partial chunk of a mean) repeat it.
+    Expr row = clampRows ? first + min(i, rowCount - 1) : first + i;
+    Expr key = dotProducts ? operand(qkv(width + h * headDim + r, j, b))
+                           : keys.func(j, r, h, b);
+    acc(j, i, h, b) += operand(qkv(h * headDim + r, row, b)) * key;
+    scores.dotAlongReduction = dotProducts;
     scores.func = Func(name + "_scores");
     scores.func(j, i, h, b) =
         acc(j, i, h, b) * (1.0f / std::sqrt(float(headDim)));
@@ -781,7 +786,8 @@ void addAttentionMaps(mlir::vit::FusedAttentionOp op, KernelDef &def, Func qkv,
   // summed a chunk of rows at a time.
   const int chunk = mean ? std::min(count, 32) : 1;
   auto [classScores, classProbs] =
-      probabilities("class_map", begin, count);
+      probabilities("class_map", begin, count, /*clampRows=*/mean,
+                    /*dotProducts=*/!mean);
   RDom summed(0, chunk, 0, mean ? (count + chunk - 1) / chunk : 1, "cm_k");
   if (mean)
     summed.where(summed.y * chunk + summed.x < count);
@@ -793,9 +799,20 @@ void addAttentionMaps(mlir::vit::FusedAttentionOp op, KernelDef &def, Func qkv,
       });
   // One task's rows at once: the class rows (1 or 2), or the chunk.
   classMap.rowsPerTask = mean ? 1 : count;
+  // The transposed keys where a score GEMM reads them: the rollout's, and
+  // the rows of a mean.
+  if (rollout || mean)
+    def.stages.push_back(keys);
+  classScores.nestIn = classProbs.nestIn = def.stages.size() + 2;
+  def.stages.insert(def.stages.end(), {classScores, classProbs, classMap});
+  def.outputs.push_back(classMap.func);
+  if (!rollout)
+    return;
   // mean_attention(j, i, b): every query row, averaged over the heads, a
-  // head at a time per block of the tile's query rows.
-  auto [allScores, allProbs] = probabilities("mean_map", 0, queries);
+  // head at a time per block of 32 query rows.
+  auto [allScores, allProbs] =
+      probabilities("mean_map", 0, queries, /*clampRows=*/false,
+                    /*dotProducts=*/false);
   // (Blocks of 32 rows: 7 tasks for 197 tokens, each head's 32 x N scores
   // and probabilities in L2.)
   KernelStage meanMap = mapStage(
@@ -804,12 +821,8 @@ void addAttentionMaps(mlir::vit::FusedAttentionOp op, KernelDef &def, Func qkv,
         return std::vector<Expr>{v[0], v[1], k.x, v[2]};
       });
   meanMap.rowsPerTask = 32;
-  const int classIndex = def.stages.size() + 3;
-  classScores.nestIn = classProbs.nestIn = classIndex;
-  allScores.nestIn = allProbs.nestIn = classIndex + 3;
-  def.stages.insert(def.stages.end(), {keys, classScores, classProbs, classMap,
-                                       allScores, allProbs, meanMap});
-  def.outputs.push_back(classMap.func);
+  allScores.nestIn = allProbs.nestIn = def.stages.size() + 2;
+  def.stages.insert(def.stages.end(), {allScores, allProbs, meanMap});
   def.outputs.push_back(meanMap.func);
 }
 

@@ -285,7 +285,8 @@ static std::string modelDescriptionSource(const Program &program,
     os << "-1};\n";
   };
   intArray("attention_class_values", maps.classValues);
-  intArray("attention_mean_values", maps.meanValues);
+  if (!maps.meanValues.empty())
+    intArray("attention_mean_values", maps.meanValues);
   os << "\nstatic const vitrt_model_desc model = {\n"
      << "  VITRT_ABI_VERSION,\n"
      << "  " << cStringLiteral(program.model.name) << ",\n"
@@ -315,7 +316,8 @@ static std::string modelDescriptionSource(const Program &program,
                       maps.heads, maps.rows, maps.tokens)
      << llvm::formatv("  {0}, {1}, {2},\n", maps.rowBegin, maps.rowEnd,
                       maps.rowMean ? 1 : 0)
-     << "  attention_class_values, attention_mean_values,\n"
+     << "  attention_class_values, "
+     << (maps.meanValues.empty() ? "0" : "attention_mean_values") << ",\n"
      << "};\n\n"
      << "const vitrt_model_desc *" << symbol
      << "_model(void) { return &model; }\n";

@@ -71,6 +71,10 @@ struct KernelStage {
   int threadColumns = 0, threadRows = 0; // GPU: each thread's register tile
   int sharedK = 0; // GPU: k per step with both operand slices in shared memory
   bool costlyEpilogue = false; // Gemm: e.g. GELU, which a CPU tile loops over
+  // Gemm with few rows (the class rows of attention maps): each output is one
+  // dot product vectorized along k and summed across the lanes, so that the
+  // right side is read as stored (k contiguous) instead of transposed.
+  bool dotAlongReduction = false;
   // Gemm: the k a dot product sums per lane, 4 for u8 x i8 in int32
   // (vpdpbusd), 2 for bf16 in f32 (vdpbf16ps), 1 for f32. With more than 1,
   // the reduction is (k % group, k / group), the first vectorized with the

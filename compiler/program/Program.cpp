@@ -350,18 +350,22 @@ Expected<Program> vitc::buildProgram(func::FuncOp forward) {
                        attention.getAttentionMaps()[0].getType())
                        .getShape(); // [B, heads, rows, tokens]
       ArrayRef<int64_t> rows = *attention.getMapRows();
+      const bool rollout = attention.getAttentionMaps().size() == 2;
       if (!maps.empty() &&
           (maps.heads != shape[1] || maps.rows != shape[2] ||
            maps.tokens != shape[3] || maps.rowBegin != rows[0] ||
-           maps.rowMean != attention.getMapMean()))
-        return programError(&op, "attention maps differ in shape or rows "
-                                 "from the first layer's");
+           maps.rowMean != attention.getMapMean() ||
+           maps.meanValues.empty() == rollout))
+        return programError(&op, "attention maps differ in shape, rows or "
+                                 "rollout from the first layer's");
       maps.heads = shape[1], maps.rows = shape[2], maps.tokens = shape[3];
       maps.rowBegin = rows[0], maps.rowEnd = rows[1];
       maps.rowMean = attention.getMapMean();
       // Its results follow the operands in the step's arguments.
-      maps.classValues.push_back(step.args[step.args.size() - 2].index);
-      maps.meanValues.push_back(step.args.back().index);
+      const size_t first = step.args.size() - (rollout ? 2 : 1);
+      maps.classValues.push_back(step.args[first].index);
+      if (rollout)
+        maps.meanValues.push_back(step.args.back().index);
     }
     std::string signature = signatureOf(&op, operandIsParam);
     auto [it, inserted] =

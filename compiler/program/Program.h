@@ -104,8 +104,9 @@ struct ProgramModel {
 
 /// The attention maps a library compiled with them returns (see
 /// vit.fused_attention's map results): per layer, in order, the value of its
-/// class_attention [heads, rows, tokens] and of its mean_attention
-/// [queries, tokens], both kept to the end of a run.
+/// class_attention [heads, rows, tokens] and, for rollout, of its
+/// mean_attention [queries, tokens] (else meanValues is empty), all kept to
+/// the end of a run.
 struct ProgramAttentionMaps {
   int64_t heads = 0, rows = 0, tokens = 0;
   int64_t rowBegin = 0, rowEnd = 0; // the query rows described

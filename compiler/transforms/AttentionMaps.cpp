@@ -83,7 +83,8 @@ struct VitAttentionMaps
       auto meanType = RankedTensorType::get({batch, queries, tokens}, f32);
       OpBuilder builder(op);
       auto mapped = FusedAttentionOp::create(
-          builder, op.getLoc(), resultType, TypeRange{classType, meanType},
+          builder, op.getLoc(), resultType,
+          rollout ? TypeRange{classType, meanType} : TypeRange{classType},
           op.getInput(), op.getNormScale(), op.getNormBias(),
           op.getQkvWeight(), op.getQkvScale(), op.getQkvBias(),
           op.getProjWeight(), op.getProjScale(), op.getProjBias(),

@@ -40,6 +40,10 @@ struct DefaultPipelineOptions
       *this, "attention-maps",
       llvm::cl::desc("fused attention also returns its attention maps"),
       llvm::cl::init(false)};
+  Option<bool> attentionRollout{
+      *this, "attention-rollout",
+      llvm::cl::desc("... and what attention rollout needs"),
+      llvm::cl::init(false)};
 };
 
 /// The compiler's own tile for a kernel op on `target` (a #vit.cpu_*_tile or

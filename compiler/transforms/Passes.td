@@ -159,8 +159,9 @@ def VitQuantizeWeights : Pass<"vit-quantize-weights", "mlir::ModuleOp"> {
 def VitAttentionMaps : Pass<"vit-attention-maps", "mlir::func::FuncOp"> {
   let summary = "make every fused attention also return its attention maps";
   let description = [{
-    For `vitc --attention-maps`: gives each `vit.fused_attention` its two
-    map results (see the op), for the query rows the head reads:
+    For `vitc --attention-maps`: gives each `vit.fused_attention` its
+    `class_attention` result (see the op), and with `rollout` its
+    `mean_attention` too, for the query rows the head reads:
 
       pool class_token      map_rows = [0, 1), DeiT's [0, 2): the class
                             (and distillation) token's rows;
@@ -174,11 +175,15 @@ def VitAttentionMaps : Pass<"vit-attention-maps", "mlir::func::FuncOp"> {
 
     Before:
       %a = vit.fused_attention %x, ... heads = 3 ... -> tensor<?x197x192xf32>
-    After:
-      %a:3 = vit.fused_attention %x, ... heads = 3 ... {map_rows = array<i64: 0, 1>}
+    After, with rollout=true:
+      %a, %maps:2 = vit.fused_attention %x, ... heads = 3 ... {map_rows = array<i64: 0, 1>}
           -> (tensor<?x197x192xf32>, tensor<?x3x1x197xf32>, tensor<?x197x197xf32>)
   }];
   let dependentDialects = ["mlir::vit::VitDialect"];
+  let options = [Option<"rollout", "rollout", "bool", "false",
+                        "also return the head-averaged probabilities of every query "
+                        "row, which attention rollout needs (a second pass over the "
+                        "scores: not free)">];
   let statistics = [Statistic<"numMapped", "num-mapped",
                               "attention kernels that return their maps">];
 }

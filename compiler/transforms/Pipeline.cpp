@@ -32,8 +32,11 @@ void mlir::vit::buildDefaultPipeline(OpPassManager &pm,
   //    pruned (its maps then cover only the rows it keeps, which are the
   //    ones the maps describe). Without fusion the pass reports the unfused
   //    attention as an error.
-  if (options.attentionMaps)
-    pm.addNestedPass<func::FuncOp>(createVitAttentionMaps());
+  if (options.attentionMaps || options.attentionRollout) {
+    VitAttentionMapsOptions maps;
+    maps.rollout = options.attentionRollout;
+    pm.addNestedPass<func::FuncOp>(createVitAttentionMaps(maps));
+  }
   // 8. Reduced precision, on the fused kernels (which carry the scales).
   VitQuantizeWeightsOptions quantize;
   quantize.precision = options.precision;

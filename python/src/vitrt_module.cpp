@@ -75,7 +75,7 @@ public:
       vitrt_close(model);
   }
 
-  Logits run(Images images) {
+  void checkShape(const Images &images) const {
     if (images.shape(1) != size_t(info.channels) ||
         images.shape(2) != size_t(info.height) ||
         images.shape(3) != size_t(info.width))
@@ -86,25 +86,82 @@ public:
           std::to_string(images.shape(1)) + ", " +
           std::to_string(images.shape(2)) + ", " +
           std::to_string(images.shape(3)) + "]");
-    const int64_t batch = int64_t(images.shape(0));
-    if (batch == 0)
+    if (images.shape(0) == 0)
       throw std::invalid_argument("images has a batch of 0");
-    const size_t count = size_t(batch) * size_t(info.outputs);
-    float *out = new float[count];
-    nb::capsule owner(out, [](void *p) noexcept { delete[] static_cast<float *>(p); });
+  }
+
+  /// Runs `call` (a libvitrt run) without the GIL, one call per model at a
+  /// time, and throws the runtime's message if it fails.
+  template <typename Call> void runLocked(Call call) {
     vitrt_status status;
     std::string message;
     {
       // One context per model: calls from several Python threads take turns.
       nb::gil_scoped_release release;
       std::lock_guard<std::mutex> lock(mutex);
-      status = vitrt_run(context, images.data(), images.size(), batch, out, count);
+      status = call();
       if (status != VITRT_OK)
         message = vitrt_last_error(); // thread-local: read on this thread
     }
     if (status != VITRT_OK)
       throw Error(message);
+  }
+
+  Logits run(Images images) {
+    checkShape(images);
+    const int64_t batch = int64_t(images.shape(0));
+    const size_t count = size_t(batch) * size_t(info.outputs);
+    float *out = new float[count];
+    nb::capsule owner(out, [](void *p) noexcept { delete[] static_cast<float *>(p); });
+    runLocked([&] {
+      return vitrt_run(context, images.data(), images.size(), batch, out, count);
+    });
     return Logits(out, {size_t(batch), size_t(info.outputs)}, owner);
+  }
+
+  /// Logits, maps [batch, layers, heads, rows, tokens] and rollout [batch,
+  /// rows, tokens] of a model compiled with --attention-maps.
+  nb::tuple runAttention(Images images) {
+    checkShape(images);
+    if (info.attention_layers == 0)
+      throw Error(std::string("model '") + info.name +
+                  "' has no attention maps: compile it with "
+                  "attention_maps=True (vitc --attention-maps)");
+    const int64_t batch = int64_t(images.shape(0));
+    const size_t rows = size_t(info.attention_rows) * info.attention_tokens;
+    const size_t mapsPerImage = size_t(info.attention_layers) * info.attention_heads * rows;
+    auto owned = [](size_t count) {
+      float *data = new float[count];
+      return std::make_pair(data, nb::capsule(data, [](void *p) noexcept {
+                              delete[] static_cast<float *>(p);
+                            }));
+    };
+    auto [logits, logitsOwner] = owned(size_t(batch) * info.outputs);
+    auto [maps, mapsOwner] = owned(size_t(batch) * mapsPerImage);
+    auto [rollout, rolloutOwner] = owned(info.attention_rollout ? size_t(batch) * rows : 1);
+    vitrt_run_extras extras{};
+    extras.attention = maps;
+    extras.attention_count = size_t(batch) * mapsPerImage;
+    if (info.attention_rollout) {
+      extras.rollout = rollout;
+      extras.rollout_count = size_t(batch) * rows;
+    }
+    runLocked([&] {
+      return vitrt_run_ex(context, images.data(), images.size(), batch, logits,
+                          size_t(batch) * info.outputs, &extras);
+    });
+    using Array = nb::ndarray<nb::numpy, float>;
+    const size_t b = size_t(batch);
+    size_t logitShape[2] = {b, size_t(info.outputs)};
+    size_t mapShape[5] = {b, size_t(info.attention_layers), size_t(info.attention_heads),
+                          size_t(info.attention_rows), size_t(info.attention_tokens)};
+    size_t rolloutShape[3] = {b, size_t(info.attention_rows), size_t(info.attention_tokens)};
+    return nb::make_tuple(Array(logits, 2, logitShape, logitsOwner),
+                          Array(maps, 5, mapShape, mapsOwner),
+                          info.attention_rollout
+                              ? nb::object(nb::cast(Array(rollout, 3, rolloutShape,
+                                                          rolloutOwner)))
+                              : nb::object(nb::none()));
   }
 
   nb::dict infoDict() const {
@@ -121,6 +178,18 @@ public:
     d["precision"] = info.precision;
     d["target"] = desc->target;
     d["cpu_features"] = desc->cpu_features;
+    d["attention_maps"] = nb::none();
+    if (info.attention_layers > 0) {
+      nb::dict maps;
+      maps["layers"] = info.attention_layers;
+      maps["heads"] = info.attention_heads;
+      maps["rows"] = info.attention_rows;
+      maps["tokens"] = info.attention_tokens;
+      maps["prefix_tokens"] = info.prefix_tokens;
+      maps["grid"] = nb::make_tuple(info.grid_height, info.grid_width);
+      maps["rollout"] = bool(info.attention_rollout);
+      d["attention_maps"] = maps;
+    }
     return d;
   }
 
@@ -145,5 +214,8 @@ NB_MODULE(_vitrt, m) {
            nb::arg("threads") = 0, nb::arg("private_weights") = false)
       .def("run", &Model::run, nb::arg("images"),
            "Logits [batch, outputs] of float32 images [batch, C, H, W]")
+      .def("run_attention", &Model::runAttention, nb::arg("images"),
+           "(logits, maps [batch, layers, heads, rows, tokens], rollout [batch, "
+           "rows, tokens]) of a model compiled with --attention-maps")
       .def_prop_ro("info", &Model::infoDict);
 }

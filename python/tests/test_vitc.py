@@ -101,3 +101,24 @@ def test_errors_carry_the_message(tmp_path):
     other = vitc.compile(case("tiny_gap")[0], weights=case("tiny_gap")[1])
     with pytest.raises(vitc.VitcError, match="do not belong to model"):
         vitc.load(model.library, weights=other.weights)
+
+
+def test_attention_maps_and_rollout_match_timm():
+    config, checkpoint, images, reference = case("tiny_deit_distilled")
+    folder = os.path.join(REFERENCE, "tiny_deit_distilled")
+    model = vitc.compile(config, weights=checkpoint, attention_maps="rollout")
+    assert model.info["attention_maps"] == {"layers": 2, "heads": 2, "rows": 2, "tokens": 18,
+                                            "prefix_tokens": 2, "grid": (4, 4),
+                                            "rollout": True}
+    logits, maps, rollout = model.attention(images)
+    assert np.abs(logits - reference).max() <= 1e-4
+    assert np.abs(maps - np.load(os.path.join(folder, "attention_maps.npy"))).max() <= 1e-5
+    assert np.abs(rollout - np.load(os.path.join(folder, "rollout.npy"))).max() <= 1e-5
+    class_only = vitc.compile(config, weights=checkpoint, attention_maps=True)
+    logits, maps, rollout = class_only.attention(images)
+    assert np.abs(maps - np.load(os.path.join(folder, "attention_maps.npy"))).max() <= 1e-5
+    assert rollout is None
+    plain = vitc.compile(config, weights=checkpoint)
+    assert plain.info["attention_maps"] is None
+    with pytest.raises(vitc.VitcError, match="has no attention maps"):
+        plain.attention(images)

@@ -59,6 +59,18 @@ class Model:
     def __call__(self, images):
         """Logits [batch, outputs] (float32) of images [batch, channels, height, width]:
         a float32 numpy array, or anything with __array__ or __dlpack__."""
+        return self._native.run(self._images(images))
+
+    def attention(self, images):
+        """For a model compiled with attention_maps=True: (logits, maps, rollout), maps
+        [batch, layers, heads, rows, tokens] the attention of the class token's row (DeiT: and
+        the distillation token's; mean pooling: the mean of the pooled rows) per layer and
+        head, rollout [batch, rows, tokens] its attention rollout (None unless compiled with
+        attention_maps="rollout"; docs/WHAT_THE_MODEL_SEES.md).
+        info["attention_maps"] gives the sizes and the patch grid."""
+        return self._native.run_attention(self._images(images))
+
+    def _images(self, images):
         if hasattr(images, "__dlpack__") and not isinstance(images, np.ndarray):
             images = np.from_dlpack(images)
         images = np.asarray(images)
@@ -69,7 +81,7 @@ class Model:
             info = self.info
             raise ValueError(f"images must be [batch, {info['channels']}, {info['height']}, "
                              f"{info['width']}], got shape {list(images.shape)}")
-        return self._native.run(np.ascontiguousarray(images))
+        return np.ascontiguousarray(images)
 
     def __repr__(self):
         info = self.info
@@ -85,7 +97,8 @@ def load(library, weights=None, threads=0, private_weights=False):
 
 
 def compile(model, *, weights=None, random_weights=None, target="host", precision="f32",
-            schedule_file=None, name=None, output_dir=None, threads=0, vitc_args=()):
+            schedule_file=None, name=None, output_dir=None, threads=0, attention_maps=False,
+            vitc_args=()):
     """Compiles a ViT with vitc and opens it.
 
     model: a zoo name ("vit-b16", "deit-s16", ...), a config.json path, or a config dict
@@ -94,6 +107,8 @@ def compile(model, *, weights=None, random_weights=None, target="host", precisio
         arrays or torch tensors, timm/official/Hugging Face key names as vitc maps them).
     random_weights: a seed for vitc's random weights instead (neither: random with seed 0).
     target, precision, schedule_file: as vitc's --target, --precision, --schedule-file.
+    attention_maps: True (or "class") or "rollout", as vitc's --attention-maps[=rollout]
+        (then Model.attention(images) returns them).
     output_dir: where the library and weights go (default: the cache, reused when the same
         inputs were compiled before).
     """
@@ -126,6 +141,9 @@ def compile(model, *, weights=None, random_weights=None, target="host", precisio
         args += ["--target", target, "--precision", precision]
         if schedule_file is not None:
             args += ["--schedule-file", os.path.abspath(os.fspath(schedule_file))]
+        if attention_maps:
+            args += ["--attention-maps=rollout" if attention_maps == "rollout"
+                     else "--attention-maps"]
         args += list(vitc_args)
         ident = _identifier(name or default_name)
         cached = output_dir is None

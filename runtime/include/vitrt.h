@@ -75,6 +75,7 @@ typedef struct vitrt_model_info {
    * token's (and DeiT's distillation token's), or for a model that pools
    * the mean of its tokens, one row: the mean over the rows it pools. */
   int attention_layers, attention_heads, attention_rows, attention_tokens;
+  int attention_rollout; /* 1: compiled with --attention-maps=rollout */
 } vitrt_model_info;
 
 /* Maps `weights_path` (written by vitc with the library) and checks it
@@ -112,7 +113,7 @@ typedef struct vitrt_run_extras {
   size_t attention_count;
   /* ... and their attention rollout (Abnar & Zuidema 2020): the map rows of
    * A'_L ... A'_1, A'_l = (head mean of layer l's attention + I) / 2,
-   * [batch, rows, tokens]. */
+   * [batch, rows, tokens]. Models compiled with --attention-maps=rollout. */
   float *rollout;
   size_t rollout_count;
 } vitrt_run_extras;

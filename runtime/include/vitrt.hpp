@@ -85,7 +85,8 @@ public:
   struct Attention {
     std::vector<float> outputs;   // [batch, outputs]
     std::vector<float> maps;      // [batch, layers, heads, rows, tokens]
-    std::vector<float> rollout;   // [batch, rows, tokens]
+    std::vector<float> rollout;   // [batch, rows, tokens]; empty without
+                                  // --attention-maps=rollout
   };
   Attention runWithAttention(const std::vector<float> &images, int64_t batch) {
     const vitrt_model_info &info = model_->info();
@@ -94,11 +95,12 @@ public:
     result.outputs.resize(size_t(batch) * info.outputs);
     result.maps.resize(size_t(batch) * info.attention_layers *
                        info.attention_heads * rows);
-    result.rollout.resize(size_t(batch) * rows);
+    if (info.attention_rollout)
+      result.rollout.resize(size_t(batch) * rows);
     vitrt_run_extras extras{};
     extras.attention = result.maps.data();
     extras.attention_count = result.maps.size();
-    extras.rollout = result.rollout.data();
+    extras.rollout = result.rollout.empty() ? nullptr : result.rollout.data();
     extras.rollout_count = result.rollout.size();
     check(vitrt_run_ex(context_, images.data(), images.size(), batch,
                        result.outputs.data(), result.outputs.size(), &extras));

@@ -141,8 +141,9 @@ typedef struct vitrt_model_desc {
    * layer, two values its attention kernel computes, kept to the end of a
    * run: attention_class_values[l], [heads, rows, tokens], the probabilities
    * of the query rows row_begin..row_end-1 per head (row_mean: their mean,
-   * rows = 1); attention_mean_values[l], [queries, tokens], every query
-   * row's probabilities averaged over the heads (queries: the rows the layer
+   * rows = 1); with --attention-maps=rollout (else NULL),
+   * attention_mean_values[l], [queries, tokens], every query row's
+   * probabilities averaged over the heads (queries: the rows the layer
    * computes, fewer in a last layer narrowed to the class token). */
   int32_t attention_layers, attention_heads, attention_rows, attention_tokens;
   int32_t attention_row_begin, attention_row_end, attention_row_mean;

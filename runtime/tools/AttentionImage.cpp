@@ -68,9 +68,14 @@ llvm::Error vitc::writeAttentionImage(const std::string &path,
   const int scale = std::max(1, (kMinPanel + info.height - 1) / info.height);
   const int pw = info.width * scale, ph = info.height * scale;
   const int rowHeight = kLabelHeight + ph + kGap;
-  Canvas canvas(kGap + 3 * (pw + kGap), kGap + int(batch) * rowHeight,
+  // The input, then the rollout where there is one, then the last layer.
+  std::vector<const char *> titles = {"input"};
+  if (rollout)
+    titles.push_back("attention rollout");
+  titles.push_back("last layer");
+  const int panels = int(titles.size());
+  Canvas canvas(kGap + panels * (pw + kGap), kGap + int(batch) * rowHeight,
                 Rgb{255, 255, 255});
-  const char *titles[3] = {"input", "attention rollout", "last layer"};
   const int64_t tokens = info.attention_tokens;
   const int64_t perMap = int64_t(info.attention_heads) * info.attention_rows * tokens;
   for (int64_t b = 0; b < batch; ++b) {
@@ -84,11 +89,12 @@ llvm::Error vitc::writeAttentionImage(const std::string &path,
       for (int64_t j = 0; j < tokens; ++j)
         last[j] += layer[int64_t(h) * info.attention_rows * tokens + j] /
                    info.attention_heads;
-    std::vector<float> heat[2] = {
-        gridValues(rollout + b * info.attention_rows * tokens, info),
-        gridValues(last.data(), info)};
+    std::vector<std::vector<float>> heat;
+    if (rollout)
+      heat.push_back(gridValues(rollout + b * info.attention_rows * tokens, info));
+    heat.push_back(gridValues(last.data(), info));
     const int top = kGap + int(b) * rowHeight;
-    for (int p = 0; p < 3; ++p) {
+    for (int p = 0; p < panels; ++p) {
       const int left = kGap + p * (pw + kGap);
       canvas.text(left, top, titles[p], 2, Rgb{0, 0, 0});
       for (int y = 0; y < ph; ++y)

@@ -1,9 +1,10 @@
 //===- AttentionImage.h - attention over the input image, as a PNG --------===//
 //
-// vit-run --attention-image: for each image of a batch, one row of three
-// panels: the image as the model saw it (its input, un-normalised), the
-// attention rollout of the class token, and the last layer's class-token
-// attention averaged over the heads, each upsampled from the patch grid
+// vit-run --attention-image: for each image of a batch, one row of panels:
+// the image as the model saw it (its input, un-normalised), the attention
+// rollout of the class token (libraries compiled with
+// --attention-maps=rollout), and the last layer's class-token attention
+// averaged over the heads, each upsampled from the patch grid
 // (bilinear) and drawn over the image in viridis.
 //
 //===----------------------------------------------------------------------===//
@@ -21,8 +22,9 @@
 namespace vitc {
 
 /// `images` [batch, C, H, W] as the model read them; `maps` [batch, layers,
-/// heads, rows, tokens] and `rollout` [batch, rows, tokens] from
-/// vitrt_run_ex. Draws map row 0 (the class token, or the pooled mean).
+/// heads, rows, tokens] and `rollout` [batch, rows, tokens] (or null: no
+/// rollout panel) from vitrt_run_ex. Draws map row 0 (the class token, or
+/// the pooled mean).
 llvm::Error writeAttentionImage(const std::string &path,
                                 const vitrt_model_info &info,
                                 const float *images, int64_t batch,

@@ -60,12 +60,13 @@ static cl::opt<std::string> attentionMapsPath(
     cl::value_desc("file"));
 static cl::opt<std::string> rolloutPath(
     "rollout",
-    cl::desc("... and its attention rollout [batch, rows, tokens] as .npy"),
+    cl::desc("Models compiled with --attention-maps=rollout: write the "
+             "attention rollout [batch, rows, tokens] as .npy"),
     cl::value_desc("file"));
 static cl::opt<std::string> attentionImagePath(
     "attention-image",
-    cl::desc("... and draw, per image, the rollout and the last layer's "
-             "attention over it, as a PNG"),
+    cl::desc("Models compiled with --attention-maps: draw, per image, the "
+             "last layer's attention (and the rollout) over it, as a PNG"),
     cl::value_desc("file.png"));
 static cl::opt<unsigned> top("top", cl::desc("Classes to print per image"),
                              cl::init(5));
@@ -209,6 +210,10 @@ int main(int argc, char **argv) {
       return fail(llvm::Twine(libraryPath) +
                   " has no attention maps: compile it with vitc "
                   "--attention-maps");
+    if (!rolloutPath.empty() && !info.attention_rollout)
+      return fail(llvm::Twine("--rollout: ") + libraryPath +
+                  " has attention maps but not what their rollout needs: "
+                  "compile it with vitc --attention-maps=rollout");
     if (!attentionImagePath.empty() &&
         !llvm::StringRef(attentionImagePath).ends_with(".png"))
       return fail("--attention-image: the file must end in .png, got " +
@@ -218,9 +223,11 @@ int main(int argc, char **argv) {
     attention.data.resize(size_t(batch) * info.attention_layers *
                           info.attention_heads * info.attention_rows *
                           info.attention_tokens);
-    rollout.shape = {batch, info.attention_rows, info.attention_tokens};
-    rollout.data.resize(size_t(batch) * info.attention_rows *
-                        info.attention_tokens);
+    if (info.attention_rollout) {
+      rollout.shape = {batch, info.attention_rows, info.attention_tokens};
+      rollout.data.resize(size_t(batch) * info.attention_rows *
+                          info.attention_tokens);
+    }
   }
   vitrt_run_extras extras{};
   extras.features = features.data.empty() ? nullptr : features.data.data();
@@ -332,7 +339,8 @@ int main(int argc, char **argv) {
   if (!attentionImagePath.empty()) {
     if (llvm::Error err = vitc::writeAttentionImage(
             attentionImagePath, info, input.data.data(), batch,
-            attention.data.data(), rollout.data.data()))
+            attention.data.data(),
+            rollout.data.empty() ? nullptr : rollout.data.data()))
       return fail(llvm::toString(std::move(err)));
     llvm::outs() << "wrote " << attentionImagePath << "\n";
   }

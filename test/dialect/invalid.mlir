@@ -716,7 +716,7 @@ func.func @bf16_linear_weight(%x: tensor<?x8xf32>, %w: tensor<10x8xbf16>) {
 // -----
 
 func.func @attention_maps_without_rows(%x: tensor<?x5x8xf32>, %g: tensor<8xf32>, %wqkv: tensor<24x8xf32>, %wo: tensor<8x8xf32>) {
-  // expected-error @+1 {{'vit.fused_attention' op attention maps are 2 results (class_attention, mean_attention) with map_rows, got 2 results and no map_rows}}
+  // expected-error @+1 {{'vit.fused_attention' op attention maps are class_attention and optionally mean_attention, with map_rows; got 2 results and no map_rows}}
   %a:3 = vit.fused_attention %x, %g, %g, %wqkv, %wo, %g heads = 2 eps = 1.0e-6 : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<24x8xf32>, tensor<8x8xf32>, tensor<8xf32>) -> (tensor<?x5x8xf32>, tensor<?x2x1x5xf32>, tensor<?x5x5xf32>)
   return
 }

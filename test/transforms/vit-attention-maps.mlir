@@ -1,4 +1,9 @@
-// RUN: vit-opt %s -split-input-file -vit-attention-maps -verify-diagnostics | FileCheck %s
+// RUN: vit-opt %s -split-input-file -vit-attention-maps="rollout=true" -verify-diagnostics | FileCheck %s
+// RUN: vit-opt %s -split-input-file -vit-attention-maps -verify-diagnostics | FileCheck %s --check-prefix=CLASS
+
+// Without rollout, only class_attention.
+// CLASS-LABEL: func.func @class_token
+// CLASS: %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}} = vit.fused_attention %arg0, {{.*}} {map_rows = array<i64: 0, 1>} : (tensor<?x5x8xf32>, {{.*}}) -> (tensor<?x5x8xf32>, tensor<?x2x1x5xf32>)
 
 // Class-token pooling: the maps describe query row 0; the last block,
 // narrowed to that row, averages the heads over its one query row.

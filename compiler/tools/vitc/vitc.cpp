@@ -149,12 +149,15 @@ static cl::opt<bool>
     fusion("fusion",
            cl::desc("Run the fusion passes before the backend (default on)"),
            cl::init(true), cl::cat(outputCategory));
-static cl::opt<bool> attentionMaps(
+static cl::opt<std::string> attentionMaps(
     "attention-maps",
     cl::desc("The fused attention kernels also return the class token's "
-             "attention per layer and head, and what attention rollout needs "
-             "(vitrt_run_ex, vit-run --attention-maps; CPU targets)"),
-    cl::init(false), cl::cat(outputCategory));
+             "attention per layer and head (vitrt_run_ex, vit-run "
+             "--attention-maps; CPU targets); =rollout: and what attention "
+             "rollout needs (every row's head mean: costs a second pass over "
+             "the scores)"),
+    cl::value_desc("class|rollout"), cl::ValueOptional,
+    cl::cat(outputCategory));
 static cl::opt<std::string>
     target("target",
            cl::desc("Halide target: host, x86-64-linux-avx2, "
@@ -369,7 +372,8 @@ static llvm::Error runDefaultPipeline(mlir::ModuleOp module) {
   options.cores = cores;
   options.precision = precision;
   options.fusion = fusion;
-  options.attentionMaps = attentionMaps;
+  options.attentionMaps = attentionMaps.getNumOccurrences() > 0;
+  options.attentionRollout = attentionMaps == "rollout";
   mlir::vit::buildDefaultPipeline(pm, options);
   if (mlir::failed(pm.run(module)))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -427,7 +431,11 @@ int main(int argc, char **argv) {
     return fail("--precision " + precision +
                 " applies to the fused attention and MLP kernels; it needs "
                 "--fusion (the default)");
-  if (attentionMaps && !fusion)
+  if (attentionMaps.getNumOccurrences() > 0 && attentionMaps != "" &&
+      attentionMaps != "class" && attentionMaps != "rollout")
+    return fail("--attention-maps: expected class (the default) or rollout, "
+                "got '" + attentionMaps + "'");
+  if (attentionMaps.getNumOccurrences() > 0 && !fusion)
     return fail("--attention-maps come from the fused attention kernels; it "
                 "needs --fusion (the default)");
 

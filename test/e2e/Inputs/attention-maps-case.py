@@ -20,7 +20,7 @@ def run(*args):
 
 
 run(vitc, "--config", f"{ref}/config.json", "--weights", f"{ref}/model.safetensors",
-    "--attention-maps", "--emit=lib", "-o", lib)
+    "--attention-maps=rollout", "--emit=lib", "-o", lib)
 for images, suffix in ((0, ""), (1, "_b1")):
     stem = os.path.join(out, case + suffix)
     run(vit_run, "--library", lib, f"{ref}/input.npy", "--images", str(images), "--top", "0",
