@@ -24,6 +24,10 @@ tool_dirs = [
 ]
 llvm_config.add_tool_substitutions(["vit-opt", "vitc", "vit-run", "compare-outputs", "FileCheck", "not", "count", "split-file", "llvm-nm", "llvm-readelf", "llvm-objdump"], tool_dirs)
 
+# Tests see the compiler's own tiles, whatever a developer's schedule cache
+# holds; the tuning tests give theirs with --schedule-cache.
+config.environment["VITC_SCHEDULE_CACHE"] = "off"
+
 # OpenCL tests run where an OpenCL platform is installed (PoCL, from
 # scripts/setup.sh, runs the kernels on the CPU).
 if glob.glob("/etc/OpenCL/vendors/*.icd"):

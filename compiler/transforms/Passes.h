@@ -29,6 +29,9 @@ struct DefaultPipelineOptions
   Option<std::string> scheduleFile{
       *this, "schedule-file",
       llvm::cl::desc("JSON file of per-kernel tile overrides")};
+  Option<std::string> scheduleCache{
+      *this, "schedule-cache",
+      llvm::cl::desc("directory of tiles measured by vitc --tune")};
   Option<std::string> precision{
       *this, "precision",
       llvm::cl::desc("f32, or int8 or bf16 for the encoder's weight GEMMs"),

@@ -209,6 +209,14 @@ def VitSelectTiles : Pass<"vit-select-tiles", "mlir::ModuleOp"> {
     op-name entries); a key that matches nothing, an unknown parameter, or a
     tile that does not verify (or, on GPUs, needs more threads or shared
     memory than the target has) is an error.
+
+    With a `schedule-cache` directory, a kernel whose key (this CPU, the
+    target, the op with its types and attributes, the vitc and Halide
+    versions) has an entry there, measured by `vitc --tune`, takes the
+    cached tile over the compiler's (a schedule file still applies over
+    it) and is marked `vit.tile_source = "schedule cache"`. A corrupt or
+    foreign entry, or one whose tile no longer verifies, is a warning and
+    ignored.
   }];
   let dependentDialects = ["mlir::vit::VitDialect"];
   let options = [
@@ -219,8 +227,12 @@ def VitSelectTiles : Pass<"vit-select-tiles", "mlir::ModuleOp"> {
            "cores to plan for (0: this machine's)">,
     Option<"scheduleFile", "schedule-file", "std::string", "\"\"",
            "JSON file of per-kernel tile overrides">,
+    Option<"scheduleCache", "schedule-cache", "std::string", "\"\"",
+           "directory of measured tiles (vitc --tune); empty: none">,
   ];
-  let statistics = [Statistic<"numTiled", "num-tiled", "kernel ops tiled">];
+  let statistics = [Statistic<"numTiled", "num-tiled", "kernel ops tiled">,
+                    Statistic<"numCached", "num-cached",
+                              "kernel ops tiled from the schedule cache">];
 }
 
 #endif // VITC_TRANSFORMS_PASSES_TD

@@ -47,6 +47,7 @@ void mlir::vit::buildDefaultPipeline(OpPassManager &pm,
   tiles.target = options.target;
   tiles.cores = options.cores;
   tiles.scheduleFile = options.scheduleFile;
+  tiles.scheduleCache = options.scheduleCache;
   pm.addPass(createVitSelectTiles(tiles));
 }
 

@@ -34,6 +34,7 @@
 
 #include "compiler/target/TargetDescription.h"
 #include "compiler/transforms/Passes.h"
+#include "compiler/transforms/ScheduleCache.h"
 #include "compiler/transforms/ScheduleFile.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -237,6 +238,27 @@ struct VitSelectTiles : mlir::vit::impl::VitSelectTilesBase<VitSelectTiles> {
 
     WalkResult walked = module.walk([&](KernelOpInterface op) {
       Attribute tile = defaultTile(op, *machine);
+      if (!scheduleCache.empty()) {
+        auto warn = [&](const std::string &message) {
+          op->emitWarning() << message;
+        };
+        ScheduleCacheKey key = scheduleCacheKey(op, *machine);
+        if (std::optional<CachedSchedule> cached =
+                lookupSchedule(scheduleCache, key, warn)) {
+          std::string why;
+          auto emitWhy = [&]() {
+            return op->emitWarning()
+                   << "schedule cache entry " << key.fileName()
+                   << " ignored: its tile does not apply: ";
+          };
+          if (Attribute tuned = applySettings(tile, cached->settings, emitWhy)) {
+            tile = tuned;
+            op->setAttr("vit.tile_source",
+                        StringAttr::get(op->getContext(), "schedule cache"));
+            ++numCached;
+          }
+        }
+      }
       // The op name's settings, then the location's over them, applied and
       // verified together.
       SmallVector<std::pair<std::string, llvm::json::Value>> settings;

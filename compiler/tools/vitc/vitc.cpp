@@ -15,7 +15,10 @@
 #include "compiler/program/Program.h"
 #include "compiler/target/TargetDescription.h"
 #include "compiler/transforms/Passes.h"
+#include "compiler/transforms/ScheduleCache.h"
+#include "compiler/tuning/Tuner.h"
 
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Support/FileUtilities.h"
@@ -28,6 +31,8 @@
 #include "llvm/Support/Process.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
+
+#include <chrono>
 #include <map>
 
 using namespace vitc;
@@ -36,6 +41,7 @@ namespace cl = llvm::cl;
 static cl::OptionCategory modelCategory("Model description");
 static cl::OptionCategory weightsCategory("Weights");
 static cl::OptionCategory outputCategory("Output");
+static cl::OptionCategory tuningCategory("Tuning");
 
 static cl::opt<std::string>
     modelName("model",
@@ -149,6 +155,26 @@ static cl::opt<bool>
     fusion("fusion",
            cl::desc("Run the fusion passes before the backend (default on)"),
            cl::init(true), cl::cat(outputCategory));
+static cl::opt<bool> tune(
+    "tune",
+    cl::desc("Time each distinct kernel on this machine over its tile "
+             "parameters and store the fastest tiles in the schedule cache "
+             "(then --emit, if given, uses them)"),
+    cl::cat(tuningCategory));
+static cl::opt<std::string>
+    budget("budget",
+           cl::desc("Time --tune may take: seconds, or with s, m or h "
+                    "(default 10m)"),
+           cl::value_desc("time"), cl::init("10m"), cl::cat(tuningCategory));
+static cl::opt<int64_t> tuneBatch(
+    "tune-batch", cl::desc("Images per kernel call while tuning (default 1)"),
+    cl::init(1), cl::cat(tuningCategory));
+static cl::opt<std::string> scheduleCache(
+    "schedule-cache",
+    cl::desc("Directory of tiles measured by --tune, used whenever a "
+             "kernel's key matches (default: $VITC_SCHEDULE_CACHE, else "
+             "~/.cache/vitc/schedules; off: none)"),
+    cl::value_desc("dir"), cl::cat(tuningCategory));
 static cl::opt<std::string> attentionMaps(
     "attention-maps",
     cl::desc("The fused attention kernels also return the class token's "
@@ -354,11 +380,20 @@ static void writeParams(const ModelConfig &c, llvm::raw_ostream &os) {
     os << llvm::formatv("  {0,-14} {1,15}\n", group, withCommas(count));
 }
 
+/// The schedule cache vitc reads (--schedule-cache, else the default); ""
+/// when it is off.
+static std::string scheduleCacheDir() {
+  if (scheduleCache.getNumOccurrences() == 0)
+    return mlir::vit::defaultScheduleCacheDir();
+  return scheduleCache == "off" ? std::string() : scheduleCache.getValue();
+}
+
 /// Describes --target (once: the module's #vit.target is what every later
 /// stage reads), then runs the default pipeline (fusion unless
-/// --fusion=false, then tiling) on `module`. The passes report their own
-/// errors.
-static llvm::Error runDefaultPipeline(mlir::ModuleOp module) {
+/// --fusion=false, then tiling, with the schedule cache's tiles unless
+/// `withCache` is false) on `module`. The passes report their own errors.
+static llvm::Error runDefaultPipeline(mlir::ModuleOp module,
+                                      bool withCache = true) {
   llvm::Expected<mlir::vit::TargetAttr> machine =
       describeTarget(module.getContext(), target, cores);
   if (!machine)
@@ -366,12 +401,24 @@ static llvm::Error runDefaultPipeline(mlir::ModuleOp module) {
                                    "--target: " +
                                        llvm::toString(machine.takeError()));
   module->setAttr("vit.target", *machine);
+  // Warnings (e.g. a schedule cache entry ignored) go to stderr like errors;
+  // MLIR's default handler prints only errors.
+  mlir::ScopedDiagnosticHandler warnings(
+      module.getContext(), [](mlir::Diagnostic &diagnostic) {
+        if (diagnostic.getSeverity() != mlir::DiagnosticSeverity::Warning)
+          return mlir::failure();
+        llvm::WithColor::warning(llvm::errs(), "vitc")
+            << diagnostic.str() << " (at " << diagnostic.getLocation()
+            << ")\n";
+        return mlir::success();
+      });
   mlir::PassManager pm(module.getContext());
   mlir::vit::DefaultPipelineOptions options;
   options.scheduleFile = scheduleFile;
   options.cores = cores;
   options.precision = precision;
   options.fusion = fusion;
+  options.scheduleCache = withCache ? scheduleCacheDir() : std::string();
   options.attentionMaps = attentionMaps.getNumOccurrences() > 0;
   options.attentionRollout = attentionMaps == "rollout";
   mlir::vit::buildDefaultPipeline(pm, options);
@@ -388,14 +435,15 @@ struct PlannedModel {
 };
 
 static llvm::Expected<PlannedModel> planModel(mlir::MLIRContext &context,
-                                              const ModelConfig &config) {
+                                              const ModelConfig &config,
+                                              bool withCache = true) {
   PlannedModel planned;
   planned.module = buildModel(context, config);
   if (mlir::failed(mlir::verify(*planned.module)))
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         "internal error: the emitted IR does not verify");
-  if (llvm::Error err = runDefaultPipeline(*planned.module))
+  if (llvm::Error err = runDefaultPipeline(*planned.module, withCache))
     return err;
   llvm::Expected<Program> program =
       buildProgram(planned.module->lookupSymbol<mlir::func::FuncOp>("forward"));
@@ -405,9 +453,131 @@ static llvm::Expected<PlannedModel> planModel(mlir::MLIRContext &context,
   return planned;
 }
 
+/// "600", "600s", "10m", "1h" in seconds; nothing when it is not one.
+static std::optional<double> parseDuration(llvm::StringRef text) {
+  double scale = 1;
+  if (text.consume_back("s"))
+    scale = 1;
+  else if (text.consume_back("m"))
+    scale = 60;
+  else if (text.consume_back("h"))
+    scale = 3600;
+  double value;
+  if (text.empty() || text.getAsDouble(value) || value <= 0)
+    return std::nullopt;
+  return value * scale;
+}
+
+/// Writes the tuned tiles as a schedule file (-o FILE.json with --tune):
+/// each kernel op's location with its kernel's tile, which --schedule-file
+/// reads back on any machine.
+static int writeTunedScheduleFile(const Program &program,
+                                  const std::vector<KernelTuning> &results) {
+  if (!llvm::StringRef(outputPath).ends_with(".json"))
+    return fail("-o with --tune writes a schedule file: give FILE.json, got '" +
+                outputPath + "'");
+  mlir::ModuleOp module =
+      program.kernels.front().op->getParentOfType<mlir::ModuleOp>();
+  llvm::StringMap<mlir::Attribute> byKernel;
+  for (auto [kernel, result] : llvm::zip(program.kernels, results))
+    byKernel[mlir::vit::scheduleCacheKey(kernel.op, program.target).kernel] =
+        result.best;
+  llvm::json::Object file;
+  std::string missing;
+  module.walk([&](mlir::vit::KernelOpInterface op) {
+    auto location = mlir::dyn_cast<mlir::NameLoc>(op->getLoc());
+    auto tile = byKernel.find(
+        mlir::vit::scheduleCacheKey(op, program.target).kernel);
+    if (!location || tile == byKernel.end()) {
+      missing = op->getName().getStringRef().str();
+      return;
+    }
+    llvm::json::Object settings;
+    for (auto &[name, value] : mlir::vit::tileSettings(tile->second))
+      settings[name] = std::move(value);
+    file[location.getName().strref()] = std::move(settings);
+  });
+  if (!missing.empty())
+    return fail("internal error: a " + missing +
+                " kernel has no location name to write its tile under");
+  std::error_code ec;
+  llvm::raw_fd_ostream os(outputPath, ec);
+  if (ec)
+    return fail("-o: cannot write '" + outputPath + "': " + ec.message());
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(file))) << "\n";
+  llvm::outs() << "schedule file: " << outputPath << "\n";
+  return 0;
+}
+
+/// vitc --tune: times the model's kernels over their tiles, stores the best
+/// in the schedule cache and prints what it found. 0 on success.
+static int runTuning(const ModelConfig &config) {
+  std::optional<double> seconds = parseDuration(budget);
+  if (!seconds)
+    return fail("--budget: expected a time such as 600, 90s, 10m or 1h, "
+                "got '" + budget + "'");
+  if (tuneBatch < 1 || tuneBatch > 4096)
+    return fail("--tune-batch: expected 1 to 4096 images, got " +
+                std::to_string(tuneBatch));
+  TuneOptions options;
+  options.cacheDir = scheduleCacheDir();
+  if (options.cacheDir.empty())
+    return fail("--tune stores its tiles in the schedule cache, which is off; "
+                "give --schedule-cache DIR");
+  options.budgetSeconds = *seconds;
+  options.batch = tuneBatch;
+  options.progress = &llvm::errs();
+  if (outputPath != "-" && emit == Emit::None &&
+      !llvm::StringRef(outputPath).ends_with(".json"))
+    return fail("-o with --tune writes a schedule file: give FILE.json, got '" +
+                outputPath + "'");
+  const auto start = std::chrono::steady_clock::now();
+  mlir::MLIRContext context;
+  // From the compiler's own tiles, whatever the cache holds now.
+  llvm::Expected<PlannedModel> planned =
+      planModel(context, config, /*withCache=*/false);
+  if (!planned)
+    return fail(planned.takeError());
+  llvm::Expected<std::vector<KernelTuning>> results =
+      tuneProgram(planned->program, options);
+  if (!results)
+    return fail(results.takeError());
+  llvm::outs() << llvm::formatv(
+      "{0} on {1}, batch {2}; tiles stored in {3}\n", config.name,
+      mlir::vit::hostCpuName(), tuneBatch.getValue(), options.cacheDir);
+  llvm::outs() << llvm::formatv("{0,-24} {1,5} {2,11} {3,11} {4,8} {5,10}\n",
+                                "kernel", "calls", "default ms", "tuned ms",
+                                "speedup", "candidates");
+  double before = 0, after = 0;
+  for (const KernelTuning &r : *results) {
+    llvm::outs() << llvm::formatv(
+        "{0,-24} {1,5} {2,11:f3} {3,11:f3} {4,7:f2}x {5,10}\n", r.kernel,
+        r.calls, 1e3 * r.defaultSeconds, 1e3 * r.bestSeconds,
+        r.defaultSeconds / r.bestSeconds, r.candidates);
+    if (r.bestTile != r.defaultTile)
+      llvm::outs() << "    " << r.defaultTile << "\n -> " << r.bestTile
+                   << "\n";
+    before += r.calls * r.defaultSeconds;
+    after += r.calls * r.bestSeconds;
+  }
+  llvm::outs() << llvm::formatv(
+      "kernels of one run: {0:f2} ms with the compiler's tiles, {1:f2} ms "
+      "tuned ({2:f2}x)\n",
+      1e3 * before, 1e3 * after, before / after);
+  llvm::outs() << llvm::formatv(
+      "tuned in {0:f1} s (budget {1:f0} s)\n",
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count(),
+      *seconds);
+  if (outputPath != "-" && emit == Emit::None)
+    return writeTunedScheduleFile(planned->program, *results);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions({&modelCategory, &weightsCategory, &outputCategory});
+  cl::HideUnrelatedOptions(
+      {&modelCategory, &weightsCategory, &outputCategory, &tuningCategory});
   cl::ParseCommandLineOptions(
       argc, argv,
       "vitc: compiles Vision Transformer models\n\n"
@@ -475,6 +645,13 @@ int main(int argc, char **argv) {
             out, drawPosEmbedSimilarity(*similarity, title), title))
       return fail(std::move(err));
     return 0;
+  }
+
+  if (tune) {
+    if (int status = runTuning(*config))
+      return status;
+    if (emit == Emit::None)
+      return 0;
   }
 
   if (emit == Emit::Lib) {

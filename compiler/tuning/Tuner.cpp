@@ -1,0 +1,338 @@
+//===- Tuner.cpp - tiles measured on this machine (vitc --tune) -----------===//
+
+#include "compiler/tuning/Tuner.h"
+
+#include "compiler/halide/Kernels.h"
+#include "compiler/target/TargetDescription.h"
+#include "compiler/transforms/ScheduleCache.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <random>
+#include <set>
+
+using namespace vitc;
+using mlir::vit::TileAttrInterface;
+using mlir::vit::TileParameter;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+llvm::Error tuneError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// A buffer of `type` and `extents` (innermost first) of random values in
+/// [-1, 1] (integers: [-63, 63]): what the kernel computes on does not change
+/// its time, but NaNs or denormals could.
+Halide::Buffer<> randomBuffer(Halide::Type type, const std::vector<int> &extents,
+                              std::mt19937_64 &random) {
+  Halide::Buffer<> buffer(type, extents);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  const size_t count = buffer.number_of_elements();
+  if (type == Halide::Float(32)) {
+    float *data = static_cast<float *>(buffer.data());
+    for (size_t i = 0; i < count; ++i)
+      data[i] = uniform(random);
+  } else if (type == Halide::BFloat(16)) {
+    uint16_t *data = static_cast<uint16_t *>(buffer.data());
+    for (size_t i = 0; i < count; ++i) {
+      float value = uniform(random);
+      uint32_t bits;
+      std::memcpy(&bits, &value, sizeof bits);
+      data[i] = static_cast<uint16_t>(bits >> 16);
+    }
+  } else if (type.bits() == 8) {
+    int8_t *data = static_cast<int8_t *>(buffer.data());
+    for (size_t i = 0; i < count; ++i)
+      data[i] = static_cast<int8_t>(std::lround(uniform(random) * 63));
+  } else {
+    std::memset(buffer.data(), 0, buffer.size_in_bytes());
+  }
+  return buffer;
+}
+
+/// The extents a kernel input was declared with, the batch for the free one.
+std::vector<int> declaredExtents(const Halide::ImageParam &param, int64_t batch) {
+  std::vector<int> extents;
+  for (int d = 0; d < param.dimensions(); ++d) {
+    Halide::Expr extent = param.parameter().extent_constraint(d);
+    std::optional<int64_t> value =
+        extent.defined() ? Halide::Internal::as_const_int(extent) : std::nullopt;
+    extents.push_back(static_cast<int>(value ? *value : batch));
+  }
+  return extents;
+}
+
+/// The values a tile parameter steps through, smallest first.
+std::vector<int64_t> ladder(const TileParameter &p, int64_t vector) {
+  llvm::StringRef name = p.name;
+  std::vector<int64_t> values;
+  if (name.contains("columns")) {
+    for (int64_t m = 1; m <= 6; ++m)
+      values.push_back(m * vector);
+  } else if (name == "query_rows") {
+    values = {8, 16, 24, 32, 48, 64, 96, 128, 0}; // 0: all, the most
+  } else {
+    values = {1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 24, 32};
+  }
+  if (!llvm::is_contained(values, p.value)) {
+    values.push_back(p.value);
+    if (name != "query_rows")
+      llvm::sort(values);
+  }
+  return values;
+}
+
+/// `tile` with parameter `index` one step up (`direction` 1) or down (-1) its
+/// ladder (keywords: the next one), or null when there is no such step or
+/// the tile does not verify.
+mlir::Attribute step(mlir::Attribute tile, size_t index, int direction) {
+  auto named = mlir::cast<TileAttrInterface>(tile);
+  llvm::SmallVector<TileParameter> params = named.getTileParameters();
+  TileParameter &p = params[index];
+  if (p.name == "vector")
+    return {}; // the target's lanes
+  if (!p.keywords.empty()) {
+    if (direction < 0)
+      return {};
+    p.value = (p.value + 1) % static_cast<int64_t>(p.keywords.size());
+  } else {
+    int64_t vector = 1;
+    for (const TileParameter &q : params)
+      if (q.name == "vector")
+        vector = q.value;
+    std::vector<int64_t> values = ladder(p, vector);
+    auto at = llvm::find(values, p.value) - values.begin();
+    at += direction;
+    if (at < 0 || at >= static_cast<int64_t>(values.size()))
+      return {};
+    p.value = values[at];
+  }
+  // A tile that does not verify is no candidate: its diagnostic is dropped.
+  mlir::MLIRContext *context = tile.getContext();
+  mlir::ScopedDiagnosticHandler quiet(context, [](mlir::Diagnostic &) {
+    return mlir::success();
+  });
+  return named.withTileParameters(params, [&] {
+    return mlir::emitError(mlir::UnknownLoc::get(context));
+  });
+}
+
+std::string printed(mlir::Attribute attr) {
+  std::string text;
+  llvm::raw_string_ostream(text) << attr;
+  return text;
+}
+
+std::string today() {
+  std::time_t now = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return text;
+}
+
+} // namespace
+
+llvm::Expected<double> vitc::timeKernel(mlir::Operation *op,
+                                        const Program &program, int64_t batch,
+                                        double seconds) {
+  llvm::Expected<std::vector<Halide::Target>> targets =
+      halideTargets(program.target);
+  if (!targets)
+    return targets.takeError();
+  try {
+    KernelDef def = defineKernel(op);
+    scheduleCpu(def);
+    Halide::Pipeline pipeline(def.outputs);
+    pipeline.compile_jit(targets->front());
+    std::mt19937_64 random(1);
+    for (Halide::ImageParam &input : def.inputs)
+      input.set(randomBuffer(input.type(), declaredExtents(input, batch), random));
+    std::vector<Halide::Buffer<>> outputs;
+    for (mlir::Value result : op->getResults()) {
+      auto type = mlir::cast<mlir::RankedTensorType>(result.getType());
+      std::vector<int> extents;
+      for (int64_t dim : llvm::reverse(type.getShape()))
+        extents.push_back(static_cast<int>(
+            mlir::ShapedType::isDynamic(dim) ? batch : dim));
+      outputs.emplace_back(Halide::Float(32), extents);
+    }
+    Halide::Realization realization(outputs);
+    pipeline.realize(realization); // warm: allocations, first touch
+    double best = 1e30;
+    auto start = Clock::now();
+    for (int runs = 0; runs < 3 || secondsSince(start) < seconds; ++runs) {
+      auto call = Clock::now();
+      pipeline.realize(realization);
+      best = std::min(best, secondsSince(call));
+    }
+    return best;
+  } catch (const Halide::Error &error) {
+    return tuneError(llvm::Twine("halide: ") + error.what());
+  }
+}
+
+llvm::Expected<std::vector<KernelTuning>>
+vitc::tuneProgram(const Program &program, const TuneOptions &options) {
+  if (program.target.isGpu())
+    return tuneError("--tune measures kernels on this machine's CPU; GPU "
+                     "targets cannot be tuned here yet");
+  llvm::Expected<mlir::vit::TargetAttr> host = describeTarget(
+      program.target.getContext(), "host", program.target.getCores());
+  if (!host)
+    return host.takeError();
+  if (!mlir::vit::bitEnumContainsAll(host->getFeatures(),
+                                     program.target.getFeatures()))
+    return tuneError("--tune measures kernels on this machine, which cannot "
+                     "run code for " +
+                     program.target.getTarget() +
+                     "; tune on a machine that can (or for --target host)");
+  llvm::raw_ostream &log = options.progress ? *options.progress : llvm::nulls();
+  const auto start = Clock::now();
+  auto left = [&] { return options.budgetSeconds - secondsSince(start); };
+
+  std::vector<KernelTuning> results(program.kernels.size());
+  for (const ProgramStep &s : program.steps)
+    ++results[s.kernel].calls;
+  // The compiler's tiles first: they are the baseline, and their times
+  // share the budget out.
+  for (auto [k, kernel] : llvm::enumerate(program.kernels)) {
+    KernelTuning &r = results[k];
+    r.kernel = kernel.name;
+    mlir::Attribute tile = kernel.op->getAttr("vit.tile");
+    r.defaultTile = r.bestTile = printed(tile);
+    r.best = tile;
+    log << llvm::formatv("[{0}/{1}] {2}: timing the compiler's tile\n", k + 1,
+                         program.kernels.size(), kernel.name);
+    llvm::Expected<double> t =
+        timeKernel(kernel.op, program, options.batch, options.secondsPerTiming);
+    if (!t)
+      return tuneError(kernel.name + ": " + llvm::toString(t.takeError()));
+    r.defaultSeconds = r.bestSeconds = *t;
+    r.candidates = 1;
+  }
+  double total = 0;
+  for (const KernelTuning &r : results)
+    total += r.defaultSeconds * r.calls;
+  // The slowest kernels (time x calls) first, each with its share.
+  std::vector<size_t> order(results.size());
+  std::iota(order.begin(), order.end(), 0);
+  llvm::sort(order, [&](size_t a, size_t b) {
+    return results[a].defaultSeconds * results[a].calls >
+           results[b].defaultSeconds * results[b].calls;
+  });
+  const double searchBudget = std::max(0.0, left());
+  for (auto [position, k] : llvm::enumerate(order)) {
+    const ProgramKernel &kernel = program.kernels[k];
+    KernelTuning &r = results[k];
+    mlir::Operation *op = kernel.op;
+    const mlir::Attribute original = op->getAttr("vit.tile");
+    mlir::Attribute best = original;
+    const double share =
+        searchBudget * r.defaultSeconds * r.calls / std::max(total, 1e-12);
+    const auto kernelStart = Clock::now();
+    std::set<std::string> seen{printed(original)};
+    mlir::vit::ScheduleCacheKey key =
+        mlir::vit::scheduleCacheKey(op, program.target);
+    auto store = [&](mlir::Attribute tile, double seconds) {
+      llvm::json::Object measured{{"seconds", seconds},
+                                  {"default_seconds", r.defaultSeconds},
+                                  {"candidates", r.candidates},
+                                  {"batch", options.batch},
+                                  {"when", today()}};
+      if (llvm::Error err = mlir::vit::storeSchedule(options.cacheDir, key, tile,
+                                                     std::move(measured)))
+        log << "  cannot store: " << llvm::toString(std::move(err)) << "\n";
+    };
+    // What one candidate costs (compiling and timing it), so that the search
+    // stops in time for the final comparison (4 more) within the share.
+    double candidateCost = 0;
+    auto inTime = [&] {
+      const double reserve = 5 * candidateCost;
+      return secondsSince(kernelStart) + reserve < share &&
+             left() > reserve;
+    };
+    bool improved = true;
+    while (improved && inTime()) {
+      improved = false;
+      const size_t count =
+          mlir::cast<TileAttrInterface>(best).getTileParameters().size();
+      for (size_t index = 0; index < count; ++index) {
+        for (int direction : {1, -1}) {
+          // Keep stepping while it pays.
+          while (inTime()) {
+            mlir::Attribute candidate = step(best, index, direction);
+            if (!candidate || !seen.insert(printed(candidate)).second)
+              break;
+            op->setAttr("vit.tile", candidate);
+            const auto candidateStart = Clock::now();
+            llvm::Expected<double> t = timeKernel(op, program, options.batch,
+                                                  options.secondsPerTiming);
+            candidateCost = std::max(candidateCost, secondsSince(candidateStart));
+            ++r.candidates;
+            if (!t) {
+              log << "  " << printed(candidate) << ": "
+                  << llvm::toString(t.takeError()) << "\n";
+              break;
+            }
+            log << llvm::formatv(
+                "[{0}/{1}] {2}: {3} candidates, best {4:f3} ms (the "
+                "compiler's {5:f3}), {6:f0} s left\n",
+                position + 1, order.size(), kernel.name, r.candidates,
+                1e3 * std::min(r.bestSeconds, *t), 1e3 * r.defaultSeconds,
+                std::max(0.0, left()));
+            // 2% better at least: the machine's noise is not an improvement.
+            if (*t >= 0.98 * r.bestSeconds)
+              break;
+            best = candidate;
+            r.bestSeconds = *t;
+            r.bestTile = printed(best);
+            improved = true;
+            store(best, r.bestSeconds);
+          }
+        }
+      }
+    }
+    // The winner against the compiler's tile, alternating, so that a lucky
+    // run does not replace it.
+    if (best != original) {
+      double tuned = 1e30, untuned = 1e30;
+      for (int round = 0; round < 2; ++round) {
+        op->setAttr("vit.tile", original);
+        if (llvm::Expected<double> t = timeKernel(op, program, options.batch,
+                                                  options.secondsPerTiming))
+          untuned = std::min(untuned, *t);
+        else
+          llvm::consumeError(t.takeError());
+        op->setAttr("vit.tile", best);
+        if (llvm::Expected<double> t = timeKernel(op, program, options.batch,
+                                                  options.secondsPerTiming))
+          tuned = std::min(tuned, *t);
+        else
+          llvm::consumeError(t.takeError());
+      }
+      r.defaultSeconds = untuned;
+      r.bestSeconds = tuned;
+      if (tuned >= untuned) {
+        best = original;
+        r.bestSeconds = untuned;
+        r.bestTile = r.defaultTile;
+      }
+    }
+    // The compiler's tile is stored too when it won: the kernel is tuned.
+    store(best, r.bestSeconds);
+    r.best = best;
+    op->setAttr("vit.tile", original);
+  }
+  return results;
+}
