@@ -176,3 +176,80 @@ llvm::Error vitc::writePng(llvm::StringRef path, const Canvas &canvas,
   }
   return llvm::Error::success();
 }
+
+Canvas vitc::drawBarChart(const BarChart &chart) {
+  const int bar = 18, gap = 24, left = 70, top = 72, plotHeight = 300;
+  const int groupWidth = std::max<int>(
+      int(chart.series.size()) * bar, 6 * 18); // room for a 18-letter name
+  const int width = left + int(chart.groups.size()) * (groupWidth + gap) + gap;
+  const int height = top + plotHeight + 40;
+  const Rgb black{0, 0, 0}, grey{190, 190, 190}, white{255, 255, 255};
+  const int titleWidth = std::max(Canvas::textWidth(chart.title, 2),
+                                  Canvas::textWidth(chart.subtitle, 1));
+  Canvas canvas(std::max({width, 480, left + titleWidth + gap}), height, white);
+  canvas.text(left, 8, chart.title, 2, black);
+  canvas.text(left, 28, chart.subtitle, 1, black);
+  double highest = chart.reference;
+  for (const auto &row : chart.values)
+    for (double v : row)
+      if (std::isfinite(v))
+        highest = std::max(highest, v);
+  if (highest <= 0)
+    highest = 1;
+  // A round axis top: 1, 2 or 5 times a power of ten, over the highest.
+  double step = std::pow(10.0, std::floor(std::log10(highest / 5)));
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (highest / (m * step) <= 5) {
+      step *= m;
+      break;
+    }
+  const double axisTop = step * std::ceil(highest / step);
+  auto yOf = [&](double v) {
+    return top + plotHeight - int(std::lround(v / axisTop * plotHeight));
+  };
+  const int plotRight = canvas.width() - gap / 2;
+  for (double v = 0; v <= axisTop + step / 2; v += step) {
+    canvas.fill(left, yOf(v), plotRight - left, 1, grey);
+    char label[32];
+    std::snprintf(label, sizeof label, "%g", v);
+    canvas.text(left - 6 - Canvas::textWidth(label, 1), yOf(v) - 3, label, 1,
+                black);
+  }
+  canvas.text(4, top - 14, chart.unit, 1, black);
+  // The legend: a swatch and name per series.
+  auto colour = [&](size_t s) {
+    return viridis(chart.series.size() > 1
+                       ? float(s) / float(chart.series.size() - 1) * 0.9f
+                       : 0.5f);
+  };
+  int legendX = left;
+  for (size_t s = 0; s < chart.series.size(); ++s) {
+    canvas.fill(legendX, 44, 10, 10, colour(s));
+    legendX += 14 + canvas.text(legendX + 14, 46, chart.series[s], 1, black) + 12;
+  }
+  for (size_t g = 0; g < chart.groups.size(); ++g) {
+    const int x0 = left + gap + int(g) * (groupWidth + gap);
+    for (size_t s = 0; s < chart.series.size(); ++s) {
+      const int x = x0 + int(s) * bar;
+      const double v = g < chart.values.size() && s < chart.values[g].size()
+                           ? chart.values[g][s]
+                           : NAN;
+      if (!std::isfinite(v)) {
+        canvas.text(x + bar / 2 - 2, top + plotHeight - 10, "x", 1, black);
+        continue;
+      }
+      canvas.fill(x + 1, yOf(v), bar - 2, top + plotHeight - yOf(v), colour(s));
+    }
+    canvas.text(x0, top + plotHeight + 8, chart.groups[g], 1, black);
+  }
+  if (chart.reference > 0) {
+    const int y = yOf(chart.reference);
+    for (int x = left; x < plotRight; x += 8)
+      canvas.fill(x, y, 4, 2, Rgb{200, 30, 30});
+    canvas.text(plotRight - Canvas::textWidth(chart.referenceLabel, 1), y - 10,
+                chart.referenceLabel, 1, Rgb{200, 30, 30});
+  }
+  canvas.fill(left, top, 1, plotHeight, black);
+  canvas.fill(left, top + plotHeight, plotRight - left, 1, black);
+  return canvas;
+}

@@ -13,6 +13,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace vitc {
@@ -44,6 +45,21 @@ private:
   int w, h;
   std::vector<uint8_t> rgb;
 };
+
+/// A grouped bar chart: per group (e.g. a kernel) one bar per series (e.g.
+/// a schedule), heights in `values[group][series]` (NaN: no bar, marked x),
+/// and an optional dashed reference line (e.g. the machine's peak).
+struct BarChart {
+  std::string title, subtitle, unit; // unit: the y axis, e.g. "GFLOP/s"
+  std::vector<std::string> groups, series;
+  std::vector<std::vector<double>> values;
+  double reference = 0; // 0: none
+  std::string referenceLabel;
+};
+
+/// Draws `chart`: bars coloured by series (viridis), a legend, the y axis
+/// with ticks, group names under their bars.
+Canvas drawBarChart(const BarChart &chart);
 
 /// Writes the canvas as an 8-bit RGB PNG, with `title` as its Title text.
 llvm::Error writePng(llvm::StringRef path, const Canvas &canvas,

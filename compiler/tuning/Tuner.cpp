@@ -128,6 +128,37 @@ mlir::Attribute step(mlir::Attribute tile, size_t index, int direction) {
   });
 }
 
+/// `tile` with about half its parameters moved up to 3 steps along their
+/// ladders (keywords: any), or null when that does not verify.
+mlir::Attribute jump(mlir::Attribute tile, std::mt19937_64 &random) {
+  auto named = mlir::cast<TileAttrInterface>(tile);
+  llvm::SmallVector<TileParameter> params = named.getTileParameters();
+  int64_t vector = 1;
+  for (const TileParameter &q : params)
+    if (q.name == "vector")
+      vector = q.value;
+  std::uniform_int_distribution<int> coin(0, 1), offset(-3, 3);
+  for (TileParameter &p : params) {
+    if (p.name == "vector" || coin(random) == 0)
+      continue;
+    if (!p.keywords.empty()) {
+      p.value = std::uniform_int_distribution<int64_t>(
+          0, static_cast<int64_t>(p.keywords.size()) - 1)(random);
+      continue;
+    }
+    std::vector<int64_t> values = ladder(p, vector);
+    int64_t at = llvm::find(values, p.value) - values.begin() + offset(random);
+    p.value = values[std::clamp<int64_t>(at, 0, values.size() - 1)];
+  }
+  mlir::MLIRContext *context = tile.getContext();
+  mlir::ScopedDiagnosticHandler quiet(context, [](mlir::Diagnostic &) {
+    return mlir::success();
+  });
+  return named.withTileParameters(params, [&] {
+    return mlir::emitError(mlir::UnknownLoc::get(context));
+  });
+}
+
 std::string printed(mlir::Attribute attr) {
   std::string text;
   llvm::raw_string_ostream(text) << attr;
@@ -143,21 +174,25 @@ std::string today() {
 
 } // namespace
 
+/// Loads Halide's plugin of autoscheduler `name` once.
+static void loadAutoscheduler(llvm::StringRef name) {
+  static std::set<std::string> loaded;
+  if (!loaded.insert(name.str()).second)
+    return;
+  Halide::load_plugin(std::string(VITC_HALIDE_PLUGIN_DIR) + "/libautoschedule_" +
+                      name.lower() + ".so");
+}
+
 llvm::Expected<double> vitc::timeKernel(mlir::Operation *op,
                                         const Program &program, int64_t batch,
-                                        double seconds) {
+                                        double seconds,
+                                        llvm::StringRef autoscheduler) {
   llvm::Expected<std::vector<Halide::Target>> targets =
       halideTargets(program.target);
   if (!targets)
     return targets.takeError();
   try {
     KernelDef def = defineKernel(op);
-    scheduleCpu(def);
-    Halide::Pipeline pipeline(def.outputs);
-    pipeline.compile_jit(targets->front());
-    std::mt19937_64 random(1);
-    for (Halide::ImageParam &input : def.inputs)
-      input.set(randomBuffer(input.type(), declaredExtents(input, batch), random));
     std::vector<Halide::Buffer<>> outputs;
     for (mlir::Value result : op->getResults()) {
       auto type = mlir::cast<mlir::RankedTensorType>(result.getType());
@@ -167,6 +202,36 @@ llvm::Expected<double> vitc::timeKernel(mlir::Operation *op,
             mlir::ShapedType::isDynamic(dim) ? batch : dim));
       outputs.emplace_back(Halide::Float(32), extents);
     }
+    Halide::Pipeline pipeline(def.outputs);
+    if (autoscheduler.empty()) {
+      scheduleCpu(def);
+    } else {
+      // What an autoscheduler plans for: every input's and output's extents.
+      auto region = [](const std::vector<int> &extents) {
+        Halide::Region r;
+        for (int e : extents)
+          r.push_back(Halide::Range(0, e));
+        return r;
+      };
+      for (Halide::ImageParam &input : def.inputs)
+        input.set_estimates(region(declaredExtents(input, batch)));
+      for (auto [func, buffer] : llvm::zip(def.outputs, outputs)) {
+        std::vector<int> extents;
+        for (int d = 0; d < buffer.dimensions(); ++d)
+          extents.push_back(buffer.dim(d).extent());
+        func.set_estimates(region(extents));
+      }
+      loadAutoscheduler(autoscheduler);
+      pipeline.apply_autoscheduler(
+          targets->front(),
+          Halide::AutoschedulerParams(
+              autoscheduler.str(),
+              {{"parallelism", std::to_string(program.target.getCores())}}));
+    }
+    pipeline.compile_jit(targets->front());
+    std::mt19937_64 random(1);
+    for (Halide::ImageParam &input : def.inputs)
+      input.set(randomBuffer(input.type(), declaredExtents(input, batch), random));
     Halide::Realization realization(outputs);
     pipeline.realize(realization); // warm: allocations, first touch
     double best = 1e30;
@@ -262,45 +327,75 @@ vitc::tuneProgram(const Program &program, const TuneOptions &options) {
       return secondsSince(kernelStart) + reserve < share &&
              left() > reserve;
     };
-    bool improved = true;
-    while (improved && inTime()) {
-      improved = false;
-      const size_t count =
-          mlir::cast<TileAttrInterface>(best).getTileParameters().size();
-      for (size_t index = 0; index < count; ++index) {
-        for (int direction : {1, -1}) {
-          // Keep stepping while it pays.
-          while (inTime()) {
-            mlir::Attribute candidate = step(best, index, direction);
-            if (!candidate || !seen.insert(printed(candidate)).second)
-              break;
-            op->setAttr("vit.tile", candidate);
-            const auto candidateStart = Clock::now();
-            llvm::Expected<double> t = timeKernel(op, program, options.batch,
-                                                  options.secondsPerTiming);
-            candidateCost = std::max(candidateCost, secondsSince(candidateStart));
-            ++r.candidates;
-            if (!t) {
-              log << "  " << printed(candidate) << ": "
-                  << llvm::toString(t.takeError()) << "\n";
-              break;
-            }
-            log << llvm::formatv(
-                "[{0}/{1}] {2}: {3} candidates, best {4:f3} ms (the "
-                "compiler's {5:f3}), {6:f0} s left\n",
-                position + 1, order.size(), kernel.name, r.candidates,
-                1e3 * std::min(r.bestSeconds, *t), 1e3 * r.defaultSeconds,
-                std::max(0.0, left()));
-            // 2% better at least: the machine's noise is not an improvement.
-            if (*t >= 0.98 * r.bestSeconds)
-              break;
-            best = candidate;
-            r.bestSeconds = *t;
-            r.bestTile = printed(best);
-            improved = true;
-            store(best, r.bestSeconds);
-          }
-        }
+    // Times `candidate` (if new and valid); true when it beats the best by
+    // 2% at least (the machine's noise is not an improvement).
+    auto tryTile = [&](mlir::Attribute candidate) {
+      if (!candidate || !seen.insert(printed(candidate)).second)
+        return false;
+      op->setAttr("vit.tile", candidate);
+      const auto candidateStart = Clock::now();
+      llvm::Expected<double> t = timeKernel(op, program, options.batch,
+                                            options.secondsPerTiming);
+      candidateCost = std::max(candidateCost, secondsSince(candidateStart));
+      ++r.candidates;
+      if (!t) {
+        log << "  " << printed(candidate) << ": "
+            << llvm::toString(t.takeError()) << "\n";
+        return false;
+      }
+      log << llvm::formatv("[{0}/{1}] {2}: {3} candidates, best {4:f3} ms (the "
+                           "compiler's {5:f3}), {6:f0} s left\n",
+                           position + 1, order.size(), kernel.name,
+                           r.candidates, 1e3 * std::min(r.bestSeconds, *t),
+                           1e3 * r.defaultSeconds, std::max(0.0, left()));
+      if (*t >= 0.98 * r.bestSeconds)
+        return false;
+      // The best so far timed again: a busy moment of this shared machine
+      // made it look slower than it is, not the candidate faster.
+      op->setAttr("vit.tile", best);
+      if (llvm::Expected<double> again = timeKernel(
+              op, program, options.batch, options.secondsPerTiming))
+        r.bestSeconds = std::min(r.bestSeconds, *again);
+      else
+        llvm::consumeError(again.takeError());
+      if (best == original)
+        r.defaultSeconds = std::min(r.defaultSeconds, r.bestSeconds);
+      if (*t >= 0.98 * r.bestSeconds)
+        return false;
+      best = candidate;
+      r.bestSeconds = *t;
+      r.bestTile = printed(best);
+      store(best, r.bestSeconds);
+      return true;
+    };
+    // A hill climb: each parameter stepped up and down its ladder, further
+    // while it pays, until a pass over them all finds nothing.
+    auto climb = [&] {
+      bool improved = true;
+      while (improved && inTime()) {
+        improved = false;
+        const size_t count =
+            mlir::cast<TileAttrInterface>(best).getTileParameters().size();
+        for (size_t index = 0; index < count; ++index)
+          for (int direction : {1, -1})
+            while (inTime() && tryTile(step(best, index, direction)))
+              improved = true;
+      }
+    };
+    climb();
+    // Then, while the share lasts, jumps of several parameters at once
+    // (one-step moves cannot reach, say, fewer columns with more rows), and
+    // a climb from any jump that wins.
+    // (Jumps that repeat a tile or do not verify cost nothing; a kernel
+    // whose whole neighbourhood has been timed stops early.)
+    std::mt19937_64 random(k + 1);
+    for (int misses = 0; inTime() && misses < 2000;) {
+      const int before = r.candidates;
+      if (tryTile(jump(best, random))) {
+        climb();
+        misses = 0;
+      } else if (r.candidates == before) {
+        ++misses;
       }
     }
     // The winner against the compiler's tile, alternating, so that a lucky

@@ -2,8 +2,8 @@
 //
 // Each distinct kernel of a program is compiled alone (Halide JIT) and timed
 // on random inputs of the shapes it will see, over its tile parameters (a
-// hill climb from the compiler's tile, one parameter step at a time) within
-// a time budget; the fastest tile goes to the schedule cache as soon as it
+// hill climb from the compiler's tile, one parameter step at a time, then
+// random jumps of several parameters at once) within a time budget; the fastest tile goes to the schedule cache as soon as it
 // is found, so an interrupted run keeps what it measured.
 //
 //===----------------------------------------------------------------------===//
@@ -47,10 +47,14 @@ tuneProgram(const Program &program, const TuneOptions &options);
 
 /// The time of one call of kernel op `op` with its current tile, JIT-compiled
 /// for the program's first target and run on random inputs of `batch`
-/// images: the best of the runs made in `seconds` (at least 3).
+/// images: the best of the runs made in `seconds` (at least 3). With an
+/// `autoscheduler` (Adams2019, Li2018, Mullapudi2016), that Halide
+/// autoscheduler schedules the kernel's algorithm instead of vitc's
+/// schedule (its plugin loaded from Halide's library directory).
 llvm::Expected<double> timeKernel(mlir::Operation *op,
                                   const Program &program, int64_t batch,
-                                  double seconds);
+                                  double seconds,
+                                  llvm::StringRef autoscheduler = {});
 
 } // namespace vitc
 

@@ -10,6 +10,7 @@
 #include "compiler/frontend/ConfigFile.h"
 #include "compiler/frontend/ModelConfig.h"
 #include "compiler/frontend/PosEmbedSimilarity.h"
+#include "support/Figure.h"
 #include "compiler/frontend/Weights.h"
 #include "compiler/halide/Emit.h"
 #include "compiler/program/Program.h"
@@ -169,6 +170,18 @@ static cl::opt<std::string>
 static cl::opt<int64_t> tuneBatch(
     "tune-batch", cl::desc("Images per kernel call while tuning (default 1)"),
     cl::init(1), cl::cat(tuningCategory));
+static cl::opt<bool> compareSchedules(
+    "compare-schedules",
+    cl::desc("Time each distinct kernel with the compiler's tile, the "
+             "schedule cache's (where it has one) and Halide's "
+             "autoschedulers (Adams2019, Li2018, Mullapudi2016) on the same "
+             "algorithm; print a table, and with -o FILE.png plot it"),
+    cl::cat(tuningCategory));
+static cl::opt<double> peakGflops(
+    "peak-gflops",
+    cl::desc("--compare-schedules: this machine's peak (vitc-fma-peak), "
+             "for % of peak and the plot"),
+    cl::init(0), cl::cat(tuningCategory));
 static cl::opt<std::string> scheduleCache(
     "schedule-cache",
     cl::desc("Directory of tiles measured by --tune, used whenever a "
@@ -453,6 +466,118 @@ static llvm::Expected<PlannedModel> planModel(mlir::MLIRContext &context,
   return planned;
 }
 
+/// vitc --compare-schedules: each distinct kernel timed with the compiler's
+/// tile, the cache's, and each of Halide's CPU autoschedulers. 0 on success.
+static int runScheduleComparison(const ModelConfig &config) {
+  if (outputPath != "-" && !llvm::StringRef(outputPath).ends_with(".png"))
+    return fail("-o with --compare-schedules draws a plot: give FILE.png, "
+                "got '" + outputPath + "'");
+  if (tuneBatch < 1 || tuneBatch > 4096)
+    return fail("--tune-batch: expected 1 to 4096 images, got " +
+                std::to_string(tuneBatch));
+  mlir::MLIRContext context, cachedContext;
+  llvm::Expected<PlannedModel> planned =
+      planModel(context, config, /*withCache=*/false);
+  if (!planned)
+    return fail(planned.takeError());
+  const Program &program = planned->program;
+  if (program.target.isGpu())
+    return fail("--compare-schedules times kernels on this machine's CPU; "
+                "GPU targets cannot be compared here yet");
+  // The same model with the cache's tiles: the same kernels, in order.
+  const bool withCache = !scheduleCacheDir().empty();
+  std::optional<PlannedModel> cached;
+  if (withCache) {
+    llvm::Expected<PlannedModel> planned = planModel(cachedContext, config);
+    if (!planned)
+      return fail(planned.takeError());
+    cached = std::move(*planned);
+  }
+  const Program &tuned = cached ? cached->program : program;
+  const std::vector<std::string> autoschedulers = {"Adams2019", "Li2018",
+                                                   "Mullapudi2016"};
+  BarChart chart;
+  chart.title = config.name + ": GFLOP/s per kernel, batch " +
+                std::to_string(tuneBatch);
+  chart.subtitle = mlir::vit::hostCpuName() + ", " +
+                   std::to_string(program.target.getCores()) + " cores";
+  chart.unit = "GFLOP/s";
+  chart.series = {"vitc"};
+  if (withCache)
+    chart.series.push_back("vitc tuned");
+  chart.series.insert(chart.series.end(), autoschedulers.begin(),
+                      autoschedulers.end());
+  if (peakGflops > 0) {
+    chart.reference = peakGflops;
+    chart.referenceLabel = llvm::formatv("peak {0:f0}", peakGflops.getValue());
+  }
+  llvm::outs() << llvm::formatv("{0} on {1}, batch {2}: ms per call "
+                                "(GFLOP/s{3})\n",
+                                config.name, mlir::vit::hostCpuName(),
+                                tuneBatch.getValue(),
+                                peakGflops > 0 ? ", % of peak" : "");
+  llvm::outs() << llvm::formatv("{0,-24} {1,5}", "kernel", "calls");
+  for (const std::string &name : chart.series)
+    llvm::outs() << llvm::formatv(" {0,24}", name);
+  llvm::outs() << "\n";
+  std::vector<std::string> notes;
+  for (auto [k, kernel] : llvm::enumerate(program.kernels)) {
+    int calls = 0;
+    for (const ProgramStep &step : program.steps)
+      calls += step.kernel == static_cast<int>(k);
+    const double flops = kernel.flopsPerImage * tuneBatch;
+    std::vector<double> rates;
+    llvm::outs() << llvm::formatv("{0,-24} {1,5}", kernel.name, calls);
+    auto report = [&](const std::string &series,
+                      llvm::Expected<double> seconds) {
+      if (!seconds) {
+        notes.push_back(kernel.name + ", " + series + ": " +
+                        llvm::toString(seconds.takeError()));
+        rates.push_back(NAN);
+        llvm::outs() << llvm::formatv(" {0,24}", "failed");
+        return;
+      }
+      const double rate = flops / *seconds / 1e9;
+      rates.push_back(flops > 0 ? rate : NAN);
+      std::string cell =
+          flops > 0 && peakGflops > 0
+              ? llvm::formatv("{0:f3} ({1:f0}, {2:f0}%)", 1e3 * *seconds, rate,
+                              100 * rate / peakGflops)
+                    .str()
+          : flops > 0 ? llvm::formatv("{0:f3} ({1:f0})", 1e3 * *seconds, rate).str()
+                      : llvm::formatv("{0:f3}", 1e3 * *seconds).str();
+      llvm::outs() << llvm::formatv(" {0,24}", cell);
+      llvm::outs().flush();
+    };
+    const double seconds = 0.25;
+    llvm::errs() << llvm::formatv("[{0}/{1}] {2}\n", k + 1,
+                                  program.kernels.size(), kernel.name);
+    report("vitc", timeKernel(kernel.op, program, tuneBatch, seconds));
+    if (withCache) {
+      mlir::Operation *op = tuned.kernels[k].op;
+      if (op->hasAttr("vit.tile_source"))
+        report("vitc tuned", timeKernel(op, tuned, tuneBatch, seconds));
+      else
+        report("vitc tuned",
+               llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                       "not in the schedule cache"));
+    }
+    for (const std::string &name : autoschedulers)
+      report(name, timeKernel(kernel.op, program, tuneBatch, seconds, name));
+    llvm::outs() << "\n";
+    chart.groups.push_back(kernel.name);
+    chart.values.push_back(rates);
+  }
+  for (const std::string &note : notes)
+    llvm::outs() << "  " << note << "\n";
+  if (outputPath != "-") {
+    if (llvm::Error err = writePng(outputPath, drawBarChart(chart), chart.title))
+      return fail(std::move(err));
+    llvm::outs() << "plot: " << outputPath << "\n";
+  }
+  return 0;
+}
+
 /// "600", "600s", "10m", "1h" in seconds; nothing when it is not one.
 static std::optional<double> parseDuration(llvm::StringRef text) {
   double scale = 1;
@@ -653,6 +778,8 @@ int main(int argc, char **argv) {
     if (emit == Emit::None)
       return 0;
   }
+  if (compareSchedules)
+    return runScheduleComparison(*config);
 
   if (emit == Emit::Lib) {
     if (outputPath == "-")
