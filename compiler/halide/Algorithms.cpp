@@ -866,7 +866,8 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
   // the reduced dimension adjacent in each staged operand. Keys and values
   // are summed over in pairs, so an odd token count gets a zero
   // probability (and a repeated value) past the last token. int8 models
-  // take the same core where the target has a bf16 dot product.
+  // take the same core where the target's bf16 dot product outruns its FMA
+  // (TargetAttr::hasFastBf16Dot).
   mlir::Type qkvElement =
       mlir::cast<mlir::RankedTensorType>(op.getQkvWeight().getType())
           .getElementType();
@@ -874,12 +875,9 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
   auto target = module ? module->getAttrOfType<mlir::vit::TargetAttr>(
                              "vit.target")
                        : mlir::vit::TargetAttr();
-  const bool targetBf16 =
-      target && !target.isGpu() &&
-      (target.has(mlir::vit::CpuFeatures::AVX512BF16) ||
-       target.has(mlir::vit::CpuFeatures::AMXBF16));
+  const bool fastBf16 = target && target.hasFastBf16Dot();
   const bool bf16Core =
-      (qkvElement.isBF16() || (qkvElement.isSignlessInteger(8) && targetBf16)) &&
+      (qkvElement.isBF16() || (qkvElement.isSignlessInteger(8) && fastBf16)) &&
       headDim % 2 == 0;
   const int keyPairs = (tokens + 1) / 2;
 
