@@ -774,6 +774,15 @@ static vitrt_status copy_attention(const vitrt_model_desc *d, const halide_buffe
     }
   if (!rollout)
     return VITRT_OK;
+  /* Only the last layer may have fewer query rows (narrowed to the class
+   * token); the product needs every row of the others. */
+  for (int64_t l = 0; l + 1 < layers; ++l)
+    if (d->values[d->attention_mean_values[l]].shape[0] != tokens)
+      return fail(VITRT_KERNEL_FAILED,
+                  "vitrt_run_ex: layer %lld's attention has %lld query rows, not all %lld "
+                  "tokens",
+                  (long long)l, (long long)d->values[d->attention_mean_values[l]].shape[0],
+                  (long long)tokens);
   double *v = malloc(2 * (size_t)tokens * sizeof *v);
   if (!v)
     return fail(VITRT_OUT_OF_MEMORY, "vitrt_run_ex: out of memory for the rollout");
@@ -798,14 +807,8 @@ static vitrt_status copy_attention(const vitrt_model_desc *d, const halide_buffe
       for (int64_t j = 0; j < tokens; ++j)
         v[j] /= (double)(to - from);
       for (int64_t l = layers - 2; l >= 0; --l) {
-        const int32_t value = d->attention_mean_values[l];
-        if (d->values[value].shape[0] != tokens)
-          return free(v), fail(VITRT_KERNEL_FAILED,
-                               "vitrt_run_ex: layer %lld's attention has %lld query rows, "
-                               "not all %lld tokens",
-                               (long long)l, (long long)d->values[value].shape[0],
-                               (long long)tokens);
-        const float *m = (const float *)buffers[value].host + b * tokens * tokens;
+        const float *m =
+            (const float *)buffers[d->attention_mean_values[l]].host + b * tokens * tokens;
         for (int64_t j = 0; j < tokens; ++j)
           next[j] = 0.5 * v[j];
         for (int64_t i = 0; i < tokens; ++i) {

@@ -245,7 +245,6 @@ struct VitSelectTiles : mlir::vit::impl::VitSelectTilesBase<VitSelectTiles> {
         ScheduleCacheKey key = scheduleCacheKey(op, *machine);
         if (std::optional<CachedSchedule> cached =
                 lookupSchedule(scheduleCache, key, warn)) {
-          std::string why;
           auto emitWhy = [&]() {
             return op->emitWarning()
                    << "schedule cache entry " << key.fileName()

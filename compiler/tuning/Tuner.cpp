@@ -6,6 +6,7 @@
 #include "compiler/target/TargetDescription.h"
 #include "compiler/transforms/ScheduleCache.h"
 
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -159,12 +160,6 @@ mlir::Attribute jump(mlir::Attribute tile, std::mt19937_64 &random) {
   });
 }
 
-std::string printed(mlir::Attribute attr) {
-  std::string text;
-  llvm::raw_string_ostream(text) << attr;
-  return text;
-}
-
 std::string today() {
   std::time_t now = std::time(nullptr);
   char text[32];
@@ -274,9 +269,7 @@ vitc::tuneProgram(const Program &program, const TuneOptions &options) {
   for (auto [k, kernel] : llvm::enumerate(program.kernels)) {
     KernelTuning &r = results[k];
     r.kernel = kernel.name;
-    mlir::Attribute tile = kernel.op->getAttr("vit.tile");
-    r.defaultTile = r.bestTile = printed(tile);
-    r.best = tile;
+    r.defaultTile = r.bestTile = kernel.op->getAttr("vit.tile");
     log << llvm::formatv("[{0}/{1}] {2}: timing the compiler's tile\n", k + 1,
                          program.kernels.size(), kernel.name);
     llvm::Expected<double> t =
@@ -303,10 +296,22 @@ vitc::tuneProgram(const Program &program, const TuneOptions &options) {
     mlir::Operation *op = kernel.op;
     const mlir::Attribute original = op->getAttr("vit.tile");
     mlir::Attribute best = original;
+    // One call's time with `tile` on the op; never (1e30) when it fails.
+    auto timeTile = [&](mlir::Attribute tile) {
+      op->setAttr("vit.tile", tile);
+      return timeKernel(op, program, options.batch, options.secondsPerTiming);
+    };
+    auto timeOrNever = [&](mlir::Attribute tile) {
+      llvm::Expected<double> t = timeTile(tile);
+      if (t)
+        return *t;
+      llvm::consumeError(t.takeError());
+      return 1e30;
+    };
     const double share =
         searchBudget * r.defaultSeconds * r.calls / std::max(total, 1e-12);
     const auto kernelStart = Clock::now();
-    std::set<std::string> seen{printed(original)};
+    llvm::DenseSet<mlir::Attribute> seen{original}; // attributes are uniqued
     mlir::vit::ScheduleCacheKey key =
         mlir::vit::scheduleCacheKey(op, program.target);
     auto store = [&](mlir::Attribute tile, double seconds) {
@@ -330,16 +335,14 @@ vitc::tuneProgram(const Program &program, const TuneOptions &options) {
     // Times `candidate` (if new and valid); true when it beats the best by
     // 2% at least (the machine's noise is not an improvement).
     auto tryTile = [&](mlir::Attribute candidate) {
-      if (!candidate || !seen.insert(printed(candidate)).second)
+      if (!candidate || !seen.insert(candidate).second)
         return false;
-      op->setAttr("vit.tile", candidate);
       const auto candidateStart = Clock::now();
-      llvm::Expected<double> t = timeKernel(op, program, options.batch,
-                                            options.secondsPerTiming);
+      llvm::Expected<double> t = timeTile(candidate);
       candidateCost = std::max(candidateCost, secondsSince(candidateStart));
       ++r.candidates;
       if (!t) {
-        log << "  " << printed(candidate) << ": "
+        log << "  " << candidate << ": "
             << llvm::toString(t.takeError()) << "\n";
         return false;
       }
@@ -352,19 +355,13 @@ vitc::tuneProgram(const Program &program, const TuneOptions &options) {
         return false;
       // The best so far timed again: a busy moment of this shared machine
       // made it look slower than it is, not the candidate faster.
-      op->setAttr("vit.tile", best);
-      if (llvm::Expected<double> again = timeKernel(
-              op, program, options.batch, options.secondsPerTiming))
-        r.bestSeconds = std::min(r.bestSeconds, *again);
-      else
-        llvm::consumeError(again.takeError());
+      r.bestSeconds = std::min(r.bestSeconds, timeOrNever(best));
       if (best == original)
         r.defaultSeconds = std::min(r.defaultSeconds, r.bestSeconds);
       if (*t >= 0.98 * r.bestSeconds)
         return false;
       best = candidate;
       r.bestSeconds = *t;
-      r.bestTile = printed(best);
       store(best, r.bestSeconds);
       return true;
     };
@@ -403,30 +400,19 @@ vitc::tuneProgram(const Program &program, const TuneOptions &options) {
     if (best != original) {
       double tuned = 1e30, untuned = 1e30;
       for (int round = 0; round < 2; ++round) {
-        op->setAttr("vit.tile", original);
-        if (llvm::Expected<double> t = timeKernel(op, program, options.batch,
-                                                  options.secondsPerTiming))
-          untuned = std::min(untuned, *t);
-        else
-          llvm::consumeError(t.takeError());
-        op->setAttr("vit.tile", best);
-        if (llvm::Expected<double> t = timeKernel(op, program, options.batch,
-                                                  options.secondsPerTiming))
-          tuned = std::min(tuned, *t);
-        else
-          llvm::consumeError(t.takeError());
+        untuned = std::min(untuned, timeOrNever(original));
+        tuned = std::min(tuned, timeOrNever(best));
       }
       r.defaultSeconds = untuned;
       r.bestSeconds = tuned;
       if (tuned >= untuned) {
         best = original;
         r.bestSeconds = untuned;
-        r.bestTile = r.defaultTile;
       }
     }
     // The compiler's tile is stored too when it won: the kernel is tuned.
     store(best, r.bestSeconds);
-    r.best = best;
+    r.bestTile = best;
     op->setAttr("vit.tile", original);
   }
   return results;

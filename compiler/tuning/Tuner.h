@@ -33,8 +33,7 @@ struct TuneOptions {
 struct KernelTuning {
   std::string kernel;           // e.g. k1_fused_attention
   int calls = 0;                // calls per run of the model
-  std::string defaultTile, bestTile;
-  mlir::Attribute best;         // the tile bestTile prints
+  mlir::Attribute defaultTile, bestTile; // the compiler's, the fastest
   double defaultSeconds = 0, bestSeconds = 0; // per call, best of its runs
   int candidates = 0;           // tiles timed, the compiler's included
 };

@@ -472,9 +472,6 @@ static int runScheduleComparison(const ModelConfig &config) {
   if (outputPath != "-" && !llvm::StringRef(outputPath).ends_with(".png"))
     return fail("-o with --compare-schedules draws a plot: give FILE.png, "
                 "got '" + outputPath + "'");
-  if (tuneBatch < 1 || tuneBatch > 4096)
-    return fail("--tune-batch: expected 1 to 4096 images, got " +
-                std::to_string(tuneBatch));
   mlir::MLIRContext context, cachedContext;
   llvm::Expected<PlannedModel> planned =
       planModel(context, config, /*withCache=*/false);
@@ -606,7 +603,7 @@ static int writeTunedScheduleFile(const Program &program,
   llvm::StringMap<mlir::Attribute> byKernel;
   for (auto [kernel, result] : llvm::zip(program.kernels, results))
     byKernel[mlir::vit::scheduleCacheKey(kernel.op, program.target).kernel] =
-        result.best;
+        result.bestTile;
   llvm::json::Object file;
   std::string missing;
   module.walk([&](mlir::vit::KernelOpInterface op) {
@@ -641,9 +638,6 @@ static int runTuning(const ModelConfig &config) {
   if (!seconds)
     return fail("--budget: expected a time such as 600, 90s, 10m or 1h, "
                 "got '" + budget + "'");
-  if (tuneBatch < 1 || tuneBatch > 4096)
-    return fail("--tune-batch: expected 1 to 4096 images, got " +
-                std::to_string(tuneBatch));
   TuneOptions options;
   options.cacheDir = scheduleCacheDir();
   if (options.cacheDir.empty())
@@ -772,6 +766,9 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  if ((tune || compareSchedules) && (tuneBatch < 1 || tuneBatch > 4096))
+    return fail("--tune-batch: expected 1 to 4096 images, got " +
+                std::to_string(tuneBatch));
   if (tune) {
     if (int status = runTuning(*config))
       return status;
