@@ -174,6 +174,21 @@ static int cpu_has(const char *feature, size_t length) {
   return -1;
 }
 
+/* Whether the OS has enabled the AMX tile state (XCR0 bits 17 and 18): a
+ * hypervisor may report AMX in CPUID and keep its state off (Halide issue
+ * #9191, on AWS), and then the first tile instruction faults. */
+static int amx_state_enabled(void) {
+  unsigned eax, ebx, ecx, edx;
+  __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(1), "c"(0));
+  if (!(ecx & (1u << 27))) /* OSXSAVE: XGETBV is usable */
+    return 0;
+  unsigned xcr0_low, xcr0_high;
+  __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+  (void)xcr0_high;
+  const unsigned tile_state = (1u << 17) | (1u << 18);
+  return (xcr0_low & tile_state) == tile_state;
+}
+
 /* Linux hands out the AMX tile registers only to processes that ask for
  * them (arch_prctl ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA); without it
  * the first tile instruction faults. Asking again is harmless. */
@@ -207,12 +222,20 @@ static vitrt_status check_cpu(const vitrt_model_desc *desc) {
                     "this CPU does not have; compile it for this machine (vitc --target host) or "
                     "for a target list ending in one this CPU runs (e.g. ...,x86-64-linux-avx2)",
                     desc->name, desc->target, (int)length, at);
-      if (length == 8 && memcmp(at, "amx-tile", 8) == 0 && !request_amx_tiles())
-        return fail(VITRT_UNSUPPORTED_CPU,
-                    "vitrt_open: model '%s' uses AMX, but the OS did not grant this process the "
-                    "AMX tile state (arch_prctl ARCH_REQ_XCOMP_PERM: %s; Linux 5.16 or later "
-                    "is needed)",
-                    desc->name, strerror(errno));
+      if (length == 8 && memcmp(at, "amx-tile", 8) == 0) {
+        if (!amx_state_enabled())
+          return fail(VITRT_UNSUPPORTED_CPU,
+                      "vitrt_open: model '%s' uses AMX, which this CPU reports, but the OS or "
+                      "hypervisor has not enabled its tile state (XCR0 bits 17-18 clear); "
+                      "compile it for a target without AMX (e.g. x86-64-linux-avx512_zen4)",
+                      desc->name);
+        if (!request_amx_tiles())
+          return fail(VITRT_UNSUPPORTED_CPU,
+                      "vitrt_open: model '%s' uses AMX, but the OS did not grant this process the "
+                      "AMX tile state (arch_prctl ARCH_REQ_XCOMP_PERM: %s; Linux 5.16 or later "
+                      "is needed)",
+                      desc->name, strerror(errno));
+      }
     }
     at += length;
     at += strspn(at, " ");

@@ -5,7 +5,7 @@
 // avx512_sapphirerapids adds AVX-VNNI and AMX), and "host" asks the CPU.
 // Halide calls a CPU Sapphire Rapids from its AVX-512 extensions without
 // asking for AMX, which hypervisors often hide: for "host", AMX counts only
-// where CPUID reports it.
+// where CPUID reports it and the OS has enabled its state.
 //
 //===----------------------------------------------------------------------===//
 
@@ -120,14 +120,24 @@ static CpuFeatures featuresOf(const Target &t) {
 }
 
 /// Whether this CPU reports AMX-BF16, AMX-INT8 and AMX tiles (CPUID leaf 7,
-/// EDX bits 22, 25 and 24).
+/// EDX bits 22, 25 and 24) and the OS has enabled their state (XCR0 bits 17
+/// and 18): a hypervisor may report AMX in CPUID but keep its state off, and
+/// then every tile instruction faults (Halide issue #9191, on AWS).
 static bool hostHasAmx() {
 #if defined(__x86_64__) || defined(__i386__)
   unsigned eax, ebx, ecx, edx;
   if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
     return false;
   const unsigned amx = (1u << 22) | (1u << 24) | (1u << 25);
-  return (edx & amx) == amx;
+  if ((edx & amx) != amx)
+    return false;
+  // XGETBV needs OSXSAVE (CPUID leaf 1, ECX bit 27).
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & (1u << 27)))
+    return false;
+  unsigned xcr0Low, xcr0High;
+  __asm__("xgetbv" : "=a"(xcr0Low), "=d"(xcr0High) : "c"(0));
+  const unsigned tileState = (1u << 17) | (1u << 18);
+  return (xcr0Low & tileState) == tileState;
 #else
   return false;
 #endif
