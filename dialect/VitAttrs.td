@@ -164,6 +164,11 @@ def Vit_TargetAttr : Vit_Attr<"Target", "target"> {
       return !isGpu() && has(::mlir::vit::CpuFeatures::AVX512BF16) &&
              !has(::mlir::vit::CpuFeatures::AVXVNNI);
     }
+    /// Whether bf16 weight GEMMs use AMX tiles (tdpbf16ps, through the
+    /// extern kernel runtime/model/amx_gemm.c).
+    bool hasAmxBf16() const {
+      return !isGpu() && has(::mlir::vit::CpuFeatures::AMXBF16);
+    }
     /// f32 lanes of a SIMD vector (1 on GPUs: threads, not lanes).
     int64_t getVectorLanes() const { return getVectorBits() / 32; }
   }];

@@ -533,7 +533,7 @@ Expr roundedToBf16AsF32(Expr x) {
 /// column in panel, k / 2, panel)), and each pair's two products are summed
 /// in f32 (vdpbf16ps with AVX512-BF16; exact products, f32 sums elsewhere).
 std::pair<KernelStage, KernelStage>
-bf16GemmStages(Func lhs, ImageParam weight, int block, int k,
+bf16GemmStages(Func lhs, ImageParam weight, int block, int k, bool amx,
                const std::vector<int64_t> &extents, const std::string &name,
                const std::function<Expr(Expr sum, const std::vector<Var> &vars)>
                    &epilogue) {
@@ -547,6 +547,30 @@ bf16GemmStages(Func lhs, ImageParam weight, int block, int k,
   stage.dotGroup = 2;
   stage.extents = extents;
   stage.vars = makeVars(extents.size(), (name + "_v").c_str());
+  if (amx) {
+    // AMX tiles (tdpbf16ps) in an extern kernel: Halide 21's own AMX
+    // lowering fails inside parallel loops and on these panels (see
+    // runtime/model/amx_gemm.c). The rounded input is stored as bf16.
+    Func sums(name + "_amx");
+    sums.define_extern("vitc_amx_bf16_gemm",
+                       {rounded, weight, Expr(k)}, Float(32),
+                       static_cast<int>(extents.size()),
+                       NameMangling::C);
+    // What an extern stage reads is known only from its bounds query at run
+    // time; the rounded input's bounds say it outright (all of k, the
+    // static rows), so that the stages producing it keep constant extents.
+    rounded.bound(round.vars[0], 0, k);
+    for (size_t i = 1; i < extents.size(); ++i)
+      if (extents[i] > 0)
+        rounded.bound(round.vars[i], 0, static_cast<int>(extents[i]));
+    Func out(name);
+    out(stage.vars) = epilogue(sums(stage.vars), stage.vars);
+    stage.func = out;
+    stage.amxSums = sums;
+    stage.lhs = rounded;
+    stage.weight = weight;
+    return {round, stage};
+  }
   RDom g(0, 2, 0, k / 2, name + "_k"); // g.x: k in its pair, g.y: the pair
   // Indexed (column in panel, rows..., panel), as the int8 accumulator.
   std::vector<Var> accVars = makeVars(extents.size() + 1, (name + "_a").c_str());
@@ -585,8 +609,9 @@ std::vector<KernelStage> weightGemmStages(
       continue;
     const int block = static_cast<int>(paramLayoutFor(op, i).block);
     if (inputs[i].type().is_bfloat()) {
-      auto [round, gemm] =
-          bf16GemmStages(lhs, inputs[i], block, k, extents, name, epilogue);
+      auto [round, gemm] = bf16GemmStages(lhs, inputs[i], block, k,
+                                          usesAmxTiles(op, i), extents, name,
+                                          epilogue);
       return {round, gemm};
     }
     int scale = kernel.getWeightScaleOperand(i);

@@ -105,7 +105,35 @@ void scheduleDotProducts(KernelStage &def, bool nested) {
   acc.update().atomic().vectorize(def.reduction[0]);
 }
 
+/// A GEMM whose sums an extern AMX kernel computes: a call per block of the
+/// tile's columns and image (the cores share those), each for all the rows,
+/// then the epilogue over the block, vectorized along the columns.
+void scheduleAmxGemm(KernelStage &def, int vec, bool nested) {
+  Func out = def.func;
+  std::vector<Var> v = def.vars;
+  assert(def.tileColumns % 16 == 0 && "AMX blocks are whole 16-column tiles");
+  Var block("amx_block"), column("amx_column");
+  out.split(v[0], block, column, def.tileColumns, TailStrategy::GuardWithIf)
+      .vectorize(column, vec, TailStrategy::GuardWithIf);
+  std::vector<VarOrRVar> order{column};
+  for (size_t i = 1; i < v.size() && i < 2; ++i)
+    order.push_back(v[i]);
+  order.push_back(block);
+  for (size_t i = 2; i < v.size(); ++i)
+    order.push_back(v[i]);
+  out.reorder(order);
+  std::vector<Var> tasks{block};
+  tasks.insert(tasks.end(), v.begin() + std::min<size_t>(2, v.size()), v.end());
+  Var task = fuseLoops(out, tasks, 0, "amx_tasks");
+  if (!nested)
+    out.parallel(task);
+  def.parallelLoop = task;
+  def.amxSums.compute_at(out, task);
+}
+
 void scheduleGemm(KernelStage &def, int vec, bool nested) {
+  if (def.amxSums.defined())
+    return scheduleAmxGemm(def, vec, nested);
   if (def.dotAlongReduction)
     return scheduleDotProducts(def, nested);
   Func out = def.func, acc = def.accumulator;

@@ -23,6 +23,9 @@ struct LibraryOptions {
   std::string output;    // lib<name>.a or lib<name>.so
   std::string cCompiler; // compiles the model description; default $CC or cc
   bool progress = false; // report each kernel on stderr
+  // Testing: AMX kernels run a scalar model of the tile instructions
+  // (runtime/model/amx_gemm.c), so that hosts without AMX run them.
+  bool emulateAmx = false;
 };
 
 /// Writes the library, `<name>.h` and, with weights, `<name>.safetensors`

@@ -41,6 +41,9 @@ struct KernelStage {
   std::vector<Halide::Var> vars; // of func, innermost first
   std::vector<int64_t> extents;  // per var; -1: the batch
   Halide::Func accumulator;      // Gemm: the sum over k
+  // Gemm with AMX: the sums as an extern stage (runtime/model/amx_gemm.c)
+  // that the epilogue reads; computed per block of tile columns.
+  Halide::Func amxSums;
   Halide::RDom reduction;        // Gemm: the k of the accumulator
   // Gemm: a copy of the right side made per parallel task, so the inner loop
   // reads it contiguously (transposed keys, one head's values); GPUs inline it.

@@ -71,6 +71,18 @@ static int int8Levels(Operation *op) {
   return target ? static_cast<int>(target.getInt8WeightLevels()) : 127;
 }
 
+bool vitc::usesAmxTiles(Operation *user, unsigned operand) {
+  auto kernel = dyn_cast<vit::KernelOpInterface>(user);
+  if (!kernel || !kernel.isGemmWeight(operand))
+    return false;
+  auto type = cast<RankedTensorType>(user->getOperand(operand).getType());
+  auto module = user->getParentOfType<ModuleOp>();
+  auto target =
+      module ? module->getAttrOfType<vit::TargetAttr>("vit.target") : nullptr;
+  return type.getElementType().isBF16() && target && target.hasAmxBf16() &&
+         type.getDimSize(0) % 16 == 0;
+}
+
 ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand) {
   auto kernel = dyn_cast<vit::KernelOpInterface>(user);
   if (!kernel)
@@ -84,7 +96,9 @@ ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand) {
   int64_t m = type.getDimSize(0);
   // Panels as wide as the tile when the tiles divide m; else one panel
   // (also without a GEMM tile, which the program builder refuses anyway).
-  int64_t tile = panelColumns(user->getAttr("vit.tile"));
+  int64_t tile = usesAmxTiles(user, operand)
+                     ? 16
+                     : panelColumns(user->getAttr("vit.tile"));
   ParamLayout layout{true, tile > 0 && m % tile == 0 ? tile : m};
   if (type.getElementType().isSignlessInteger(8)) {
     layout.int8 = ParamLayout::Int8::Weight;

@@ -41,7 +41,7 @@ namespace vitc {
 ///
 /// bf16 weights are rounded from the checkpoint's f32 values when stored, and
 /// their panels are [M / block, K / 2, block, 2]: the pairs of k that
-/// vdpbf16ps sums.
+/// vdpbf16ps and tdpbf16ps sum (for AMX, block 16: AMX's B tile layout).
 struct ParamLayout {
   bool gemm = false;
   int64_t block = 0; // output columns per panel; divides M
@@ -130,8 +130,14 @@ struct Program {
 };
 
 /// The layout a parameter used as `user`'s operand `operand` is stored in
-/// (GEMM weights in panels as wide as `user`'s tile).
+/// (GEMM weights in panels as wide as `user`'s tile; 16 for AMX).
 ParamLayout paramLayoutFor(mlir::Operation *user, unsigned operand);
+
+/// Whether `user`'s GEMM weight operand `operand` is multiplied with AMX
+/// tiles: a bf16 weight whose output width is a multiple of the 16 columns of
+/// an AMX tile, on a target with AMX-BF16. Its panels are then 16 columns
+/// wide, one B tile per 32 k.
+bool usesAmxTiles(mlir::Operation *user, unsigned operand);
 
 /// Plans `forward` (one argument: the images; one result: the logits), whose
 /// module has been tiled (a #vit.target, a tile on every kernel op).

@@ -179,6 +179,17 @@ llvm::Expected<std::vector<Target>> vitc::halideTargets(TargetAttr target) {
   return parseTargets(target.getTarget());
 }
 
+llvm::Expected<std::string>
+vitc::firstTargetWithout(TargetAttr target, CpuFeatures feature) {
+  llvm::Expected<std::vector<Target>> targets = halideTargets(target);
+  if (!targets)
+    return targets.takeError();
+  for (const Target &t : *targets)
+    if ((featuresOf(t) & feature) != feature)
+      return t.to_string();
+  return std::string();
+}
+
 llvm::Expected<std::string> vitc::requiredCpuFeatures(TargetAttr target) {
   llvm::Expected<std::vector<Target>> targets = halideTargets(target);
   if (!targets)

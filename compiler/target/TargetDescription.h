@@ -36,6 +36,11 @@ llvm::Expected<mlir::vit::TargetAttr> describeTarget(mlir::MLIRContext *context,
 llvm::Expected<std::vector<Halide::Target>>
 halideTargets(mlir::vit::TargetAttr target);
 
+/// The first of the Halide targets `target` names that lacks `feature`
+/// ("" when every one has it).
+llvm::Expected<std::string> firstTargetWithout(mlir::vit::TargetAttr target,
+                                               mlir::vit::CpuFeatures feature);
+
 /// The CPU features the kernels compiled for `target` may use, as GCC's
 /// __builtin_cpu_supports names them ("avx2 fma f16c avx512f ..."), which
 /// libvitrt checks when it opens a model: of the baseline target (the last),

@@ -9,6 +9,7 @@
 
 #include "compiler/transforms/Passes.h"
 #include "compiler/transforms/ScheduleFile.h"
+#include "compiler/target/TargetDescription.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -95,6 +96,20 @@ struct VitQuantizeWeights
                 "e.g. x86-64-linux-avx512_zen4) or amx_bf16 "
                 "(x86-64-linux-avx512_sapphirerapids); "
              << target.getTarget() << " has neither";
+    // AMX kernels call AMX code in every target's variant: a fallback target
+    // without it would fault (vitrt_open refuses such a library on CPUs
+    // without AMX anyway).
+    if (precision == "bf16" && target.hasAmxBf16()) {
+      llvm::Expected<std::string> without =
+          vitc::firstTargetWithout(target, CpuFeatures::AMXBF16);
+      if (!without)
+        return op->emitError() << llvm::toString(without.takeError());
+      if (!without->empty())
+        return op->emitError()
+               << "precision bf16 with AMX (" << target.getTarget()
+               << ") has no fallback for " << *without
+               << ": list AMX targets only, or compile a library per target";
+    }
     return success();
   }
 

@@ -12,9 +12,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <ctime>
 #include <random>
 #include <set>
+
+// runtime/model/amx_gemm.c, which the bf16 kernels of AMX targets call.
+extern "C" int vitc_amx_bf16_gemm(halide_buffer_t *lhs, halide_buffer_t *weight,
+                                  int k, halide_buffer_t *out);
 
 using namespace vitc;
 using mlir::vit::TileAttrInterface;
@@ -178,6 +184,17 @@ static void loadAutoscheduler(llvm::StringRef name) {
                       name.lower() + ".so");
 }
 
+/// Asks Linux for the AMX tile state, which this process needs before it
+/// runs an AMX kernel (as vitrt_open does for a library).
+static bool requestAmxTiles() {
+#if defined(__linux__) && defined(SYS_arch_prctl)
+  const long reqXcompPerm = 0x1023, xfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, reqXcompPerm, xfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
+}
+
 llvm::Expected<double> vitc::timeKernel(mlir::Operation *op,
                                         const Program &program, int64_t batch,
                                         double seconds,
@@ -186,6 +203,11 @@ llvm::Expected<double> vitc::timeKernel(mlir::Operation *op,
       halideTargets(program.target);
   if (!targets)
     return targets.takeError();
+  if (program.target.hasAmxBf16() && !requestAmxTiles())
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "timing AMX kernels: Linux did not grant this process the AMX tile "
+        "state (arch_prctl ARCH_REQ_XCOMP_PERM)");
   try {
     KernelDef def = defineKernel(op);
     std::vector<Halide::Buffer<>> outputs;
@@ -223,6 +245,8 @@ llvm::Expected<double> vitc::timeKernel(mlir::Operation *op,
               autoscheduler.str(),
               {{"parallelism", std::to_string(program.target.getCores())}}));
     }
+    pipeline.set_jit_externs(
+        {{"vitc_amx_bf16_gemm", Halide::JITExtern(vitc_amx_bf16_gemm)}});
     pipeline.compile_jit(targets->front());
     std::mt19937_64 random(1);
     for (Halide::ImageParam &input : def.inputs)

@@ -224,6 +224,11 @@ static cl::opt<std::string> scheduleFile(
 static cl::opt<std::string> cCompiler(
     "cc", cl::desc("C compiler for the model description (default: $CC or cc)"),
     cl::value_desc("path"), cl::cat(outputCategory));
+static cl::opt<bool> emulateAmx(
+    "amx-emulation",
+    cl::desc("Testing: AMX kernels run a scalar model of the tile "
+             "instructions, so that a CPU without AMX runs them"),
+    cl::Hidden, cl::cat(outputCategory));
 static cl::opt<std::string> outputPath("o",
                                        cl::desc("Output file ('-' for stdout)"),
                                        cl::value_desc("file"), cl::init("-"),
@@ -796,6 +801,7 @@ int main(int argc, char **argv) {
     options.output = outputPath;
     options.cCompiler = cCompiler;
     options.progress = llvm::sys::Process::StandardErrIsDisplayed();
+    options.emulateAmx = emulateAmx;
     const ModelWeights *modelWeights = *weights ? &**weights : nullptr;
     if (llvm::Error err =
             emitLibrary(planned->program, modelWeights, options))

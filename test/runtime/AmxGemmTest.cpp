@@ -1,0 +1,116 @@
+// runtime/model/amx_gemm.c, the extern AMX GEMM of bf16 kernels on AMX
+// targets, compiled with its scalar model of the tile instructions: the
+// blocking, tails, strides and bounds queries checked on any CPU against
+// sums in double of the same bf16 values.
+
+#include "HalideBuffer.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+extern "C" int vitc_amx_bf16_gemm(halide_buffer_t *lhs, halide_buffer_t *weight,
+                                  int k, halide_buffer_t *out);
+
+namespace {
+
+using Halide::Runtime::Buffer;
+
+uint16_t bf16Bits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  return static_cast<uint16_t>(bits >> 16); // values chosen exact in bf16
+}
+double bf16Value(uint16_t bits) {
+  uint32_t wide = static_cast<uint32_t>(bits) << 16;
+  float value;
+  std::memcpy(&value, &wide, 4);
+  return value;
+}
+
+struct Case {
+  int k, rows, batch, columns, firstColumn;
+};
+
+/// out(x, rows, batch) for x in [firstColumn, firstColumn + columns), of a
+/// weight with `firstColumn + columns + 16` columns, from an lhs whose rows
+/// are padded (row stride k + 8).
+void check(const Case &c) {
+  std::mt19937 random(c.k * 131 + c.rows);
+  // Small integers times 1/8: exact in bf16, their sums exact in f32.
+  std::uniform_int_distribution<int> small(-8, 8);
+  auto value = [&] { return small(random) / 8.0f; };
+  const int width = c.firstColumn + c.columns + 16;
+  halide_dimension_t lhsDims[3] = {{0, c.k, 1, 0},
+                                   {0, c.rows, c.k + 8, 0},
+                                   {0, c.batch, (c.k + 8) * c.rows, 0}};
+  Buffer<uint16_t> lhs(nullptr, 3, lhsDims);
+  lhs.allocate();
+  lhs.for_each_value([&](uint16_t &v) { v = bf16Bits(value()); });
+  Buffer<uint16_t> weight(2, 16, c.k / 2, width / 16);
+  weight.for_each_value([&](uint16_t &v) { v = bf16Bits(value()); });
+  Buffer<float> out(c.columns, c.rows, c.batch);
+  out.set_min(c.firstColumn, 0, 0);
+  out.fill(-1.0f);
+  ASSERT_EQ(vitc_amx_bf16_gemm(lhs.raw_buffer(), weight.raw_buffer(), c.k,
+                               out.raw_buffer()),
+            0);
+  for (int b = 0; b < c.batch; ++b)
+    for (int y = 0; y < c.rows; ++y)
+      for (int x = c.firstColumn; x < c.firstColumn + c.columns; ++x) {
+        double sum = 0;
+        for (int k = 0; k < c.k; ++k)
+          sum += bf16Value(lhs(k, y, b)) *
+                 bf16Value(weight(k % 2, x % 16, k / 2, x / 16));
+        ASSERT_EQ(out(x, y, b), sum)
+            << "k " << c.k << ", rows " << c.rows << ": out(" << x << ", "
+            << y << ", " << b << ")";
+      }
+}
+
+TEST(AmxGemm, WholeTilesOfRowsColumnsAndK) { check({64, 32, 1, 32, 0}); }
+
+TEST(AmxGemm, ShortRowBlocksAndAKTailOfEveryWidth) {
+  // 37 rows: blocks of 16, 16 and 5; k 72: two steps of 32 and a tail of 8.
+  check({72, 37, 2, 64, 0});
+  for (int k = 2; k <= 34; k += 2)
+    check({k, 3, 1, 16, 0});
+}
+
+TEST(AmxGemm, AnOddGroupAndAColumnBlockPastTheFirst) {
+  // 3 groups of 16 (two, then one) starting at column 32.
+  check({96, 20, 2, 48, 32});
+  check({32, 1, 1, 16, 16});
+}
+
+TEST(AmxGemm, ABoundsQuerySaysWhatTheRegionReads) {
+  halide_dimension_t lhsDims[3] = {}, weightDims[4] = {};
+  halide_buffer_t lhs = {}, weight = {};
+  lhs.dimensions = 3;
+  lhs.dim = lhsDims;
+  weight.dimensions = 4;
+  weight.dim = weightDims;
+  Buffer<float> out(48, 10, 2);
+  out.set_min(32, 5, 1);
+  ASSERT_EQ(vitc_amx_bf16_gemm(&lhs, &weight, 96, out.raw_buffer()), 0);
+  EXPECT_EQ(lhsDims[0].min, 0);
+  EXPECT_EQ(lhsDims[0].extent, 96);
+  EXPECT_EQ(lhsDims[1].min, 5);
+  EXPECT_EQ(lhsDims[1].extent, 10);
+  EXPECT_EQ(lhsDims[2].min, 1);
+  EXPECT_EQ(lhsDims[2].extent, 2);
+  EXPECT_EQ(weightDims[2].extent, 48);
+  EXPECT_EQ(weightDims[3].min, 2);
+  EXPECT_EQ(weightDims[3].extent, 3);
+}
+
+TEST(AmxGemm, RegionsItCannotComputeAreRefused) {
+  Buffer<uint16_t> lhs(64, 4), weight(2, 16, 32, 2);
+  Buffer<float> out(8, 4); // not whole 16-column tiles
+  EXPECT_NE(vitc_amx_bf16_gemm(lhs.raw_buffer(), weight.raw_buffer(), 64,
+                               out.raw_buffer()),
+            0);
+}
+
+} // namespace
