@@ -88,7 +88,8 @@ def fma_peak(threads):
     on `threads` threads), sustained and fastest (the mean and the fastest call over 100 calls
     of 10 ms on all cores), int8_isa ("AVX512-VNNI vpdpbusd" or "AVX2 vpmaddubsw + vpmaddwd"),
     int8_one and int8_peak (its int8 dot-product peak in GOP/s on 1 thread and on `threads`),
-    bf16_isa ("AVX512-BF16 vdpbf16ps"), bf16_one and bf16_peak (its bf16 dot-product peak in
+    bf16_isa ("AVX512-BF16 vdpbf16ps", or "AMX-BF16 tdpbf16ps" where the CPU has AMX, which
+    vitc's bf16 GEMMs then use), bf16_one and bf16_peak (its bf16 dot-product peak in
     GFLOP/s on 1 thread and on `threads`); the three bf16 entries are None on a host without a
     bf16 dot product (`bf16 peak: none`) and where vitc-fma-peak predates the bf16 peak (with a
     warning: rebuild it), and bf16_missing then says which (else it is None)."""
@@ -119,6 +120,11 @@ def fma_peak(threads):
         print(f"warning: {FMA_PEAK} prints no bf16 peak line (it predates the bf16 peak: "
               f"rebuild it); the bf16 kernel table goes without % of peak",
               file=sys.stderr, flush=True)
+    # Where the CPU has AMX-BF16, vitc's bf16 GEMMs run in AMX tiles: that is their peak.
+    amx = line(rf"^AMX bf16 peak \((.+), best of \d+\): 1 thread {number} GFLOP/s, \d+ "
+               rf"threads? {number} GFLOP/s", required=False)
+    if amx:
+        bf16, bf16_missing = amx, None
     bf16_isa, bf16_one, bf16_many = bf16 or (None, None, None)
     return dict(fp32_isa=fp32_isa, one=float(one),
                 peak=float(many) if threads > 1 else float(one), sustained=float(sustained),

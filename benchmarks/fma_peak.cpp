@@ -10,7 +10,11 @@
 // or an add, as a FLOP is. The bf16 peak is the same with the bf16 dot
 // product vitc's bf16 GEMMs use, vdpbf16ps (AVX512-BF16: 32 bf16 x bf16
 // multiply-adds into f32 per instruction, 64 FLOP); a host without it gets a
-// line saying so instead (AMX is not measured).
+// line saying so instead. Where the CPU and OS give AMX-BF16, the AMX peak
+// is the same with tdpbf16ps on 4 tile accumulators (16 x 16 x 32 multiply-
+// adds each), the operand tiles loaded once: the instruction's own rate,
+// which the AMX GEMM of bf16 kernels (runtime/model/amx_gemm.c) approaches
+// only as far as its tile loads allow.
 //
 // It also measures the sustained peak: the same loop cut into calls as long
 // as a kernel call (10 ms), run by one pool of threads like a model's
@@ -31,7 +35,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <immintrin.h>
+#include <sys/syscall.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -118,6 +124,58 @@ __attribute__((target("avx2"))) float maddubsLoop(long iterations) {
   return float(lanes[0]);
 }
 
+__attribute__((target("amx-tile,amx-bf16"))) float amxBf16Loop(long iterations) {
+  // Palette 1; tiles 0-3: 16 x 16 f32 sums; 4-7: 16 rows of 64 bytes.
+  struct {
+    unsigned char palette, startRow, reserved[14];
+    unsigned short colsb[16];
+    unsigned char rows[16];
+  } config = {};
+  config.palette = 1;
+  for (int t = 0; t < 8; ++t) {
+    config.colsb[t] = 64;
+    config.rows[t] = 16;
+  }
+  alignas(64) static const unsigned short operand[16 * 32] = {}; // bf16 zeros
+  alignas(64) float sums[16 * 16];
+  _tile_loadconfig(&config);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_loadd(4, operand, 64);
+  _tile_loadd(5, operand, 64);
+  _tile_loadd(6, operand, 64);
+  _tile_loadd(7, operand, 64);
+  for (long n = 0; n < iterations; ++n) {
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  _tile_stored(0, sums, 64);
+  _tile_release();
+  return sums[0];
+}
+
+/// Whether the CPU has AMX-BF16 and tiles (CPUID leaf 7, EDX bits 22 and
+/// 24), the OS has enabled their state (XCR0 bits 17 and 18) and granted it
+/// to this process (arch_prctl ARCH_REQ_XCOMP_PERM, as vitrt_open asks).
+bool hasAmxBf16() {
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) || !((edx >> 22) & 1) ||
+      !((edx >> 24) & 1))
+    return false;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !((ecx >> 27) & 1))
+    return false;
+  unsigned xcr0, high;
+  __asm__("xgetbv" : "=a"(xcr0), "=d"(high) : "c"(0));
+  if ((xcr0 & (3u << 17)) != (3u << 17))
+    return false;
+  const long reqXcompPerm = 0x1023, xfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, reqXcompPerm, xfeatureXtiledata) == 0;
+}
+
 /// A loop and the operations (multiplies and adds) of one iteration.
 struct PeakLoop {
   const char *name;
@@ -149,6 +207,13 @@ bool hasAvx512Bf16() {
 PeakLoop bf16Loop() {
   if (hasAvx512Bf16())
     return {"AVX512-BF16 vdpbf16ps", dpbf16Loop, 12.0 * 32 * 2};
+  return {nullptr, nullptr, 0};
+}
+
+/// The AMX loop, where the CPU and OS give AMX-BF16 (name null where not).
+PeakLoop amxLoop() {
+  if (hasAmxBf16())
+    return {"AMX-BF16 tdpbf16ps", amxBf16Loop, 4.0 * 16 * 16 * 32 * 2};
   return {nullptr, nullptr, 0};
 }
 
@@ -246,8 +311,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   int cores = std::max(1u, std::thread::hardware_concurrency());
-  const PeakLoop fp32 = fp32Loop(), int8 = int8Loop(), bf16 = bf16Loop();
+  const PeakLoop fp32 = fp32Loop(), int8 = int8Loop(), bf16 = bf16Loop(), amx = amxLoop();
   double best1 = 0, bestAll = 0, int8One = 0, int8All = 0, bf16One = 0, bf16All = 0;
+  double amxOne = 0, amxAll = 0;
   for (int round = 0; round < 3; ++round) {
     best1 = std::max(best1, measure(fp32, 1, seconds));
     bestAll = std::max(bestAll, measure(fp32, cores, seconds));
@@ -256,6 +322,10 @@ int main(int argc, char **argv) {
     if (bf16.loop) {
       bf16One = std::max(bf16One, measure(bf16, 1, seconds));
       bf16All = std::max(bf16All, measure(bf16, cores, seconds));
+    }
+    if (amx.loop) {
+      amxOne = std::max(amxOne, measure(amx, 1, seconds));
+      amxAll = std::max(amxAll, measure(amx, cores, seconds));
     }
   }
   std::printf("fp32 FMA peak (%s, best of 3): 1 thread %.1f GFLOP/s, %d threads %.1f GFLOP/s\n",
@@ -272,5 +342,10 @@ int main(int argc, char **argv) {
                 bf16.name, bf16One, cores, bf16All);
   else
     std::printf("bf16 peak: none (this CPU has no bf16 dot product: no AVX512-BF16)\n");
+  if (amx.loop)
+    std::printf("AMX bf16 peak (%s, best of 3): 1 thread %.1f GFLOP/s, %d threads %.1f GFLOP/s\n",
+                amx.name, amxOne, cores, amxAll);
+  else
+    std::printf("AMX bf16 peak: none (no AMX-BF16, or the OS has not enabled its tile state)\n");
   return 0;
 }
