@@ -169,6 +169,10 @@ def Vit_TargetAttr : Vit_Attr<"Target", "target"> {
     bool hasAmxBf16() const {
       return !isGpu() && has(::mlir::vit::CpuFeatures::AMXBF16);
     }
+    /// Whether int8 weight GEMMs use AMX tiles (tdpbusd, likewise).
+    bool hasAmxInt8() const {
+      return !isGpu() && has(::mlir::vit::CpuFeatures::AMXInt8);
+    }
     /// f32 lanes of a SIMD vector (1 on GPUs: threads, not lanes).
     int64_t getVectorLanes() const { return getVectorBits() / 32; }
   }];

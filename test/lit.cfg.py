@@ -36,7 +36,7 @@ if glob.glob("/etc/OpenCL/vendors/*.icd"):
 # What the host CPU can run, for tests that execute code built for a feature
 # (elsewhere they are reported UNSUPPORTED): cpu-avx2, cpu-avx512-vnni,
 # cpu-avx512-bf16, cpu-avx-vnni, cpu-sapphirerapids-isa (what vitc's avx512_sapphirerapids kernels use:
-# its AVX-512 extensions and AVX-VNNI, not AMX), cpu-amx-bf16.
+# its AVX-512 extensions and AVX-VNNI, not AMX), cpu-amx-bf16, cpu-amx-int8.
 try:
     with open("/proc/cpuinfo") as cpuinfo:
         flags = next((line.split(":", 1)[1].split() for line in cpuinfo
@@ -53,6 +53,7 @@ for needed, feature in [(["avx2"], "cpu-avx2"),
                         (["avx512_bf16", "avx512_vnni", "avx512_vbmi2", "avx512_bitalg",
                           "avx512ifma", "avx512vbmi", "avx_vnni"], "cpu-sapphirerapids-isa"),
                         (["avx_vnni"], "cpu-avx-vnni"),
-                        (["amx_bf16", "amx_tile"], "cpu-amx-bf16")]:
+                        (["amx_bf16", "amx_tile"], "cpu-amx-bf16"),
+                        (["amx_int8", "amx_tile"], "cpu-amx-int8")]:
     if all(flag in flags for flag in needed):
         config.available_features.add(feature)

@@ -402,6 +402,30 @@ std::vector<Expr> panelAccumulatorArgs(const std::vector<Var> &vars,
   return args;
 }
 
+/// The sums of a weight GEMM as an extern AMX kernel (runtime/model/
+/// amx_gemm.c: tdpbf16ps or tdpbusd), which the stage's epilogue reads:
+/// Halide 21's own AMX lowering fails inside parallel loops and on these
+/// panels. `input` (k, rows...) is the stored bf16 or u8 input; its bounds
+/// are said outright (all of k, the static rows), since what an extern stage
+/// reads is otherwise known only from its bounds query at run time, and the
+/// stages producing it need constant extents.
+Func amxGemmStage(KernelStage &stage, Func input, ImageParam weight, int k,
+                  Type sumType, const std::vector<int64_t> &extents,
+                  const char *kernel, const std::string &name) {
+  std::vector<Var> inputVars = input.args();
+  input.bound(inputVars[0], 0, k);
+  for (size_t i = 1; i < extents.size(); ++i)
+    if (extents[i] > 0)
+      input.bound(inputVars[i], 0, static_cast<int>(extents[i]));
+  Func sums(name + "_amx");
+  sums.define_extern(kernel, {input, weight, Expr(k)}, sumType,
+                     static_cast<int>(extents.size()), NameMangling::C);
+  stage.amxSums = sums;
+  stage.lhs = input;
+  stage.weight = weight;
+  return sums;
+}
+
 /// An int8 GEMM stage and the stage quantizing its input: each row of `lhs`
 /// (k, rows...) becomes u8 over its range [lo, hi] (which includes 0) in 255
 /// steps, with zero point z; the sums with the i8 weight (panels of 4-deep
@@ -415,7 +439,7 @@ std::vector<Expr> panelAccumulatorArgs(const std::vector<Var> &vars,
 /// widened and added (vpmaddwd against ones); else one 4-way sum (vpdpbusd).
 std::pair<KernelStage, KernelStage>
 int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
-               bool pairs, const std::vector<int64_t> &extents,
+               bool pairs, bool amx, const std::vector<int64_t> &extents,
                const std::string &name,
                const std::function<Expr(Expr sum, const std::vector<Var> &vars)>
                    &epilogue) {
@@ -457,6 +481,21 @@ int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
   stage.dotGroup = 4;
   stage.extents = extents;
   stage.vars = makeVars(extents.size(), (name + "_v").c_str());
+  Expr m = stage.vars[0];
+  std::vector<Expr> outRow = asExprs(stage.vars, 1);
+  auto dequantize = [&](Expr sums) {
+    return f32(sums - i32(zero(outRow)) * i32(scales(m, 1))) *
+           (step(outRow) * scales(m, 0));
+  };
+  if (amx) {
+    // AMX tiles (tdpbusd) in an extern kernel, as for bf16 (amxGemmStage).
+    Func out(name);
+    Func sums = amxGemmStage(stage, q, weight, k, Int(32), extents,
+                             "vitc_amx_int8_gemm", name);
+    out(stage.vars) = epilogue(dequantize(sums(stage.vars)), stage.vars);
+    stage.func = out;
+    return {quant, stage};
+  }
   // g.x: k in its group (or the pair in it), g.y: the group.
   RDom g(0, pairs ? 2 : 4, 0, k / 4, name + "_k");
   // The accumulator is indexed by (column in panel, rows..., panel), so the
@@ -496,13 +535,10 @@ int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
     acc(accVars) += i32(lhsAt(4 * g.y + g.x, accVars)) *
                     i32(weight(g.x, column, g.y, panelIndex));
   }
-  Expr m = stage.vars[0];
-  std::vector<Expr> accArgs = panelAccumulatorArgs(stage.vars, block);
-  std::vector<Expr> outRow = asExprs(stage.vars, 1);
-  Expr sum = f32(acc(accArgs) - i32(zero(outRow)) * i32(scales(m, 1))) *
-             (step(outRow) * scales(m, 0));
   Func out(name);
-  out(stage.vars) = epilogue(sum, stage.vars);
+  out(stage.vars) =
+      epilogue(dequantize(acc(panelAccumulatorArgs(stage.vars, block))),
+               stage.vars);
   stage.func = out;
   stage.accumulator = acc;
   stage.reduction = g;
@@ -548,27 +584,11 @@ bf16GemmStages(Func lhs, ImageParam weight, int block, int k, bool amx,
   stage.extents = extents;
   stage.vars = makeVars(extents.size(), (name + "_v").c_str());
   if (amx) {
-    // AMX tiles (tdpbf16ps) in an extern kernel: Halide 21's own AMX
-    // lowering fails inside parallel loops and on these panels (see
-    // runtime/model/amx_gemm.c). The rounded input is stored as bf16.
-    Func sums(name + "_amx");
-    sums.define_extern("vitc_amx_bf16_gemm",
-                       {rounded, weight, Expr(k)}, Float(32),
-                       static_cast<int>(extents.size()),
-                       NameMangling::C);
-    // What an extern stage reads is known only from its bounds query at run
-    // time; the rounded input's bounds say it outright (all of k, the
-    // static rows), so that the stages producing it keep constant extents.
-    rounded.bound(round.vars[0], 0, k);
-    for (size_t i = 1; i < extents.size(); ++i)
-      if (extents[i] > 0)
-        rounded.bound(round.vars[i], 0, static_cast<int>(extents[i]));
+    Func sums = amxGemmStage(stage, rounded, weight, k, Float(32), extents,
+                             "vitc_amx_bf16_gemm", name);
     Func out(name);
     out(stage.vars) = epilogue(sums(stage.vars), stage.vars);
     stage.func = out;
-    stage.amxSums = sums;
-    stage.lhs = rounded;
-    stage.weight = weight;
     return {round, stage};
   }
   RDom g(0, 2, 0, k / 2, name + "_k"); // g.x: k in its pair, g.y: the pair
@@ -619,8 +639,9 @@ std::vector<KernelStage> weightGemmStages(
       return {gemmStage(lhs, inputs[i], block, k, extents, name, epilogue)};
     // Weights within [-63, 63] are summed in pairs (ParamLayout::levels).
     const bool pairs = paramLayoutFor(op, i).levels < 127;
-    auto [quant, gemm] = int8GemmStages(lhs, inputs[i], inputs[scale], block,
-                                        k, pairs, extents, name, epilogue);
+    auto [quant, gemm] =
+        int8GemmStages(lhs, inputs[i], inputs[scale], block, k, pairs,
+                       usesAmxTiles(op, i), extents, name, epilogue);
     return {quant, gemm};
   }
   return {};

@@ -43,22 +43,27 @@ static const char kScratchAllocator[] =
 static const char kDeviceApi[] =
 #include "compiler/halide/DeviceApi.inc"
     ;
-// The extern AMX GEMM the bf16 kernels of AMX targets call (KernelStage's
-// amxSums).
+// The extern AMX GEMMs the bf16 and int8 kernels of AMX targets call
+// (KernelStage's amxSums).
 static const char kAmxGemm[] =
 #include "compiler/halide/AmxGemm.inc"
     ;
 
-/// Whether the program's kernels multiply with AMX tiles: bf16 weights in
-/// the 16-column panels of AMX's B tiles (Program.h, usesAmxTiles).
-static bool usesAmx(const Program &program) {
-  if (!program.target.hasAmxBf16())
-    return false;
-  for (const ProgramParam &param : program.params)
-    if (param.elementType == ElementType::BF16 && param.layout.gemm &&
-        param.layout.block == 16)
-      return true;
-  return false;
+/// The AMX features the program's kernels use ("" for none): weights in the
+/// 16-column panels of AMX's B tiles (Program.h, usesAmxTiles), bf16 with
+/// AMX-BF16, int8 with AMX-INT8.
+static std::string amxFeatures(const Program &program) {
+  mlir::vit::TargetAttr target = program.target;
+  for (const ProgramParam &param : program.params) {
+    if (!param.layout.gemm || param.layout.block != 16)
+      continue;
+    if (param.elementType == ElementType::BF16 && target.hasAmxBf16())
+      return "amx-tile amx-bf16";
+    if (param.elementType == ElementType::I8 && target.hasAmxInt8() &&
+        param.layout.int8 == ParamLayout::Int8::Weight)
+      return "amx-tile amx-int8";
+  }
+  return "";
 }
 
 static Error emitError(const llvm::Twine &message) {
@@ -247,7 +252,7 @@ static std::string modelDescriptionSource(const Program &program,
   os << "\n" << kScratchAllocator;
   if (!deviceApi.empty())
     os << "\n#define VITC_DEVICE_API " << deviceApi << "\n" << kDeviceApi;
-  if (usesAmx(program))
+  if (!amxFeatures(program).empty())
     os << (emulateAmx ? "\n#define VITC_AMX_EMULATE 1\n" : "\n") << kAmxGemm;
   const ProgramModel &model = program.model;
   std::string header = weightsHeader(program);
@@ -534,8 +539,8 @@ Error vitc::emitLibrary(const Program &program, const NamedTensors *weights,
     return cpuFeatures.takeError();
   // The AMX kernel's tile instructions (and the tile state vitrt_open asks
   // Linux for); its scalar model needs neither.
-  if (usesAmx(program) && !options.emulateAmx)
-    *cpuFeatures += " amx-tile amx-bf16";
+  if (!amxFeatures(program).empty() && !options.emulateAmx)
+    *cpuFeatures += " " + amxFeatures(program);
   if (Error err = writeFile(
           path("model.c"),
           modelDescriptionSource(program, symbol, program.target.getTarget(),

@@ -79,8 +79,14 @@ bool vitc::usesAmxTiles(Operation *user, unsigned operand) {
   auto module = user->getParentOfType<ModuleOp>();
   auto target =
       module ? module->getAttrOfType<vit::TargetAttr>("vit.target") : nullptr;
-  return type.getElementType().isBF16() && target && target.hasAmxBf16() &&
-         type.getDimSize(0) % 16 == 0;
+  if (!target || type.getDimSize(0) % 16 != 0)
+    return false;
+  // int8 on AMX targets has 8-bit weights (AVX512-VNNI: levels 127), which
+  // tdpbusd sums in groups of 4 as vpdpbusd does.
+  Type element = type.getElementType();
+  return (element.isBF16() && target.hasAmxBf16()) ||
+         (element.isSignlessInteger(8) && target.hasAmxInt8() &&
+          target.getInt8WeightLevels() == 127);
 }
 
 ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand) {

@@ -134,9 +134,9 @@ struct Program {
 ParamLayout paramLayoutFor(mlir::Operation *user, unsigned operand);
 
 /// Whether `user`'s GEMM weight operand `operand` is multiplied with AMX
-/// tiles: a bf16 weight whose output width is a multiple of the 16 columns of
-/// an AMX tile, on a target with AMX-BF16. Its panels are then 16 columns
-/// wide, one B tile per 32 k.
+/// tiles: a bf16 (int8) weight whose output width is a multiple of the 16
+/// columns of an AMX tile, on a target with AMX-BF16 (AMX-INT8). Its panels
+/// are then 16 columns wide, one B tile per 32 (64) k.
 bool usesAmxTiles(mlir::Operation *user, unsigned operand);
 
 /// Plans `forward` (one argument: the images; one result: the logits), whose

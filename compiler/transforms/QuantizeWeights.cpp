@@ -99,15 +99,18 @@ struct VitQuantizeWeights
     // AMX kernels call AMX code in every target's variant: a fallback target
     // without it would fault (vitrt_open refuses such a library on CPUs
     // without AMX anyway).
-    if (precision == "bf16" && target.hasAmxBf16()) {
-      llvm::Expected<std::string> without =
-          vitc::firstTargetWithout(target, CpuFeatures::AMXBF16);
+    const bool amx = (precision == "bf16" && target.hasAmxBf16()) ||
+                     (precision == "int8" && target.hasAmxInt8());
+    if (amx) {
+      llvm::Expected<std::string> without = vitc::firstTargetWithout(
+          target, precision == "bf16" ? CpuFeatures::AMXBF16
+                                      : CpuFeatures::AMXInt8);
       if (!without)
         return op->emitError() << llvm::toString(without.takeError());
       if (!without->empty())
         return op->emitError()
-               << "precision bf16 with AMX (" << target.getTarget()
-               << ") has no fallback for " << *without
+               << "precision " << precision << " with AMX ("
+               << target.getTarget() << ") has no fallback for " << *without
                << ": list AMX targets only, or compile a library per target";
     }
     return success();

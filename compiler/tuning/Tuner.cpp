@@ -18,8 +18,11 @@
 #include <random>
 #include <set>
 
-// runtime/model/amx_gemm.c, which the bf16 kernels of AMX targets call.
+// runtime/model/amx_gemm.c, which the bf16 and int8 kernels of AMX targets
+// call.
 extern "C" int vitc_amx_bf16_gemm(halide_buffer_t *lhs, halide_buffer_t *weight,
+                                  int k, halide_buffer_t *out);
+extern "C" int vitc_amx_int8_gemm(halide_buffer_t *lhs, halide_buffer_t *weight,
                                   int k, halide_buffer_t *out);
 
 using namespace vitc;
@@ -203,7 +206,8 @@ llvm::Expected<double> vitc::timeKernel(mlir::Operation *op,
       halideTargets(program.target);
   if (!targets)
     return targets.takeError();
-  if (program.target.hasAmxBf16() && !requestAmxTiles())
+  if ((program.target.hasAmxBf16() || program.target.hasAmxInt8()) &&
+      !requestAmxTiles())
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         "timing AMX kernels: Linux did not grant this process the AMX tile "
@@ -246,7 +250,8 @@ llvm::Expected<double> vitc::timeKernel(mlir::Operation *op,
               {{"parallelism", std::to_string(program.target.getCores())}}));
     }
     pipeline.set_jit_externs(
-        {{"vitc_amx_bf16_gemm", Halide::JITExtern(vitc_amx_bf16_gemm)}});
+        {{"vitc_amx_bf16_gemm", Halide::JITExtern(vitc_amx_bf16_gemm)},
+         {"vitc_amx_int8_gemm", Halide::JITExtern(vitc_amx_int8_gemm)}});
     pipeline.compile_jit(targets->front());
     std::mt19937_64 random(1);
     for (Halide::ImageParam &input : def.inputs)

@@ -1,21 +1,26 @@
-/* The bf16 GEMM of vitc's weight GEMMs on CPUs with AMX-BF16, as a Halide
- * extern stage: out(x, rows...) = sum_k lhs(k, rows...) * weight(k, x), f32
- * sums of bf16 products (tdpbf16ps), for one column range of the output per
- * call. The kernel's epilogue (bias, activation, residual) reads `out`.
+/* The weight GEMMs of vitc's bf16 and int8 kernels on CPUs with AMX, as
+ * Halide extern stages: out(x, rows...) = sum_k lhs(k, rows...) * weight(k, x)
+ * for one column range of the output per call, in AMX tiles:
+ *   bf16: f32 sums of bf16 products (tdpbf16ps; AMX-BF16);
+ *   int8: i32 sums of u8 x s8 products (tdpbusd; AMX-INT8), the quantized
+ *         rows of int8GemmStages times the quantized weights.
+ * The kernel's epilogue (zero point and scales, bias, activation, residual)
+ * reads `out`.
  *
  * Why not Halide's own AMX lowering: Halide 21 lowers only a 2-D accumulator
  * computed at a root wrapper, fails inside parallel loops and on dense
- * 16-column weight panels (docs/BACKEND.md). This function runs inside the
- * kernel's parallel loop, one call per column block.
+ * 16-column weight panels (docs/BACKEND.md). These run inside the kernel's
+ * parallel loop, one call per column block and image.
  *
- * Layouts (Halide dimensions, innermost first):
- *   lhs    (k, rows, batch): bf16, k dense, any row and batch strides;
- *   weight (2, 16, K / 2, M / 16): bf16 panels of 16 columns with each
- *          column's pairs of k adjacent, so one panel step is one AMX B tile
- *          (16 rows of 64 bytes, dense);
- *   out    (x, rows, batch): f32; x's min and extent multiples of 16.
- * K is even (the pairs); a K that is not a multiple of 32 ends in a narrower
- * tile. Row blocks of 16 end in a shorter one.
+ * Layouts (Halide dimensions, innermost first), with G = 2 (bf16) or 4 (int8)
+ * adjacent k per column, the group one dot product lane sums:
+ *   lhs    (k, rows, batch): k dense, any row and batch strides;
+ *   weight (G, 16, K / G, M / 16): panels of 16 columns, each column's groups
+ *          of k adjacent, so 64 bytes of k (32 bf16 or 64 int8) of a panel are
+ *          one AMX B tile of 16 rows of 64 bytes, dense;
+ *   out    (x, rows, batch): f32 or i32; x's min and extent multiples of 16.
+ * K is a multiple of G; a K that is not a multiple of a tile's k ends in a
+ * narrower tile. Row blocks of 16 end in a shorter one.
  *
  * Compiled into every model library that uses it (vitc embeds this file in
  * model.c) and, with VITC_AMX_EMULATE, into a test that runs it on any CPU
@@ -44,8 +49,8 @@ struct vitc_amx_buffer {
 struct halide_buffer_t;
 
 /* The tile registers: C0, C1 accumulate two 16-column groups; A holds 16
- * rows by 32 k, B0 and B1 the two groups' 32 k; the tails hold the last
- * K % 32 k. Macros, not an enum: GCC's intrinsics paste the number into
+ * rows of 64 bytes of k, B0 and B1 the two groups' same k; the tails hold
+ * the last k. Macros, not an enum: GCC's intrinsics paste the number into
  * the register name. */
 #define TILE_C0 0
 #define TILE_C1 1
@@ -64,10 +69,13 @@ struct vitc_amx_config {
   uint8_t rows[16];
 };
 
+enum vitc_amx_kind { VITC_AMX_BF16, VITC_AMX_INT8 };
+
 #ifdef VITC_AMX_EMULATE
 /* A scalar model of the tile instructions the kernel uses, as Intel's SDM
- * defines them (tdpbf16ps: C[m][n] += sum over pairs p of A[m][2p] B[p][2n]
- * + A[m][2p+1] B[p][2n+1], products of bf16 exact in f32). */
+ * defines them: tdpbf16ps, C[m][n] += sum over pairs p of A[m][2p] B[p][2n]
+ * + A[m][2p+1] B[p][2n+1] (products of bf16, exact in f32); tdpbusd, C[m][n]
+ * += sum over groups p and i < 4 of u8 A[m][4p+i] times s8 B[p][4n+i]. */
 static _Thread_local struct vitc_amx_config emulated_config;
 static _Thread_local uint8_t emulated_tiles[8][16][64];
 
@@ -77,7 +85,10 @@ static float bf16_to_f32(uint16_t bits) {
   memcpy(&value, &wide, sizeof value);
   return value;
 }
-static void tile_config(const struct vitc_amx_config *config) { emulated_config = *config; }
+static void tile_config(const struct vitc_amx_config *config) {
+  emulated_config = *config;
+  memset(emulated_tiles, 0, sizeof emulated_tiles);
+}
 static void tile_release(void) {}
 static void tile_zero(int t) { memset(emulated_tiles[t], 0, sizeof emulated_tiles[t]); }
 static void tile_load(int t, const void *base, long stride) {
@@ -107,33 +118,51 @@ static void tile_dpbf16ps(int c, int a, int b) {
       memcpy(&emulated_tiles[c][m][4 * n], &sum, 4);
     }
 }
+static void tile_dpbusd(int c, int a, int b) {
+  const int rows = emulated_config.rows[c], columns = emulated_config.colsb[c] / 4;
+  const int groups = emulated_config.colsb[a] / 4;
+  for (int m = 0; m < rows; ++m)
+    for (int n = 0; n < columns; ++n) {
+      int32_t sum;
+      memcpy(&sum, &emulated_tiles[c][m][4 * n], 4);
+      for (int p = 0; p < groups; ++p)
+        for (int i = 0; i < 4; ++i)
+          sum += (int32_t)emulated_tiles[a][m][4 * p + i] *
+                 (int32_t)(int8_t)emulated_tiles[b][p][4 * n + i];
+      memcpy(&emulated_tiles[c][m][4 * n], &sum, 4);
+    }
+}
 #define VITC_AMX_FUNCTION static
 #define TILE_CONFIG(config) tile_config(config)
 #define TILE_RELEASE() tile_release()
 #define TILE_ZERO(t) tile_zero(t)
 #define TILE_LOAD(t, base, stride) tile_load(t, base, stride)
 #define TILE_STORE(t, base, stride) tile_store(t, base, stride)
-#define TILE_DP(c, a, b) tile_dpbf16ps(c, a, b)
+#define TILE_DPBF16PS(c, a, b) tile_dpbf16ps(c, a, b)
+#define TILE_DPBUSD(c, a, b) tile_dpbusd(c, a, b)
 #else
 #include <immintrin.h>
-#define VITC_AMX_FUNCTION static __attribute__((target("amx-tile,amx-bf16")))
+#define VITC_AMX_FUNCTION static __attribute__((target("amx-tile,amx-bf16,amx-int8")))
 #define TILE_CONFIG(config) _tile_loadconfig(config)
 #define TILE_RELEASE() _tile_release()
 #define TILE_ZERO(t) _tile_zero(t)
 #define TILE_LOAD(t, base, stride) _tile_loadd(t, base, stride)
 #define TILE_STORE(t, base, stride) _tile_stored(t, base, stride)
-#define TILE_DP(c, a, b) _tile_dpbf16ps(c, a, b)
+#define TILE_DPBF16PS(c, a, b) _tile_dpbf16ps(c, a, b)
+#define TILE_DPBUSD(c, a, b) _tile_dpbusd(c, a, b)
 #endif
 
-/* Tiles for blocks of `rows` rows (1-16) and a K tail of `tail` k (even,
- * 0-30). */
-static void configure(struct vitc_amx_config *config, int rows, int tail) {
+/* Tiles for blocks of `rows` rows (1-16) and a K tail of `tail_bytes` bytes
+ * of each A row (a multiple of 4 below 64; 0: none), whose B tiles have one
+ * row per 4 bytes of A. */
+static void configure(struct vitc_amx_config *config, int rows, int tail_bytes) {
   memset(config, 0, sizeof *config);
   config->palette = 1;
-  const int tail_rows = tail > 0 ? tail / 2 : 1;
+  const int tail_rows = tail_bytes > 0 ? tail_bytes / 4 : 1;
   const struct { int tile, rows, bytes; } shapes[] = {
-      {TILE_C0, rows, 64},      {TILE_C1, rows, 64},          {TILE_A, rows, 64},
-      {TILE_B0, 16, 64},        {TILE_B1, 16, 64},            {TILE_A_TAIL, rows, tail > 0 ? 2 * tail : 64},
+      {TILE_C0, rows, 64},           {TILE_C1, rows, 64},
+      {TILE_A, rows, 64},            {TILE_B0, 16, 64},
+      {TILE_B1, 16, 64},             {TILE_A_TAIL, rows, tail_bytes > 0 ? tail_bytes : 64},
       {TILE_B0_TAIL, tail_rows, 64}, {TILE_B1_TAIL, tail_rows, 64}};
   for (unsigned i = 0; i < sizeof shapes / sizeof shapes[0]; ++i) {
     config->rows[shapes[i].tile] = (uint8_t)shapes[i].rows;
@@ -141,69 +170,83 @@ static void configure(struct vitc_amx_config *config, int rows, int tail) {
   }
 }
 
-/* One block of `rows` rows by one or two 16-column groups: the k loop in
- * 32-k steps, then the tail, then the sums stored. */
-VITC_AMX_FUNCTION void block(const uint16_t *a, long a_stride, const uint16_t *panel0,
-                             const uint16_t *panel1, int k, float *c, long c_stride) {
-  const int tail = k % 32;
+#define TILE_DP(kind, c, a, b)                                                                     \
+  do {                                                                                             \
+    if ((kind) == VITC_AMX_INT8)                                                                   \
+      TILE_DPBUSD(c, a, b);                                                                        \
+    else                                                                                           \
+      TILE_DPBF16PS(c, a, b);                                                                      \
+  } while (0)
+
+/* One block of rows by one or two 16-column groups: the k loop in 64-byte
+ * steps of each A row (one B tile per group each), then the tail, then the
+ * sums stored. A panel holds 16 x 64 bytes per 64 bytes of A rows. */
+VITC_AMX_FUNCTION void block(enum vitc_amx_kind kind, const uint8_t *a, long a_stride,
+                             const uint8_t *panel0, const uint8_t *panel1, long k_bytes,
+                             uint8_t *c, long c_stride) {
   TILE_ZERO(TILE_C0);
   if (panel1)
     TILE_ZERO(TILE_C1);
-  int kk = 0;
-  for (; kk + 32 <= k; kk += 32) {
-    TILE_LOAD(TILE_A, a + kk, a_stride);
-    /* Panel step kk / 2: 16 columns x 2 k = 32 bf16 per pair row. */
-    TILE_LOAD(TILE_B0, panel0 + (long)kk * 16, 64);
-    TILE_DP(TILE_C0, TILE_A, TILE_B0);
+  long at = 0;
+  for (; at + 64 <= k_bytes; at += 64) {
+    TILE_LOAD(TILE_A, a + at, a_stride);
+    TILE_LOAD(TILE_B0, panel0 + 16 * at, 64);
+    TILE_DP(kind, TILE_C0, TILE_A, TILE_B0);
     if (panel1) {
-      TILE_LOAD(TILE_B1, panel1 + (long)kk * 16, 64);
-      TILE_DP(TILE_C1, TILE_A, TILE_B1);
+      TILE_LOAD(TILE_B1, panel1 + 16 * at, 64);
+      TILE_DP(kind, TILE_C1, TILE_A, TILE_B1);
     }
   }
-  if (tail > 0) {
-    TILE_LOAD(TILE_A_TAIL, a + kk, a_stride);
-    TILE_LOAD(TILE_B0_TAIL, panel0 + (long)kk * 16, 64);
-    TILE_DP(TILE_C0, TILE_A_TAIL, TILE_B0_TAIL);
+  if (at < k_bytes) {
+    TILE_LOAD(TILE_A_TAIL, a + at, a_stride);
+    TILE_LOAD(TILE_B0_TAIL, panel0 + 16 * at, 64);
+    TILE_DP(kind, TILE_C0, TILE_A_TAIL, TILE_B0_TAIL);
     if (panel1) {
-      TILE_LOAD(TILE_B1_TAIL, panel1 + (long)kk * 16, 64);
-      TILE_DP(TILE_C1, TILE_A_TAIL, TILE_B1_TAIL);
+      TILE_LOAD(TILE_B1_TAIL, panel1 + 16 * at, 64);
+      TILE_DP(kind, TILE_C1, TILE_A_TAIL, TILE_B1_TAIL);
     }
   }
   TILE_STORE(TILE_C0, c, c_stride);
   if (panel1)
-    TILE_STORE(TILE_C1, c + 16, c_stride);
+    TILE_STORE(TILE_C1, c + 64, c_stride);
 }
 
-VITC_AMX_FUNCTION int compute(struct vitc_amx_buffer *lhs, struct vitc_amx_buffer *weight, int k,
+/* `element` bytes per k of lhs (2 for bf16, 1 for int8). */
+VITC_AMX_FUNCTION int compute(enum vitc_amx_kind kind, int element, struct vitc_amx_buffer *lhs,
+                              struct vitc_amx_buffer *weight, int k,
                               struct vitc_amx_buffer *out) {
   const struct vitc_amx_dimension *o = out->dim, *l = lhs->dim, *w = weight->dim;
   const int batches = out->dimensions > 2 ? o[2].extent : 1;
   const int rows = o[1].extent, groups = o[0].extent / 16;
+  const long k_bytes = (long)k * element;
+  /* Weight elements are 1 byte (int8) or 2 (bf16), as lhs's. */
+  const long panel_bytes = (long)w[3].stride * element;
   struct vitc_amx_config config;
   int configured_rows = 0;
   for (int b = 0; b < batches; ++b) {
-    /* Elements of each buffer at (., first row, batch b). */
-    const uint16_t *a_batch = (const uint16_t *)lhs->host;
-    float *c_batch = (float *)out->host;
+    /* Bytes of each buffer at (0, first row, batch b). */
+    const uint8_t *a_batch = lhs->host;
+    uint8_t *c_batch = out->host;
     if (out->dimensions > 2) {
-      a_batch += (long)(o[2].min + b - l[2].min) * l[2].stride;
-      c_batch += (long)b * o[2].stride;
+      a_batch += (long)(o[2].min + b - l[2].min) * l[2].stride * element;
+      c_batch += (long)b * o[2].stride * 4;
     }
-    a_batch += (long)(o[1].min - l[1].min) * l[1].stride - l[0].min;
+    a_batch += ((long)(o[1].min - l[1].min) * l[1].stride - l[0].min) * element;
     for (int g = 0; g < groups; g += 2) {
       /* The panels of groups g and g + 1 (weight dimension 3). */
-      const int panel = o[0].min / 16 + g - w[3].min;
-      const uint16_t *panel0 = (const uint16_t *)weight->host + (long)panel * w[3].stride;
-      const uint16_t *panel1 = g + 1 < groups ? panel0 + w[3].stride : 0;
+      const long panel = o[0].min / 16 + g - w[3].min;
+      const uint8_t *panel0 = weight->host + panel * panel_bytes;
+      const uint8_t *panel1 = g + 1 < groups ? panel0 + panel_bytes : 0;
       for (int r = 0; r < rows; r += 16) {
         const int block_rows = rows - r < 16 ? rows - r : 16;
         if (block_rows != configured_rows) {
-          configure(&config, block_rows, k % 32);
+          configure(&config, block_rows, (int)(k_bytes % 64));
           TILE_CONFIG(&config);
           configured_rows = block_rows;
         }
-        block(a_batch + (long)r * l[1].stride, 2L * l[1].stride, panel0, panel1, k,
-              c_batch + (long)r * o[1].stride + 16L * g, 4L * o[1].stride);
+        block(kind, a_batch + (long)r * l[1].stride * element, (long)l[1].stride * element,
+              panel0, panel1, k_bytes, c_batch + ((long)r * o[1].stride + 16L * g) * 4,
+              4L * o[1].stride);
       }
     }
   }
@@ -212,14 +255,17 @@ VITC_AMX_FUNCTION int compute(struct vitc_amx_buffer *lhs, struct vitc_amx_buffe
   return 0;
 }
 
-/* The extern stage (Halide calls it with halide_buffer_t pointers). A bounds
- * query (an input without memory) asks which parts of the inputs a region
- * of `out` reads: all of k, the same rows and batches, the region's panels. */
-int vitc_amx_bf16_gemm(struct halide_buffer_t *lhs_buffer, struct halide_buffer_t *weight_buffer,
-                       int k, struct halide_buffer_t *out_buffer) {
+/* A bounds query (an input without memory) asks which parts of the inputs a
+ * region of `out` reads: all of k, the same rows and batches, the region's
+ * panels. Else the region is computed, if Halide's bounds gave what the
+ * kernel needs (a mismatch would read the wrong memory). */
+static int gemm(enum vitc_amx_kind kind, struct halide_buffer_t *lhs_buffer,
+                struct halide_buffer_t *weight_buffer, int k,
+                struct halide_buffer_t *out_buffer) {
   struct vitc_amx_buffer *lhs = (struct vitc_amx_buffer *)lhs_buffer,
                          *weight = (struct vitc_amx_buffer *)weight_buffer,
                          *out = (struct vitc_amx_buffer *)out_buffer;
+  const int group = kind == VITC_AMX_INT8 ? 4 : 2, element = kind == VITC_AMX_INT8 ? 1 : 2;
   if (!lhs->host || !weight->host) {
     lhs->dim[0].min = 0;
     lhs->dim[0].extent = k;
@@ -227,7 +273,7 @@ int vitc_amx_bf16_gemm(struct halide_buffer_t *lhs_buffer, struct halide_buffer_
       lhs->dim[d].min = out->dim[d].min;
       lhs->dim[d].extent = out->dim[d].extent;
     }
-    const int extents[3] = {2, 16, k / 2};
+    const int extents[3] = {group, 16, k / group};
     for (int d = 0; d < 3; ++d) {
       weight->dim[d].min = 0;
       weight->dim[d].extent = extents[d];
@@ -236,10 +282,20 @@ int vitc_amx_bf16_gemm(struct halide_buffer_t *lhs_buffer, struct halide_buffer_
     weight->dim[3].extent = (out->dim[0].extent + 15) / 16;
     return 0;
   }
-  /* Halide's bounds guarantee these; a mismatch would read the wrong memory. */
-  if (out->dim[0].min % 16 || out->dim[0].extent % 16 || k % 2 || lhs->dim[0].stride != 1 ||
-      weight->dim[0].stride != 1 || weight->dim[1].stride != 2 || weight->dim[2].stride != 32 ||
-      out->dim[0].stride != 1)
+  if (out->dim[0].min % 16 || out->dim[0].extent % 16 || k % group || lhs->dim[0].stride != 1 ||
+      weight->dim[0].stride != 1 || weight->dim[1].stride != group ||
+      weight->dim[2].stride != 16 * group || out->dim[0].stride != 1 ||
+      lhs->type_bits != 8 * element || weight->type_bits != 8 * element || out->type_bits != 32)
     return -1;
-  return compute(lhs, weight, k, out);
+  return compute(kind, element, lhs, weight, k, out);
+}
+
+/* The extern stages (Halide calls them with halide_buffer_t pointers). */
+int vitc_amx_bf16_gemm(struct halide_buffer_t *lhs, struct halide_buffer_t *weight, int k,
+                       struct halide_buffer_t *out) {
+  return gemm(VITC_AMX_BF16, lhs, weight, k, out);
+}
+int vitc_amx_int8_gemm(struct halide_buffer_t *lhs, struct halide_buffer_t *weight, int k,
+                       struct halide_buffer_t *out) {
+  return gemm(VITC_AMX_INT8, lhs, weight, k, out);
 }

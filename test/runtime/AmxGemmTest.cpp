@@ -1,7 +1,7 @@
-// runtime/model/amx_gemm.c, the extern AMX GEMM of bf16 kernels on AMX
-// targets, compiled with its scalar model of the tile instructions: the
+// runtime/model/amx_gemm.c, the extern AMX GEMMs of bf16 and int8 kernels on
+// AMX targets, compiled with its scalar model of the tile instructions: the
 // blocking, tails, strides and bounds queries checked on any CPU against
-// sums in double of the same bf16 values.
+// sums in double (bf16) or int64 (int8) of the same values.
 
 #include "HalideBuffer.h"
 
@@ -11,6 +11,8 @@
 #include <random>
 
 extern "C" int vitc_amx_bf16_gemm(halide_buffer_t *lhs, halide_buffer_t *weight,
+                                  int k, halide_buffer_t *out);
+extern "C" int vitc_amx_int8_gemm(halide_buffer_t *lhs, halide_buffer_t *weight,
                                   int k, halide_buffer_t *out);
 
 namespace {
@@ -69,6 +71,38 @@ void check(const Case &c) {
       }
 }
 
+/// The int8 GEMM of the same shapes: u8 rows times s8 weights in groups of
+/// 4 k, i32 sums.
+void checkInt8(const Case &c) {
+  std::mt19937 random(c.k * 7 + c.rows);
+  std::uniform_int_distribution<int> u8(0, 255), s8(-127, 127);
+  const int width = c.firstColumn + c.columns + 16;
+  halide_dimension_t lhsDims[3] = {{0, c.k, 1, 0},
+                                   {0, c.rows, c.k + 8, 0},
+                                   {0, c.batch, (c.k + 8) * c.rows, 0}};
+  Buffer<uint8_t> lhs(nullptr, 3, lhsDims);
+  lhs.allocate();
+  lhs.for_each_value([&](uint8_t &v) { v = static_cast<uint8_t>(u8(random)); });
+  Buffer<int8_t> weight(4, 16, c.k / 4, width / 16);
+  weight.for_each_value([&](int8_t &v) { v = static_cast<int8_t>(s8(random)); });
+  Buffer<int32_t> out(c.columns, c.rows, c.batch);
+  out.set_min(c.firstColumn, 0, 0);
+  out.fill(-1);
+  ASSERT_EQ(vitc_amx_int8_gemm(lhs.raw_buffer(), weight.raw_buffer(), c.k,
+                               out.raw_buffer()),
+            0);
+  for (int b = 0; b < c.batch; ++b)
+    for (int y = 0; y < c.rows; ++y)
+      for (int x = c.firstColumn; x < c.firstColumn + c.columns; ++x) {
+        int64_t sum = 0;
+        for (int k = 0; k < c.k; ++k)
+          sum += int64_t(lhs(k, y, b)) * weight(k % 4, x % 16, k / 4, x / 16);
+        ASSERT_EQ(out(x, y, b), sum)
+            << "k " << c.k << ", rows " << c.rows << ": out(" << x << ", "
+            << y << ", " << b << ")";
+      }
+}
+
 TEST(AmxGemm, WholeTilesOfRowsColumnsAndK) { check({64, 32, 1, 32, 0}); }
 
 TEST(AmxGemm, ShortRowBlocksAndAKTailOfEveryWidth) {
@@ -82,6 +116,14 @@ TEST(AmxGemm, AnOddGroupAndAColumnBlockPastTheFirst) {
   // 3 groups of 16 (two, then one) starting at column 32.
   check({96, 20, 2, 48, 32});
   check({32, 1, 1, 16, 16});
+}
+
+TEST(AmxGemm, Int8TilesTailsAndOffsets) {
+  // k 200: three steps of 64 and a tail of 8; 37 rows; three groups from 32.
+  checkInt8({64, 32, 1, 32, 0});
+  checkInt8({200, 37, 2, 48, 32});
+  for (int k = 4; k <= 68; k += 4)
+    checkInt8({k, 3, 1, 16, 0});
 }
 
 TEST(AmxGemm, ABoundsQuerySaysWhatTheRegionReads) {
@@ -103,6 +145,11 @@ TEST(AmxGemm, ABoundsQuerySaysWhatTheRegionReads) {
   EXPECT_EQ(weightDims[2].extent, 48);
   EXPECT_EQ(weightDims[3].min, 2);
   EXPECT_EQ(weightDims[3].extent, 3);
+  Buffer<int32_t> sums(48, 10);
+  sums.set_min(32, 5);
+  ASSERT_EQ(vitc_amx_int8_gemm(&lhs, &weight, 96, sums.raw_buffer()), 0);
+  EXPECT_EQ(weightDims[0].extent, 4);
+  EXPECT_EQ(weightDims[2].extent, 24);
 }
 
 TEST(AmxGemm, RegionsItCannotComputeAreRefused) {
@@ -110,6 +157,14 @@ TEST(AmxGemm, RegionsItCannotComputeAreRefused) {
   Buffer<float> out(8, 4); // not whole 16-column tiles
   EXPECT_NE(vitc_amx_bf16_gemm(lhs.raw_buffer(), weight.raw_buffer(), 64,
                                out.raw_buffer()),
+            0);
+  Buffer<float> whole(16, 4);
+  EXPECT_NE(vitc_amx_bf16_gemm(lhs.raw_buffer(), weight.raw_buffer(), 63,
+                               whole.raw_buffer()),
+            0); // an odd k
+  Buffer<uint8_t> bytes(64, 4); // int8 rows given to the bf16 kernel
+  EXPECT_NE(vitc_amx_bf16_gemm(bytes.raw_buffer(), weight.raw_buffer(), 64,
+                               whole.raw_buffer()),
             0);
 }
 
