@@ -232,8 +232,8 @@ static vitrt_status check_cpu(const vitrt_model_desc *desc) {
         if (!request_amx_tiles())
           return fail(VITRT_UNSUPPORTED_CPU,
                       "vitrt_open: model '%s' uses AMX, but the OS did not grant this process the "
-                      "AMX tile state (arch_prctl ARCH_REQ_XCOMP_PERM: %s; Linux 5.16 or later "
-                      "is needed)",
+                      "AMX tile state (arch_prctl ARCH_REQ_XCOMP_PERM: %s; it needs Linux 5.16 "
+                      "or later, and signal stacks large enough for the tile state)",
                       desc->name, strerror(errno));
       }
     }

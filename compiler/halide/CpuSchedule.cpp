@@ -107,13 +107,17 @@ void scheduleDotProducts(KernelStage &def, bool nested) {
 
 /// A GEMM whose sums an extern AMX kernel computes: a call per block of the
 /// tile's columns and image (the cores share those), each for all the rows,
-/// then the epilogue over the block, vectorized along the columns.
+/// then the epilogue over the block, vectorized along the columns. The
+/// block's width is a multiple of 16 and so are the output's (usesAmxTiles),
+/// so a last, narrower block is too.
 void scheduleAmxGemm(KernelStage &def, int vec, bool nested) {
   Func out = def.func;
   std::vector<Var> v = def.vars;
-  assert(def.tileColumns % 16 == 0 && "AMX blocks are whole 16-column tiles");
+  // Whole 16-column AMX tiles per call: the tile's columns rounded down (a
+  // schedule file may give any width).
+  const int columns = std::max(16, def.tileColumns / 16 * 16);
   Var block("amx_block"), column("amx_column");
-  out.split(v[0], block, column, def.tileColumns, TailStrategy::GuardWithIf)
+  out.split(v[0], block, column, columns, TailStrategy::GuardWithIf)
       .vectorize(column, vec, TailStrategy::GuardWithIf);
   std::vector<VarOrRVar> order{column};
   for (size_t i = 1; i < v.size() && i < 2; ++i)

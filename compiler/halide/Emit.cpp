@@ -49,20 +49,13 @@ static const char kAmxGemm[] =
 #include "compiler/halide/AmxGemm.inc"
     ;
 
-/// The AMX features the program's kernels use ("" for none): weights in the
-/// 16-column panels of AMX's B tiles (Program.h, usesAmxTiles), bf16 with
-/// AMX-BF16, int8 with AMX-INT8.
+/// The AMX features the program's kernels use ("" for none): those of its
+/// weights multiplied in AMX tiles (ParamLayout::amx), bf16 or int8.
 static std::string amxFeatures(const Program &program) {
-  mlir::vit::TargetAttr target = program.target;
-  for (const ProgramParam &param : program.params) {
-    if (!param.layout.gemm || param.layout.block != 16)
-      continue;
-    if (param.elementType == ElementType::BF16 && target.hasAmxBf16())
-      return "amx-tile amx-bf16";
-    if (param.elementType == ElementType::I8 && target.hasAmxInt8() &&
-        param.layout.int8 == ParamLayout::Int8::Weight)
-      return "amx-tile amx-int8";
-  }
+  for (const ProgramParam &param : program.params)
+    if (param.layout.amx)
+      return param.elementType == ElementType::BF16 ? "amx-tile amx-bf16"
+                                                    : "amx-tile amx-int8";
   return "";
 }
 

@@ -102,10 +102,10 @@ ParamLayout vitc::paramLayoutFor(Operation *user, unsigned operand) {
   int64_t m = type.getDimSize(0);
   // Panels as wide as the tile when the tiles divide m; else one panel
   // (also without a GEMM tile, which the program builder refuses anyway).
-  int64_t tile = usesAmxTiles(user, operand)
-                     ? 16
-                     : panelColumns(user->getAttr("vit.tile"));
+  const bool amx = usesAmxTiles(user, operand);
+  int64_t tile = amx ? 16 : panelColumns(user->getAttr("vit.tile"));
   ParamLayout layout{true, tile > 0 && m % tile == 0 ? tile : m};
+  layout.amx = amx;
   if (type.getElementType().isSignlessInteger(8)) {
     layout.int8 = ParamLayout::Int8::Weight;
     layout.levels = int8Levels(user);

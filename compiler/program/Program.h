@@ -49,10 +49,11 @@ struct ParamLayout {
   Int8 int8 = Int8::None;
   int levels = 0; // Int8: the largest quantized magnitude
   int group = 1;  // adjacent k per column in a panel: 4 for i8, 2 for bf16
+  bool amx = false; // multiplied in AMX tiles (usesAmxTiles): block 16
 
   bool operator==(const ParamLayout &other) const {
     return gemm == other.gemm && block == other.block && int8 == other.int8 &&
-           levels == other.levels && group == other.group;
+           levels == other.levels && group == other.group && amx == other.amx;
   }
   bool operator!=(const ParamLayout &other) const { return !(*this == other); }
 };

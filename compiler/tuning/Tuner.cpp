@@ -18,12 +18,14 @@
 #include <random>
 #include <set>
 
+#ifdef VITC_HAS_AMX_GEMM
 // runtime/model/amx_gemm.c, which the bf16 and int8 kernels of AMX targets
 // call.
 extern "C" int vitc_amx_bf16_gemm(halide_buffer_t *lhs, halide_buffer_t *weight,
                                   int k, halide_buffer_t *out);
 extern "C" int vitc_amx_int8_gemm(halide_buffer_t *lhs, halide_buffer_t *weight,
                                   int k, halide_buffer_t *out);
+#endif
 
 using namespace vitc;
 using mlir::vit::TileAttrInterface;
@@ -249,9 +251,11 @@ llvm::Expected<double> vitc::timeKernel(mlir::Operation *op,
               autoscheduler.str(),
               {{"parallelism", std::to_string(program.target.getCores())}}));
     }
+#ifdef VITC_HAS_AMX_GEMM
     pipeline.set_jit_externs(
         {{"vitc_amx_bf16_gemm", Halide::JITExtern(vitc_amx_bf16_gemm)},
          {"vitc_amx_int8_gemm", Halide::JITExtern(vitc_amx_int8_gemm)}});
+#endif
     pipeline.compile_jit(targets->front());
     std::mt19937_64 random(1);
     for (Halide::ImageParam &input : def.inputs)

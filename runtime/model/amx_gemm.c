@@ -72,12 +72,29 @@ struct vitc_amx_config {
 enum vitc_amx_kind { VITC_AMX_BF16, VITC_AMX_INT8 };
 
 #ifdef VITC_AMX_EMULATE
-/* A scalar model of the tile instructions the kernel uses, as Intel's SDM
- * defines them: tdpbf16ps, C[m][n] += sum over pairs p of A[m][2p] B[p][2n]
- * + A[m][2p+1] B[p][2n+1] (products of bf16, exact in f32); tdpbusd, C[m][n]
- * += sum over groups p and i < 4 of u8 A[m][4p+i] times s8 B[p][4n+i]. */
+/* A scalar model of the tile instructions the kernel uses, after Intel's
+ * SDM: tdpbf16ps, C[m][n] += A[m][2p] B[p][2n] + A[m][2p+1] B[p][2n+1] over
+ * the pairs p (products of bf16, exact in f32; the hardware's order of the
+ * f32 additions, and its flushing of denormals, may differ in the last
+ * bits); tdpbusd, C[m][n] += u8 A[m][4p+i] times s8 B[p][4n+i] over the
+ * groups p and i < 4, exactly. It also checks the shapes the hardware
+ * would fault on, and `compute` then fails. */
 static _Thread_local struct vitc_amx_config emulated_config;
 static _Thread_local uint8_t emulated_tiles[8][16][64];
+static _Thread_local int emulated_fault;
+
+static int tile_ok(int t) {
+  return emulated_config.palette == 1 && emulated_config.rows[t] >= 1 &&
+         emulated_config.rows[t] <= 16 && emulated_config.colsb[t] >= 4 &&
+         emulated_config.colsb[t] <= 64 && emulated_config.colsb[t] % 4 == 0;
+}
+/* tdp*'s shapes: C rows = A rows, A's 4-byte columns = B rows, C columns
+ * = B columns. */
+static int dp_ok(int c, int a, int b) {
+  const struct vitc_amx_config *k = &emulated_config;
+  return tile_ok(c) && tile_ok(a) && tile_ok(b) && k->rows[c] == k->rows[a] &&
+         k->colsb[a] / 4 == k->rows[b] && k->colsb[c] == k->colsb[b];
+}
 
 static float bf16_to_f32(uint16_t bits) {
   uint32_t wide = (uint32_t)bits << 16;
@@ -92,6 +109,7 @@ static void tile_config(const struct vitc_amx_config *config) {
 static void tile_release(void) {}
 static void tile_zero(int t) { memset(emulated_tiles[t], 0, sizeof emulated_tiles[t]); }
 static void tile_load(int t, const void *base, long stride) {
+  emulated_fault |= !tile_ok(t);
   memset(emulated_tiles[t], 0, sizeof emulated_tiles[t]);
   for (int r = 0; r < emulated_config.rows[t]; ++r)
     memcpy(emulated_tiles[t][r], (const uint8_t *)base + r * stride, emulated_config.colsb[t]);
@@ -101,6 +119,7 @@ static void tile_store(int t, void *base, long stride) {
     memcpy((uint8_t *)base + r * stride, emulated_tiles[t][r], emulated_config.colsb[t]);
 }
 static void tile_dpbf16ps(int c, int a, int b) {
+  emulated_fault |= !dp_ok(c, a, b);
   const int rows = emulated_config.rows[c], columns = emulated_config.colsb[c] / 4;
   const int pairs = emulated_config.colsb[a] / 4;
   for (int m = 0; m < rows; ++m)
@@ -113,12 +132,14 @@ static void tile_dpbf16ps(int c, int a, int b) {
         memcpy(&a1, &emulated_tiles[a][m][4 * p + 2], 2);
         memcpy(&b0, &emulated_tiles[b][p][4 * n], 2);
         memcpy(&b1, &emulated_tiles[b][p][4 * n + 2], 2);
-        sum += bf16_to_f32(a0) * bf16_to_f32(b0) + bf16_to_f32(a1) * bf16_to_f32(b1);
+        sum += bf16_to_f32(a0) * bf16_to_f32(b0);
+        sum += bf16_to_f32(a1) * bf16_to_f32(b1);
       }
       memcpy(&emulated_tiles[c][m][4 * n], &sum, 4);
     }
 }
 static void tile_dpbusd(int c, int a, int b) {
+  emulated_fault |= !dp_ok(c, a, b);
   const int rows = emulated_config.rows[c], columns = emulated_config.colsb[c] / 4;
   const int groups = emulated_config.colsb[a] / 4;
   for (int m = 0; m < rows; ++m)
@@ -133,6 +154,7 @@ static void tile_dpbusd(int c, int a, int b) {
     }
 }
 #define VITC_AMX_FUNCTION static
+#define EMULATED_FAULT() emulated_fault
 #define TILE_CONFIG(config) tile_config(config)
 #define TILE_RELEASE() tile_release()
 #define TILE_ZERO(t) tile_zero(t)
@@ -143,6 +165,7 @@ static void tile_dpbusd(int c, int a, int b) {
 #else
 #include <immintrin.h>
 #define VITC_AMX_FUNCTION static __attribute__((target("amx-tile,amx-bf16,amx-int8")))
+#define EMULATED_FAULT() 0
 #define TILE_CONFIG(config) _tile_loadconfig(config)
 #define TILE_RELEASE() _tile_release()
 #define TILE_ZERO(t) _tile_zero(t)
@@ -223,6 +246,9 @@ VITC_AMX_FUNCTION int compute(enum vitc_amx_kind kind, int element, struct vitc_
   const long panel_bytes = (long)w[3].stride * element;
   struct vitc_amx_config config;
   int configured_rows = 0;
+#ifdef VITC_AMX_EMULATE
+  emulated_fault = 0;
+#endif
   for (int b = 0; b < batches; ++b) {
     /* Bytes of each buffer at (0, first row, batch b). */
     const uint8_t *a_batch = lhs->host;
@@ -252,7 +278,7 @@ VITC_AMX_FUNCTION int compute(enum vitc_amx_kind kind, int element, struct vitc_
   }
   if (configured_rows)
     TILE_RELEASE();
-  return 0;
+  return EMULATED_FAULT() ? -2 : 0;
 }
 
 /* A bounds query (an input without memory) asks which parts of the inputs a
@@ -282,20 +308,33 @@ static int gemm(enum vitc_amx_kind kind, struct halide_buffer_t *lhs_buffer,
     weight->dim[3].extent = (out->dim[0].extent + 15) / 16;
     return 0;
   }
-  if (out->dim[0].min % 16 || out->dim[0].extent % 16 || k % group || lhs->dim[0].stride != 1 ||
-      weight->dim[0].stride != 1 || weight->dim[1].stride != group ||
-      weight->dim[2].stride != 16 * group || out->dim[0].stride != 1 ||
-      lhs->type_bits != 8 * element || weight->type_bits != 8 * element || out->type_bits != 32)
+  const struct vitc_amx_dimension *l = lhs->dim, *w = weight->dim, *o = out->dim;
+  if (o[0].min % 16 || o[0].extent % 16 || k % group || l[0].stride != 1 || w[0].stride != 1 ||
+      w[1].stride != group || w[2].stride != 16 * group || o[0].stride != 1 ||
+      lhs->type_bits != 8 * element || weight->type_bits != 8 * element ||
+      out->type_bits != 32 || lhs->dimensions != out->dimensions || weight->dimensions != 4)
+    return -1;
+  /* The inputs cover what the region reads: all of k, its rows and batches,
+   * its panels. */
+  int covered = l[0].min <= 0 && l[0].min + l[0].extent >= k && w[2].min <= 0 &&
+                w[2].min + w[2].extent >= k / group && w[3].min <= o[0].min / 16 &&
+                w[3].min + w[3].extent >= (o[0].min + o[0].extent) / 16;
+  for (int d = 1; d < out->dimensions; ++d)
+    covered &= l[d].min <= o[d].min && l[d].min + l[d].extent >= o[d].min + o[d].extent;
+  if (!covered)
     return -1;
   return compute(kind, element, lhs, weight, k, out);
 }
 
-/* The extern stages (Halide calls them with halide_buffer_t pointers). */
-int vitc_amx_bf16_gemm(struct halide_buffer_t *lhs, struct halide_buffer_t *weight, int k,
+/* The extern stages (Halide calls them with halide_buffer_t pointers).
+ * Every AMX model library carries a copy: hidden, so that two shared
+ * libraries each call their own, and weak, so that two static ones link. */
+#define VITC_AMX_EXPORT __attribute__((weak, visibility("hidden")))
+VITC_AMX_EXPORT int vitc_amx_bf16_gemm(struct halide_buffer_t *lhs, struct halide_buffer_t *weight, int k,
                        struct halide_buffer_t *out) {
   return gemm(VITC_AMX_BF16, lhs, weight, k, out);
 }
-int vitc_amx_int8_gemm(struct halide_buffer_t *lhs, struct halide_buffer_t *weight, int k,
+VITC_AMX_EXPORT int vitc_amx_int8_gemm(struct halide_buffer_t *lhs, struct halide_buffer_t *weight, int k,
                        struct halide_buffer_t *out) {
   return gemm(VITC_AMX_INT8, lhs, weight, k, out);
 }

@@ -127,12 +127,16 @@ TEST(AmxGemm, Int8TilesTailsAndOffsets) {
 }
 
 TEST(AmxGemm, ABoundsQuerySaysWhatTheRegionReads) {
+  // As Halide asks: the Func input (lhs) without memory, the weight (an
+  // ImageParam) with its own.
   halide_dimension_t lhsDims[3] = {}, weightDims[4] = {};
   halide_buffer_t lhs = {}, weight = {};
+  uint16_t weightMemory[1];
   lhs.dimensions = 3;
   lhs.dim = lhsDims;
   weight.dimensions = 4;
   weight.dim = weightDims;
+  weight.host = reinterpret_cast<uint8_t *>(weightMemory);
   Buffer<float> out(48, 10, 2);
   out.set_min(32, 5, 1);
   ASSERT_EQ(vitc_amx_bf16_gemm(&lhs, &weight, 96, out.raw_buffer()), 0);
@@ -165,6 +169,15 @@ TEST(AmxGemm, RegionsItCannotComputeAreRefused) {
   Buffer<uint8_t> bytes(64, 4); // int8 rows given to the bf16 kernel
   EXPECT_NE(vitc_amx_bf16_gemm(bytes.raw_buffer(), weight.raw_buffer(), 64,
                                whole.raw_buffer()),
+            0);
+  Buffer<float> pastTheWeight(16, 4); // columns 32-47: a third panel
+  pastTheWeight.set_min(32, 0);
+  EXPECT_NE(vitc_amx_bf16_gemm(lhs.raw_buffer(), weight.raw_buffer(), 64,
+                               pastTheWeight.raw_buffer()),
+            0);
+  Buffer<float> moreRows(16, 5); // lhs has 4
+  EXPECT_NE(vitc_amx_bf16_gemm(lhs.raw_buffer(), weight.raw_buffer(), 64,
+                               moreRows.raw_buffer()),
             0);
 }
 
