@@ -35,7 +35,7 @@ class Model {
 public:
   Model(const vitrt_model_desc *desc, const char *weightsPath,
         int numThreads = 0, const char *device = nullptr) {
-    vitrt_options options{numThreads, device};
+    vitrt_options options{numThreads, device, /*private_weights=*/0};
     check(vitrt_open(desc, weightsPath, &options, &model_));
     check(vitrt_get_info(model_, &info_));
   }
