@@ -119,15 +119,14 @@ void scheduleAmxGemm(KernelStage &def, int vec, bool nested) {
   Var block("amx_block"), column("amx_column");
   out.split(v[0], block, column, columns, TailStrategy::GuardWithIf)
       .vectorize(column, vec, TailStrategy::GuardWithIf);
-  std::vector<VarOrRVar> order{column};
-  for (size_t i = 1; i < v.size() && i < 2; ++i)
-    order.push_back(v[i]);
-  order.push_back(block);
-  for (size_t i = 2; i < v.size(); ++i)
-    order.push_back(v[i]);
-  out.reorder(order);
+  // (column, rows, block, images...): a task per block and image.
+  std::vector<VarOrRVar> order{column, v[1], block};
   std::vector<Var> tasks{block};
-  tasks.insert(tasks.end(), v.begin() + std::min<size_t>(2, v.size()), v.end());
+  for (size_t i = 2; i < v.size(); ++i) {
+    order.push_back(v[i]);
+    tasks.push_back(v[i]);
+  }
+  out.reorder(order);
   Var task = fuseLoops(out, tasks, 0, "amx_tasks");
   if (!nested)
     out.parallel(task);
