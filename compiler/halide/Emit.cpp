@@ -231,7 +231,7 @@ static const char *abiDtype(ElementType type) {
 static std::string modelDescriptionSource(const Program &program,
                                           StringRef symbol, StringRef target,
                                           StringRef cpuFeatures,
-                                          StringRef deviceApi,
+                                          StringRef deviceApi, bool amxGemm,
                                           bool emulateAmx) {
   std::string src;
   llvm::raw_string_ostream os(src);
@@ -245,7 +245,7 @@ static std::string modelDescriptionSource(const Program &program,
   os << "\n" << kScratchAllocator;
   if (!deviceApi.empty())
     os << "\n#define VITC_DEVICE_API " << deviceApi << "\n" << kDeviceApi;
-  if (!amxFeatures(program).empty())
+  if (amxGemm)
     os << (emulateAmx ? "\n#define VITC_AMX_EMULATE 1\n" : "\n") << kAmxGemm;
   const ProgramModel &model = program.model;
   std::string header = weightsHeader(program);
@@ -532,13 +532,14 @@ Error vitc::emitLibrary(const Program &program, const NamedTensors *weights,
     return cpuFeatures.takeError();
   // The AMX kernel's tile instructions (and the tile state vitrt_open asks
   // Linux for); its scalar model needs neither.
-  if (!amxFeatures(program).empty() && !options.emulateAmx)
-    *cpuFeatures += " " + amxFeatures(program);
+  const std::string amx = amxFeatures(program);
+  if (!amx.empty() && !options.emulateAmx)
+    *cpuFeatures += " " + amx;
   if (Error err = writeFile(
           path("model.c"),
           modelDescriptionSource(program, symbol, program.target.getTarget(),
                                  *cpuFeatures, deviceApiOf(program.target),
-                                 options.emulateAmx)))
+                                 !amx.empty(), options.emulateAmx)))
     return err;
   auto cc = findCompiler(options, target);
   if (!cc)

@@ -17,6 +17,8 @@
 #include <thread>
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
 using namespace mlir;
@@ -138,6 +140,15 @@ static bool hostHasAmx() {
   __asm__("xgetbv" : "=a"(xcr0Low), "=d"(xcr0High) : "c"(0));
   const unsigned tileState = (1u << 17) | (1u << 18);
   return (xcr0Low & tileState) == tileState;
+#else
+  return false;
+#endif
+}
+
+bool vitc::requestAmxTileState() {
+#if defined(__linux__) && defined(__x86_64__) && defined(SYS_arch_prctl)
+  const long reqXcompPerm = 0x1023, xfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, reqXcompPerm, xfeatureXtiledata) == 0;
 #else
   return false;
 #endif

@@ -36,6 +36,11 @@ llvm::Expected<mlir::vit::TargetAttr> describeTarget(mlir::MLIRContext *context,
 llvm::Expected<std::vector<Halide::Target>>
 halideTargets(mlir::vit::TargetAttr target);
 
+/// Asks Linux for the AMX tile state, which a process needs before it runs
+/// AMX code (arch_prctl ARCH_REQ_XCOMP_PERM; vitrt_open does the same for a
+/// library). False where it is refused or not Linux on x86-64.
+bool requestAmxTileState();
+
 /// The first of the Halide targets `target` names that lacks `feature`
 /// ("" when every one has it).
 llvm::Expected<std::string> firstTargetWithout(mlir::vit::TargetAttr target,

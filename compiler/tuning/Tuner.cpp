@@ -12,8 +12,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include <ctime>
 #include <random>
 #include <set>
@@ -189,17 +187,6 @@ static void loadAutoscheduler(llvm::StringRef name) {
                       name.lower() + ".so");
 }
 
-/// Asks Linux for the AMX tile state, which this process needs before it
-/// runs an AMX kernel (as vitrt_open does for a library).
-static bool requestAmxTiles() {
-#if defined(__linux__) && defined(SYS_arch_prctl)
-  const long reqXcompPerm = 0x1023, xfeatureXtiledata = 18;
-  return syscall(SYS_arch_prctl, reqXcompPerm, xfeatureXtiledata) == 0;
-#else
-  return false;
-#endif
-}
-
 llvm::Expected<double> vitc::timeKernel(mlir::Operation *op,
                                         const Program &program, int64_t batch,
                                         double seconds,
@@ -209,7 +196,7 @@ llvm::Expected<double> vitc::timeKernel(mlir::Operation *op,
   if (!targets)
     return targets.takeError();
   if ((program.target.hasAmxBf16() || program.target.hasAmxInt8()) &&
-      !requestAmxTiles())
+      !requestAmxTileState())
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         "timing AMX kernels: Linux did not grant this process the AMX tile "

@@ -29,8 +29,9 @@
 #include <stdint.h>
 #include <string.h>
 
-/* halide_buffer_t's layout (HalideRuntime.h; the test checks they agree):
- * model libraries are compiled without Halide's headers. */
+/* halide_buffer_t's layout (HalideRuntime.h): model libraries are compiled
+ * without Halide's headers. The unit tests call the kernel with Halide's own
+ * buffers, so a mismatch fails them. */
 struct vitc_amx_dimension {
   int32_t min, extent, stride;
   uint32_t flags;
@@ -107,7 +108,10 @@ static void tile_config(const struct vitc_amx_config *config) {
   memset(emulated_tiles, 0, sizeof emulated_tiles);
 }
 static void tile_release(void) {}
-static void tile_zero(int t) { memset(emulated_tiles[t], 0, sizeof emulated_tiles[t]); }
+static void tile_zero(int t) {
+  emulated_fault |= !tile_ok(t);
+  memset(emulated_tiles[t], 0, sizeof emulated_tiles[t]);
+}
 static void tile_load(int t, const void *base, long stride) {
   emulated_fault |= !tile_ok(t);
   memset(emulated_tiles[t], 0, sizeof emulated_tiles[t]);
@@ -115,6 +119,7 @@ static void tile_load(int t, const void *base, long stride) {
     memcpy(emulated_tiles[t][r], (const uint8_t *)base + r * stride, emulated_config.colsb[t]);
 }
 static void tile_store(int t, void *base, long stride) {
+  emulated_fault |= !tile_ok(t);
   for (int r = 0; r < emulated_config.rows[t]; ++r)
     memcpy((uint8_t *)base + r * stride, emulated_tiles[t][r], emulated_config.colsb[t]);
 }
@@ -330,11 +335,13 @@ static int gemm(enum vitc_amx_kind kind, struct halide_buffer_t *lhs_buffer,
  * Every AMX model library carries a copy: hidden, so that two shared
  * libraries each call their own, and weak, so that two static ones link. */
 #define VITC_AMX_EXPORT __attribute__((weak, visibility("hidden")))
-VITC_AMX_EXPORT int vitc_amx_bf16_gemm(struct halide_buffer_t *lhs, struct halide_buffer_t *weight, int k,
-                       struct halide_buffer_t *out) {
+VITC_AMX_EXPORT int vitc_amx_bf16_gemm(struct halide_buffer_t *lhs,
+                                       struct halide_buffer_t *weight, int k,
+                                       struct halide_buffer_t *out) {
   return gemm(VITC_AMX_BF16, lhs, weight, k, out);
 }
-VITC_AMX_EXPORT int vitc_amx_int8_gemm(struct halide_buffer_t *lhs, struct halide_buffer_t *weight, int k,
-                       struct halide_buffer_t *out) {
+VITC_AMX_EXPORT int vitc_amx_int8_gemm(struct halide_buffer_t *lhs,
+                                       struct halide_buffer_t *weight, int k,
+                                       struct halide_buffer_t *out) {
   return gemm(VITC_AMX_INT8, lhs, weight, k, out);
 }
