@@ -154,16 +154,6 @@ def Vit_TargetAttr : Vit_Attr<"Target", "target"> {
       bool x86 = has(::mlir::vit::CpuFeatures::SSE41);
       return x86 && !has(::mlir::vit::CpuFeatures::AVX512VNNI) ? 63 : 127;
     }
-    /// Whether vdpbf16ps does more work per second than the f32 FMA (two
-    /// products per lane at the FMA's rate): measured on Zen 4 (2x), not on
-    /// Intel's Sapphire/Emerald Rapids cores, where it ran at half the FMA's
-    /// FLOP rate (their fast bf16 is AMX). Those have AVX-VNNI and Zen 4 has
-    /// not, which is what tells the two apart here (Zen 5, with both, is
-    /// counted with Intel until measured).
-    bool hasFastBf16Dot() const {
-      return !isGpu() && has(::mlir::vit::CpuFeatures::AVX512BF16) &&
-             !has(::mlir::vit::CpuFeatures::AVXVNNI);
-    }
     /// Whether bf16 weight GEMMs use AMX tiles (tdpbf16ps, through the
     /// extern kernel runtime/model/amx_gemm.c).
     bool hasAmxBf16() const {

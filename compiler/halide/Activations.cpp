@@ -5,6 +5,7 @@
 #include <cmath>
 
 using namespace Halide;
+using namespace Halide::ConciseCasts;
 
 /// Where fastErf's argument is clamped: its fit reaches +-1 there.
 static const float kErfBound = 3.9000001f;
@@ -49,4 +50,23 @@ Expr vitc::geluErf(Expr x) {
 Expr vitc::geluTanh(Expr x) {
   const float k = static_cast<float>(std::sqrt(2.0 / M_PI));
   return 0.5f * x * (1.0f + tanh(k * (x + 0.044715f * x * x * x)));
+}
+
+Expr vitc::expNonPositive(Expr x) {
+  Expr t = max(x, -87.0f);
+  // e^t = 2^-m e^r with m = round(-t log2 e) (truncating a positive value:
+  // no rounding instruction), r = t + m ln 2 in [-ln2/2, ln2/2]; ln 2 in two
+  // parts (Cody and Waite) so that r is exact to the last bits.
+  Expr m = i32(0.5f - t * float(M_LOG2E));
+  Expr fm = f32(m);
+  Expr r = t + fm * 0.693145751953125f + fm * 1.428606765330187e-06f;
+  // e^r by its Taylor series to r^7 (within 5e-9 for |r| <= ln2/2, so the
+  // float rounding of the steps is what is left).
+  Expr p = 1.0f / 5040.0f;
+  for (float c : {1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f,
+                  0.5f, 1.0f, 1.0f})
+    p = p * r + c;
+  // Times 2^-m, on the exponent bits: p >= e^-0.35 and m <= 126 (t >= -87
+  // gives r > 0 when m = 126), so the result stays a normal float.
+  return reinterpret(Float(32), reinterpret(Int(32), p) - (m << 23));
 }

@@ -1,7 +1,7 @@
 //===- Activations.h - elementwise activation math for vit kernels --------===//
 //
-// The expressions behind GELU (both forms), shared by the primitive op, the
-// fused MLP's epilogue and every target. Own file so the kernel tests can
+// The expressions behind GELU (both forms) and softmax's exponential, shared
+// by the primitive ops, the fused kernels and every target. Own file so the kernel tests can
 // check them against an independent reference without the MLIR side.
 //
 //===----------------------------------------------------------------------===//
@@ -21,6 +21,11 @@ Halide::Expr geluErf(Halide::Expr x);
 
 /// x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), GELU(approximate="tanh").
 Halide::Expr geluTanh(Halide::Expr x);
+
+/// e^x for x <= 0 (a softmax's x - max) to within 3 ulps (3.5e-7); below
+/// -87, e^-87 (1.6e-38, still a normal float). Half the instructions of
+/// Halide's exp, which handles every x.
+Halide::Expr expNonPositive(Halide::Expr x);
 
 } // namespace vitc
 

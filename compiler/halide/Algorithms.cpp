@@ -12,6 +12,7 @@
 #include "dialect/VitDialect.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <array>
 #include <cmath>
 #include <functional>
 
@@ -208,7 +209,7 @@ Func softmaxRows(Func in, int width, const std::vector<Var> &vars,
       out(name);
   rowMax(rowVars) = Float(32).min();
   rowMax(rowVars) = max(rowMax(rowArgs), in(atR));
-  exps(vars) = exp(in(vars) - rowMax(rowArgs));
+  exps(vars) = expNonPositive(in(vars) - rowMax(rowArgs));
   rowSum(rowVars) = 0.0f;
   rowSum(rowVars) += exps(atR);
   // One division per row, not per element (x * (1/s) is within an ulp of x/s).
@@ -426,6 +427,23 @@ Func amxGemmStage(KernelStage &stage, Func input, ImageParam weight, int k,
   return sums;
 }
 
+/// A row of f32 values over [lo, hi] (a range that includes 0) as u8 in 255
+/// steps with a zero point: q = clamp(round(x / step) + zero, 0, 255), so
+/// x ~ (q - zero) * step. A constant row (all zeros) gets step 1.
+struct U8Row {
+  Expr inverseStep, step, zero;
+  U8Row(Expr lo, Expr hi) {
+    Expr range = hi - lo;
+    // One division per row for the inverse, none per element.
+    inverseStep = select(range > 0.0f, 255.0f / range, 1.0f);
+    step = select(range > 0.0f, range / 255.0f, 1.0f);
+    zero = clamp(round(-lo * inverseStep), 0.0f, 255.0f);
+  }
+  Expr quantize(Expr x) const {
+    return u8(clamp(round(x * inverseStep) + zero, 0.0f, 255.0f));
+  }
+};
+
 /// An int8 GEMM stage and the stage quantizing its input: each row of `lhs`
 /// (k, rows...) becomes u8 over its range [lo, hi] (which includes 0) in 255
 /// steps, with zero point z; the sums with the i8 weight (panels of 4-deep
@@ -454,25 +472,11 @@ int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
   range(rowVars) = Tuple(0.0f, 0.0f);
   range(rowVars) = Tuple(min(range(rowArgs)[0], lhs(atR)),
                          max(range(rowArgs)[1], lhs(atR)));
-  auto lo = [&](const std::vector<Expr> &row) { return range(row)[0]; };
-  auto hi = [&](const std::vector<Expr> &row) { return range(row)[1]; };
-  // Per row: the inverse step (one division per row), the step, the zero
-  // point. A constant row (all zeros) gets step 1.
-  auto inverseStep = [&](const std::vector<Expr> &row) {
-    Expr range = hi(row) - lo(row);
-    return select(range > 0.0f, 255.0f / range, 1.0f);
-  };
-  auto step = [&](const std::vector<Expr> &row) {
-    Expr range = hi(row) - lo(row);
-    return select(range > 0.0f, range / 255.0f, 1.0f);
-  };
-  auto zero = [&](const std::vector<Expr> &row) {
-    return clamp(round(-lo(row) * inverseStep(row)), 0.0f, 255.0f);
+  auto rowQuantization = [&](const std::vector<Expr> &row) {
+    return U8Row(range(row)[0], range(row)[1]);
   };
   Func q(name + "_q");
-  q(quant.vars) = u8(clamp(round(lhs(quant.vars) * inverseStep(rowArgs)) +
-                               zero(rowArgs),
-                           0.0f, 255.0f));
+  q(quant.vars) = rowQuantization(rowArgs).quantize(lhs(quant.vars));
   quant.func = q;
   quant.rowStages = {range};
 
@@ -484,8 +488,9 @@ int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
   Expr m = stage.vars[0];
   std::vector<Expr> outRow = asExprs(stage.vars, 1);
   auto dequantize = [&](Expr sums) {
-    return f32(sums - i32(zero(outRow)) * i32(scales(m, 1))) *
-           (step(outRow) * scales(m, 0));
+    U8Row row = rowQuantization(outRow);
+    return f32(sums - i32(row.zero) * i32(scales(m, 1))) *
+           (row.step * scales(m, 0));
   };
   if (amx) {
     // AMX tiles (tdpbusd) in an extern kernel, as for bf16 (amxGemmStage).
@@ -872,6 +877,172 @@ void addAttentionMaps(mlir::vit::FusedAttentionOp op, KernelDef &def, Func qkv,
   def.outputs.push_back(meanMap.func);
 }
 
+/// The per-head attention core of an int8 model on targets with vpdpbusd
+/// (AVX512-VNNI): q·kᵀ and probs·v as u8 x s8 sums in int32, the softmax
+/// in f32 between them. Per (head, image) task:
+///  - each query row to u8 over its range, as a GEMM input row (U8Row);
+///  - each key row to s8, symmetric: round(k * 127 / max|k|);
+///  - scores = (acc - zero_q * sum(k_s8)) * step_q * step_k / sqrt(Dh);
+///  - each probability row unnormalized, exp(s - max) in (0, 1] (its largest
+///    is 1), to u8 as floor(255 exp(s - max) + 1/2): zero point 0, step
+///    1/255;
+///  - each value channel to s8 over all tokens, symmetric;
+///  - context = acc * step_v / (sum of the row's u8 probabilities), which
+///    normalizes the quantized row itself, so its weights sum to 1.
+/// The token count is padded to whole groups of 4 with zero probabilities
+/// and values. Returns the scores, probabilities and context stages; the
+/// context's taskStages hold the quantized operands and their scales.
+std::array<KernelStage, 3> int8AttentionCore(Func qkv, int width, int heads,
+                                             int tokens, int queries) {
+  const int headDim = width / heads, groups = (tokens + 3) / 4;
+  using TaskStage = KernelStage::TaskStage;
+  std::vector<TaskStage> taskStages;
+  Var e("ie"), n("in"), h("ih"), b("ib"), t("it"), g("ig");
+  auto part = [&](int which, Expr channel, Expr token, Expr head, Expr image) {
+    return qkv(which * width + head * headDim + channel, token, image);
+  };
+  RDom acrossHead(0, headDim, "i8_e");
+
+  // Queries: u8 rows.
+  Func queryRange("query_range");
+  queryRange(n, h, b) = Tuple(0.0f, 0.0f);
+  Expr qAt = part(0, acrossHead, n, h, b);
+  queryRange(n, h, b) = Tuple(min(queryRange(n, h, b)[0], qAt),
+                              max(queryRange(n, h, b)[1], qAt));
+  auto queryRow = [&](Expr row, Expr head, Expr image) {
+    return U8Row(queryRange(row, head, image)[0],
+                 queryRange(row, head, image)[1]);
+  };
+  Func queries8("queries_u8"); // (e, n, h, b)
+  queries8(e, n, h, b) = queryRow(n, h, b).quantize(part(0, e, n, h, b));
+  taskStages.push_back({queryRange, 1, headDim});
+  taskStages.push_back({queries8});
+
+  // Keys: s8 rows, packed (e % 4, n, e / 4) as the scores' right side.
+  Func keyMax("key_max");
+  keyMax(n, h, b) = 0.0f;
+  keyMax(n, h, b) = max(keyMax(n, h, b), abs(part(1, acrossHead, n, h, b)));
+  Func keyScale("key_scale"); // (1 / step, step) per key
+  keyScale(n, h, b) =
+      Tuple(select(keyMax(n, h, b) > 0.0f, 127.0f / keyMax(n, h, b), 0.0f),
+            keyMax(n, h, b) / 127.0f);
+  auto keyLevel = [&](Expr channel, Expr token, Expr head, Expr image) {
+    return i32(round(part(1, channel, token, head, image) *
+                     keyScale(token, head, image)[0]));
+  };
+  Func keySum("key_sum");
+  keySum(n, h, b) = 0;
+  keySum(n, h, b) += keyLevel(acrossHead, n, h, b);
+  Func keys8("keys_s8"); // (e % 4, n, e / 4, h, b)
+  keys8(t, n, g, h, b) = i8(keyLevel(4 * g + t, n, h, b));
+  taskStages.push_back({keyMax, 1, headDim});
+  taskStages.push_back({keyScale});
+  taskStages.push_back({keySum, 1, headDim});
+  taskStages.push_back({keys8, 4});
+
+  // scores(j, i, h, b) = q(., i)·k(., j) / sqrt(Dh), from the int32 sums.
+  KernelStage scores;
+  scores.kind = KernelStage::Kind::Gemm;
+  scores.gemmRole = KernelStage::GemmRole::Scores;
+  scores.extents = {tokens, queries, heads, -1};
+  scores.vars = makeVars(4, "s_v");
+  scores.dotGroup = 4;
+  {
+    Var j = scores.vars[0], i = scores.vars[1], sh = scores.vars[2],
+        sb = scores.vars[3];
+    RDom r(0, 4, 0, headDim / 4, "s_e");
+    Func acc("scores_acc");
+    acc(j, i, sh, sb) = 0;
+    acc(j, i, sh, sb) += i32(queries8(4 * r.y + r.x, i, sh, sb)) *
+                         i32(keys8(r.x, j, r.y, sh, sb));
+    U8Row row = queryRow(i, sh, sb);
+    Func out("scores");
+    out(j, i, sh, sb) =
+        f32(acc(j, i, sh, sb) - i32(row.zero) * keySum(j, sh, sb)) *
+        (row.step * keyScale(j, sh, sb)[1] *
+         (1.0f / std::sqrt(float(headDim))));
+    scores.func = out;
+    scores.accumulator = acc;
+    scores.reduction = r;
+  }
+
+  // probs(j, i, h, b): u8 255 exp(s - max), 0 past the last token.
+  KernelStage probs;
+  probs.kind = KernelStage::Kind::RowReduce;
+  probs.extents = {4 * groups, queries, heads, -1};
+  probs.vars = makeVars(4, "p_v");
+  {
+    Var j = probs.vars[0], i = probs.vars[1], ph = probs.vars[2],
+        pb = probs.vars[3];
+    RDom r(0, tokens, "probs_j");
+    Func rowMax("probs_max");
+    rowMax(i, ph, pb) = Float(32).min();
+    rowMax(i, ph, pb) = max(rowMax(i, ph, pb), scores.func(r, i, ph, pb));
+    Expr exps = expNonPositive(scores.func(min(j, tokens - 1), i, ph, pb) -
+                               rowMax(i, ph, pb));
+    // Rounded half up, by truncating (no rounding instruction).
+    Func out("probs");
+    out(j, i, ph, pb) = select(j < tokens, u8(exps * 255.0f + 0.5f), u8(0));
+    probs.func = out;
+    probs.rowStages = {rowMax};
+  }
+  // Each row's quantized total, its inverse normalizing the context.
+  Func probsTotal("probs_total");
+  RDom acrossRow(0, 4 * groups, "probs_k");
+  probsTotal(n, h, b) = 0;
+  probsTotal(n, h, b) += i32(probs.func(acrossRow, n, h, b));
+  Func probsInverse("probs_inverse");
+  probsInverse(n, h, b) = 1.0f / f32(probsTotal(n, h, b));
+
+  // Values: s8 per channel over the tokens, packed (n % 4, e, n / 4).
+  RDom acrossTokens(0, tokens, "i8_n");
+  Func valueMax("value_max");
+  valueMax(e, h, b) = 0.0f;
+  valueMax(e, h, b) =
+      max(valueMax(e, h, b), abs(part(2, e, acrossTokens, h, b)));
+  Func valueScale("value_scale"); // (1 / step, step) per channel
+  valueScale(e, h, b) =
+      Tuple(select(valueMax(e, h, b) > 0.0f, 127.0f / valueMax(e, h, b), 0.0f),
+            valueMax(e, h, b) / 127.0f);
+  Func values8("values_s8"); // (n % 4, e, n / 4, h, b)
+  Expr token = 4 * g + t;
+  values8(t, e, g, h, b) =
+      select(token < tokens,
+             i8(round(part(2, e, min(token, tokens - 1), h, b) *
+                      valueScale(e, h, b)[0])),
+             i8(0));
+  taskStages.push_back({valueMax});
+  taskStages.push_back({valueScale});
+  taskStages.push_back({values8, 4});
+  taskStages.push_back({probsTotal, 1, 4 * groups});
+  taskStages.push_back({probsInverse});
+
+  // context(e, i, h, b) = sum_j probs(j, i) v(e, j) / row total.
+  KernelStage context;
+  context.kind = KernelStage::Kind::Gemm;
+  context.gemmRole = KernelStage::GemmRole::Context;
+  context.extents = {headDim, queries, heads, -1};
+  context.vars = makeVars(4, "c_v");
+  context.dotGroup = 4;
+  {
+    Var ce = context.vars[0], i = context.vars[1], ch = context.vars[2],
+        cb = context.vars[3];
+    RDom r(0, 4, 0, groups, "c_j");
+    Func acc("context_acc");
+    acc(ce, i, ch, cb) = 0;
+    acc(ce, i, ch, cb) += i32(probs.func(4 * r.y + r.x, i, ch, cb)) *
+                          i32(values8(r.x, ce, r.y, ch, cb));
+    Func out("context");
+    out(ce, i, ch, cb) = f32(acc(ce, i, ch, cb)) *
+                         (valueScale(ce, ch, cb)[1] * probsInverse(i, ch, cb));
+    context.func = out;
+    context.accumulator = acc;
+    context.reduction = r;
+  }
+  context.taskStages = taskStages;
+  return {scores, probs, context};
+}
+
 /// x + proj(attention(layer_norm(x))): layer norm; the QKV projection; per
 /// head q·kᵀ/sqrt(Dh), softmax and ·v; the output projection with its bias
 /// and the residual in the epilogue.
@@ -912,8 +1083,9 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
   // the reduced dimension adjacent in each staged operand. Keys and values
   // are summed over in pairs, so an odd token count gets a zero
   // probability (and a repeated value) past the last token. int8 models
-  // take the same core where the target's bf16 dot product outruns its FMA
-  // (TargetAttr::hasFastBf16Dot).
+  // take an int8 core (int8AttentionCore) where vpdpbusd sums u8 x s8
+  // exactly (AVX512-VNNI, which every CPU with AVX512-BF16 has too), else
+  // (AVX2, ARM) the f32 core.
   mlir::Type qkvElement =
       mlir::cast<mlir::RankedTensorType>(op.getQkvWeight().getType())
           .getElementType();
@@ -921,112 +1093,117 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
   auto target = module ? module->getAttrOfType<mlir::vit::TargetAttr>(
                              "vit.target")
                        : mlir::vit::TargetAttr();
-  const bool fastBf16 = target && target.hasFastBf16Dot();
-  const bool bf16Core =
-      (qkvElement.isBF16() || (qkvElement.isSignlessInteger(8) && fastBf16)) &&
-      headDim % 2 == 0;
+  const bool int8Core =
+      qkvElement.isSignlessInteger(8) && target && !target.isGpu() &&
+      target.has(mlir::vit::CpuFeatures::AVX512VNNI) && headDim % 4 == 0;
+  const bool bf16Core = qkvElement.isBF16() && headDim % 2 == 0;
   const int keyPairs = (tokens + 1) / 2;
 
-  // Per head: scores(j, i, h, b) = q(., i)·k(., j) / sqrt(Dh).
-  std::vector<int64_t> scoreExtents{tokens, queries, heads, -1};
-  KernelStage scores;
-  scores.kind = KernelStage::Kind::Gemm;
-  scores.gemmRole = KernelStage::GemmRole::Scores;
-  scores.extents = scoreExtents;
-  scores.vars = makeVars(4, "s_v");
-  {
-    Var j = scores.vars[0], i = scores.vars[1], h = scores.vars[2],
-        b = scores.vars[3];
-    RDom r(0, headDim, "s_e");
-    Func keys(
-        "keys_t"); // keys_t(j, e, h, b): keys staged with the token innermost
-    Var tj("tj"), te("te"), th("th"), tb("tb");
-    keys(tj, te, th, tb) = qkv.func(width + th * headDim + te, tj, tb);
-    Func acc("scores_acc");
-    acc(j, i, h, b) = 0.0f;
-    if (bf16Core) {
-      // queries(e, i, h, b) and keys(e % 2, j, e / 2, h, b), rounded, per task.
-      Func roundedQueries("queries_bf16"), roundedKeys("keys_bf16");
-      Var qe("qe"), qi("qi"), qh("qh"), qb("qb"), kp("kp");
-      roundedQueries(qe, qi, qh, qb) =
-          roundToBf16(qkv.func(qh * headDim + qe, qi, qb));
-      roundedKeys(kp, tj, te, th, tb) = roundToBf16(
-          qkv.func(width + th * headDim + 2 * te + kp, tj, tb));
-      RDom g(0, 2, 0, headDim / 2, "s_e");
-      acc(j, i, h, b) += f32(roundedQueries(2 * g.y + g.x, i, h, b)) *
-                         f32(roundedKeys(g.x, j, g.y, h, b));
-      keys = roundedKeys;
-      scores.stagedLhs = roundedQueries;
-      scores.dotGroup = 2;
-      r = g;
-    } else {
-      acc(j, i, h, b) += qkv.func(h * headDim + r, i, b) * keys(j, r, h, b);
+  KernelStage scores, probs, context;
+  if (int8Core) {
+    auto core = int8AttentionCore(qkv.func, width, heads, tokens, queries);
+    scores = core[0];
+    probs = core[1];
+    context = core[2];
+  } else {
+    // Per head: scores(j, i, h, b) = q(., i)·k(., j) / sqrt(Dh).
+    std::vector<int64_t> scoreExtents{tokens, queries, heads, -1};
+    scores.kind = KernelStage::Kind::Gemm;
+    scores.gemmRole = KernelStage::GemmRole::Scores;
+    scores.extents = scoreExtents;
+    scores.vars = makeVars(4, "s_v");
+    {
+      Var j = scores.vars[0], i = scores.vars[1], h = scores.vars[2],
+          b = scores.vars[3];
+      RDom r(0, headDim, "s_e");
+      Func keys(
+          "keys_t"); // keys_t(j, e, h, b): keys staged with the token innermost
+      Var tj("tj"), te("te"), th("th"), tb("tb");
+      keys(tj, te, th, tb) = qkv.func(width + th * headDim + te, tj, tb);
+      Func acc("scores_acc");
+      acc(j, i, h, b) = 0.0f;
+      if (bf16Core) {
+        // queries(e, i, h, b) and keys(e % 2, j, e / 2, h, b), rounded, per task.
+        Func roundedQueries("queries_bf16"), roundedKeys("keys_bf16");
+        Var qe("qe"), qi("qi"), qh("qh"), qb("qb"), kp("kp");
+        roundedQueries(qe, qi, qh, qb) =
+            roundToBf16(qkv.func(qh * headDim + qe, qi, qb));
+        roundedKeys(kp, tj, te, th, tb) = roundToBf16(
+            qkv.func(width + th * headDim + 2 * te + kp, tj, tb));
+        RDom g(0, 2, 0, headDim / 2, "s_e");
+        acc(j, i, h, b) += f32(roundedQueries(2 * g.y + g.x, i, h, b)) *
+                           f32(roundedKeys(g.x, j, g.y, h, b));
+        keys = roundedKeys;
+        scores.stagedLhs = roundedQueries;
+        scores.dotGroup = 2;
+        r = g;
+      } else {
+        acc(j, i, h, b) += qkv.func(h * headDim + r, i, b) * keys(j, r, h, b);
+      }
+      Func out("scores");
+      out(j, i, h, b) = acc(j, i, h, b) * (1.0f / std::sqrt(float(headDim)));
+      scores.func = out;
+      scores.accumulator = acc;
+      scores.reduction = r;
+      scores.stagedRhs = keys;
     }
-    Func out("scores");
-    out(j, i, h, b) = acc(j, i, h, b) * (1.0f / std::sqrt(float(headDim)));
-    scores.func = out;
-    scores.accumulator = acc;
-    scores.reduction = r;
-    scores.stagedRhs = keys;
-  }
-  KernelStage probs;
-  probs.kind = KernelStage::Kind::RowReduce;
-  probs.extents = scoreExtents;
-  probs.vars = makeVars(4, "p_v");
-  probs.func =
-      softmaxRows(scores.func, tokens, probs.vars, "probs", probs.rowStages);
-  if (bf16Core) {
-    // Rounded, and zero past the last token up to a whole pair.
-    Func padded("probs_bf16");
-    Var pj = probs.vars[0];
-    std::vector<Expr> at = asExprs(probs.vars);
-    at[0] = min(pj, tokens - 1);
-    padded(probs.vars) =
-        select(pj < tokens, roundToBf16(probs.func(at)),
-               reinterpret(BFloat(16), u16(0)));
-    probs.func = padded;
-    probs.extents[0] = 2 * keyPairs;
-  }
-  // context(e, i, h, b) = sum_j probs(j, i, h, b) * v(e, j, h, b), written
-  // with the heads merged: merged(c, n, b) = context(c % Dh, n, c / Dh, b).
-  KernelStage context;
-  context.kind = KernelStage::Kind::Gemm;
-  context.gemmRole = KernelStage::GemmRole::Context;
-  context.extents = {headDim, queries, heads, -1};
-  context.vars = makeVars(4, "c_v");
-  {
-    Var e = context.vars[0], i = context.vars[1], h = context.vars[2],
-        b = context.vars[3];
-    RDom r(0, tokens, "c_j");
-    // values(e, j, h, b): the head's values copied out of the QKV rows (a
-    // [tokens, Dh] block instead of one strided row per token).
-    Func values("values");
-    Var ve("ve"), vj("vj"), vh("vh"), vb("vb");
-    values(ve, vj, vh, vb) = qkv.func(2 * width + vh * headDim + ve, vj, vb);
-    Func acc("context_acc");
-    acc(e, i, h, b) = 0.0f;
+    probs.kind = KernelStage::Kind::RowReduce;
+    probs.extents = scoreExtents;
+    probs.vars = makeVars(4, "p_v");
+    probs.func =
+        softmaxRows(scores.func, tokens, probs.vars, "probs", probs.rowStages);
     if (bf16Core) {
-      // values(j % 2, e, j / 2, h, b), rounded, per task; the last token's
-      // again past the end (its probability there is 0).
-      Func roundedValues("values_bf16");
-      Var vp("vp");
-      roundedValues(vp, ve, vj, vh, vb) = roundToBf16(qkv.func(
-          2 * width + vh * headDim + ve, min(2 * vj + vp, tokens - 1), vb));
-      RDom g(0, 2, 0, keyPairs, "c_j");
-      acc(e, i, h, b) += f32(probs.func(2 * g.y + g.x, i, h, b)) *
-                         f32(roundedValues(g.x, e, g.y, h, b));
-      values = roundedValues;
-      context.dotGroup = 2;
-      r = g;
-    } else {
-      acc(e, i, h, b) += probs.func(r, i, h, b) * values(e, r, h, b);
+      // Rounded, and zero past the last token up to a whole pair.
+      Func padded("probs_bf16");
+      Var pj = probs.vars[0];
+      std::vector<Expr> at = asExprs(probs.vars);
+      at[0] = min(pj, tokens - 1);
+      padded(probs.vars) =
+          select(pj < tokens, roundToBf16(probs.func(at)),
+                 reinterpret(BFloat(16), u16(0)));
+      probs.func = padded;
+      probs.extents[0] = 2 * keyPairs;
     }
-    Func out("context");
-    out(e, i, h, b) = acc(e, i, h, b);
-    context.func = out;
-    context.accumulator = acc;
-    context.reduction = r;
-    context.stagedRhs = values;
+    // context(e, i, h, b) = sum_j probs(j, i, h, b) * v(e, j, h, b), written
+    // with the heads merged: merged(c, n, b) = context(c % Dh, n, c / Dh, b).
+    context.kind = KernelStage::Kind::Gemm;
+    context.gemmRole = KernelStage::GemmRole::Context;
+    context.extents = {headDim, queries, heads, -1};
+    context.vars = makeVars(4, "c_v");
+    {
+      Var e = context.vars[0], i = context.vars[1], h = context.vars[2],
+          b = context.vars[3];
+      RDom r(0, tokens, "c_j");
+      // values(e, j, h, b): the head's values copied out of the QKV rows (a
+      // [tokens, Dh] block instead of one strided row per token).
+      Func values("values");
+      Var ve("ve"), vj("vj"), vh("vh"), vb("vb");
+      values(ve, vj, vh, vb) = qkv.func(2 * width + vh * headDim + ve, vj, vb);
+      Func acc("context_acc");
+      acc(e, i, h, b) = 0.0f;
+      if (bf16Core) {
+        // values(j % 2, e, j / 2, h, b), rounded, per task; the last token's
+        // again past the end (its probability there is 0).
+        Func roundedValues("values_bf16");
+        Var vp("vp");
+        roundedValues(vp, ve, vj, vh, vb) = roundToBf16(qkv.func(
+            2 * width + vh * headDim + ve, min(2 * vj + vp, tokens - 1), vb));
+        RDom g(0, 2, 0, keyPairs, "c_j");
+        acc(e, i, h, b) += f32(probs.func(2 * g.y + g.x, i, h, b)) *
+                           f32(roundedValues(g.x, e, g.y, h, b));
+        values = roundedValues;
+        context.dotGroup = 2;
+        r = g;
+      } else {
+        acc(e, i, h, b) += probs.func(r, i, h, b) * values(e, r, h, b);
+      }
+      Func out("context");
+      out(e, i, h, b) = acc(e, i, h, b);
+      context.func = out;
+      context.accumulator = acc;
+      context.reduction = r;
+      context.stagedRhs = values;
+    }
   }
   // The projection reads the context with the heads merged, k = h * Dh + e.
   // The context is stored that way ([B, N, H x Dh], as merge_heads would

@@ -52,6 +52,18 @@ struct KernelStage {
   // head's queries, rounded once instead of per use).
   Halide::Func stagedLhs;
   std::vector<Halide::Func> rowStages; // RowReduce: per-row reductions
+  // Gemm: funcs computed once per parallel task, before the stages nested in
+  // it (int8 attention: each head's quantized queries, keys and values, and
+  // their per-row and per-column scales and sums). Each is vectorized along
+  // its dimension 0, with `group` k packed per lane (as stagedRhs), or, for
+  // a reduction along a row of `rowLength` values (dimension 0 of what it
+  // reads), split over the lanes.
+  struct TaskStage {
+    Halide::Func func;
+    int group = 1;
+    int rowLength = 0;
+  };
+  std::vector<TaskStage> taskStages;
   // Nesting: a stage with `parallelOuterOnly` spreads only its dimensions
   // from 2 on (e.g. heads and batch) over the cores; stages with `nestIn` set
   // (an index into KernelDef::stages) are computed per iteration of that

@@ -20,17 +20,18 @@ Per case it
      logits_int8_b1.npy  float32 [1, classes]  for input.npy[:1] alone
      logits_int8_l63.npy, logits_int8_l63_b1.npy   the same with weights in [-63, 63] (vitc's
                          kernels for x86 targets without AVX512-VNNI: vpmaddubsw's pair sums)
-     logits_int8_bf16core.npy, logits_int8_bf16core_b1.npy   weights in [-127, 127] (the
+     logits_int8_i8core.npy, logits_int8_i8core_b1.npy   weights in [-127, 127] (the
                          AVX512-VNNI kernels) and the attention core (q.k^T, softmax, probs.v)
-                         in bf16 exactly as in make_bf16_reference.py's attention_core_bf16
-                         (imported from there): vitc's int8 on targets with AVX512-BF16
+                         in int8 too (attention_core_int8): vitc's int8 on targets with
+                         AVX512-VNNI
    (the quantization is per token row of one image, so both agree exactly with each other);
 3. records max |int8 - f32 logits| and top-1 agreement in an "int8" sub-object of the case's
    entry in MANIFEST.json (the existing entries are left as they are), and max
-   |int8_bf16core - f32| and |int8_bf16core - int8|;
-4. measures how much the int8_bf16core logits move under float32-ulp noise (--tries per case,
-   400 by default, a quarter of that at the wider noise, 0 to skip; nothing is written for it),
-   see "The int8 forward with the bf16 attention core" below.
+   |int8_i8core - f32|, max |int8_i8core - int8| and the i8core top-1 agreement with f32;
+4. measures how much the int8_i8core logits move under float32-ulp noise and under the exp's
+   error (--tries per case, 400 by default, a quarter of that at the wider noise and for the
+   exp, 0 to skip; nothing is written for it), see "The int8 forward with the int8 attention
+   core" below.
 
 Note: make_reference.py starts each case folder clean and rewrites MANIFEST.json from scratch,
 so run this script again after it.
@@ -38,9 +39,11 @@ so run this script again after it.
 The int8 scheme
 ---------------
 Only these four GEMM kinds are quantized: attention qkv, attention proj, MLP fc1, MLP fc2.
-The patch embedding, the head, the pre-logits (representation) layer, layer norms, softmax,
-q.k^T, probs.v, the activation and the residual adds all stay float32. All arithmetic below
-is float32 unless stated otherwise.
+The patch embedding, the head, the pre-logits (representation) layer, layer norms, the
+activation and the residual adds all stay float32. So does the attention core (q.k^T, softmax,
+probs.v) in logits_int8*.npy and logits_int8_l63*.npy (vitc's int8 on x86 without AVX512-VNNI
+and on ARM); logits_int8_i8core*.npy quantize it as described further below. All arithmetic
+below is float32 unless stated otherwise.
 
 Weights W [M, K] (PyTorch layout, M output channels): per output channel m, symmetric
     amax      = max_k |W[m, k]|
@@ -107,61 +110,75 @@ the scheme above (torch 2.15.0, timm 1.0.31), gave logits within 4.8e-7 of logit
 tiny_token_erf, tiny_gap, tiny_avg_fcnorm, tiny_gelu_tanh_noqkvbias, tiny_relu and
 tiny_deit_distilled.
 
-The int8 forward with the bf16 attention core
+The int8 forward with the int8 attention core
 ---------------------------------------------
-logits_int8_bf16core*.npy: the four GEMMs int8 as above with 127-level weights, and the
-attention core of make_bf16_reference.py (bf16(q).bf16(k)^T summed in float32 then scaled,
-the float32 softmax, bf16(probs).bf16(v) summed in float32). Everything else as in the int8
-forward. Rows are quantized per image and bf16 rounds per element, so
-logits_int8_bf16core_b1.npy equals logits_int8_bf16core.npy[:1] exactly here.
+logits_int8_i8core*.npy: the four GEMMs int8 as above with 127-level weights, and per image
+and head, with q, k, v [N, Dh] the float32 qkv output (bias included) and c = 1 / sqrt(Dh):
+    queries, per row i: asymmetric uint8 exactly as a GEMM input: qa, s_q[i], z[i]
+    keys, per row j:     s_k[j] = amax_j / 127, kq = rint(k * (127 / amax_j)), 0 if amax_j == 0
+    scores[i, j] = float32(sum_e qa[i, e] kq[j, e] - z[i] sum_e kq[j, e]) * ((s_q[i] s_k[j]) c)
+    e[i, j]      = exp(scores[i, j] - max_j scores[i, j]), correctly rounded (largest 1)
+    pu[i, j]     = floor(e[i, j] * 255 + 0.5), in [0, 255];  ptotal[i] = sum_j pu[i, j]
+    values, per channel over the N tokens: s_v[e] = amax_e / 127, vq = rint(v * (127 / amax_e))
+    context[i, e] = float32(sum_j pu[i, j] vq[j, e]) * (s_v[e] * (1 / float32(ptotal[i])))
+with exact integer sums. Everything else as in the int8 forward. Rows are quantized per image,
+so logits_int8_i8core_b1.npy equals logits_int8_i8core.npy[:1] exactly here.
+vitc forms e * 255 + 0.5 with one float32 FMA, which rounds to float32 before the floor; this
+script floors the exact value. The two differ only within half a float32 ulp below an integer
+(about 3e-6 of random e); checked, no pu of these cases differs.
 
-Noise: every GEMM input element (before its quantization) and every element of q, k, v and
-probs (before its bf16 rounding) scaled by (1 + r u), u uniform in [-1, 1] (float64, rounded
-to float32); r = 3e-7 (400 tries per case) and r = 1e-6 (100 tries); the largest change of
-the int8_bf16core logits, and in brackets the share of the tries over 2e-3 (TOLERANCE, the
-int8 tests' tolerance). "i8bc-f32" is max |logits_int8_bf16core.npy - logits.npy| and
-"i8bc-int8" max |logits_int8_bf16core.npy - logits_int8.npy|, over both images:
+Noise: every GEMM input element (before its quantization), every element of q, k, v (before
+theirs) and every e (before its rounding to pu) scaled by (1 + r u), u uniform in [-1, 1]
+(float64, rounded to float32); r = 3e-7 (400 tries per case) and r = 1e-6 (100 tries); the
+largest change of the int8_i8core logits, and in brackets the share of the tries over 2e-3
+(TOLERANCE, the int8 tests' tolerance). "i8ic-f32" is max |logits_int8_i8core.npy -
+logits.npy|, "i8ic-int8" max |logits_int8_i8core.npy - logits_int8.npy|, over both images,
+"top-1" the i8core top-1 agreement with logits.npy:
 
-    case                              i8bc-f32  i8bc-int8  noise 3e-7 (>tol)  noise 1e-6 (>tol)
-    int8_saturation                     0.0166     0.0063  1.87e-02 (100%)  1.78e-02 (100%)
-    tiny_avg_fcnorm                     0.0249     0.0112  4.42e-03 (  6%)  4.42e-03 ( 31%)
-    tiny_deit_distilled                 0.0297     0.0160  6.32e-03 ( 30%)  1.12e-02 ( 53%)
-    tiny_gap                            0.0110     0.0049  9.08e-04 (  0%)  1.73e-03 (  0%)
-    tiny_gelu_tanh_noqkvbias            0.0896     0.0343  1.85e-04 (  0%)  7.28e-03 ( 11%)
-    tiny_posembed_resize_bicubic        0.0177     0.0148  7.75e-03 ( 20%)  7.75e-03 ( 41%)
-    tiny_posembed_resize_bilinear_ac    0.0539     0.0199  1.67e-04 (  0%)  1.30e-02 ( 41%)
-    tiny_relu                           0.0313     0.0154  1.19e-06 (  0%)  2.26e-06 (  0%)
-    tiny_representation                 0.0220     0.0125  9.39e-06 (  0%)  4.91e-03 ( 11%)
-    tiny_token_erf                      0.0506     0.0211  6.79e-06 (  0%)  7.27e-06 (  0%)
+    case                              i8ic-f32  i8ic-int8  top-1  noise 3e-7 (>tol)  noise 1e-6 (>tol)
+    int8_saturation                     0.0193     0.0161   1.00  2.24e-02 (100%)  1.71e-02 (100%)
+    tiny_avg_fcnorm                     0.0395     0.0144   0.00  6.70e-04 (  0%)  4.17e-03 (  1%)
+    tiny_deit_distilled                 0.0302     0.0170   1.00  7.75e-07 (  0%)  8.31e-03 (  9%)
+    tiny_gap                            0.0153     0.0056   1.00  4.47e-07 (  0%)  1.26e-03 (  0%)
+    tiny_gelu_tanh_noqkvbias            0.0640     0.0699   1.00  1.19e-06 (  0%)  1.99e-02 (  9%)
+    tiny_posembed_resize_bicubic        0.0261     0.0299   1.00  1.39e-02 ( 20%)  1.57e-02 ( 67%)
+    tiny_posembed_resize_bilinear_ac    0.0559     0.0289   1.00  8.10e-03 ( 33%)  8.10e-03 ( 59%)
+    tiny_relu                           0.0564     0.0401   1.00  9.54e-07 (  0%)  7.03e-03 (  2%)
+    tiny_representation                 0.0202     0.0144   1.00  1.07e-06 (  0%)  1.81e-03 (  0%)
+    tiny_token_erf                      0.0755     0.0255   1.00  2.46e-03 (  9%)  2.73e-03 ( 38%)
 
-int8_saturation's figure is an artefact of the noise: its fc1 inputs are exactly +-1 (a layer
-norm of scale 0 gives its bias exactly, in any implementation), so z = rint(127.5) is an exact
-tie that any noise flips (plain int8 moves by 1.5e-2 the same way). With those rows left exact
-and everything else perturbed its int8_bf16core logits move by 3.0e-4 at most at either level
-(plain int8: 2.6e-6).
-By source (by hand, not part of this script; 400 tries at 3e-7, 100 at 1e-6, noise in one
-group only): GEMM inputs alone move tiny_avg_fcnorm (4.4e-3), tiny_deit_distilled (6.3e-3)
-and tiny_posembed_resize_bicubic (7.8e-3) past 2e-3 at 3e-7; q, k, v, probs alone only
-tiny_deit_distilled (6.3e-3). At 1e-6 also: either group alone tiny_gelu_tanh_noqkvbias
-(7.3e-3) and tiny_posembed_resize_bilinear_ac (1.3e-2), the GEMM inputs tiny_representation
-(4.9e-3), q, k, v, probs tiny_posembed_resize_bicubic (2.7e-3); either moves tiny_gap 1.7e-3.
-A more realistic model, by hand: a one-pass (E[x^2] - E[x]^2) or a float64 layer norm, a
-softmax that multiplies by the reciprocal of the sum or a float64 one, float64 sums in the
-bf16 core, and dequantizing as (acc * s_a) * s_w, alone, or the one-pass layer norm, the
-reciprocal, the float64 core sums and the dequantization order at once, moved the
-int8_bf16core logits by at most 8.5e-5 (tiny_gelu_tanh_noqkvbias, dequantization order;
-7.2e-7 or less elsewhere), but for tiny_deit_distilled with the float64 layer norm (6.3e-3:
-one flipped rounding).
+The exp's error: vitc's exp is within 3 ulp of the exact value. Every e scaled by
+(1 + 3.6e-7 u) alone (100 tries per case) left the logits of every case unchanged, and no pu of
+the unperturbed forward lies within 10 ulp of e of its rounding boundary (closest:
+tiny_posembed_resize_bicubic, 10.3 ulp), so no exp within 3 ulp can change them.
 
-Recommended at 2e-3: tiny_token_erf and tiny_relu (noise ~1e-5 or less at both levels),
-tiny_gap (9.1e-4 at 3e-7, 1.7e-3 at 1e-6: one flip fits, two may not) and int8_saturation
-(3.0e-4 with its exact inputs kept exact). Each is 2.4x (tiny_gap) or more from
-logits_int8.npy and 5x or more from logits.npy, so 2e-3 tells the bf16 core from a float32
-one and from f32. Acceptable at 3e-7 but not at several ulps (1e-6 pushes 11% to 41% of the
-tries past 2e-3): tiny_representation, tiny_gelu_tanh_noqkvbias,
-tiny_posembed_resize_bilinear_ac; a miss of a few 1e-3 there suggests one flipped rounding
-before a kernel bug. Not fit: tiny_avg_fcnorm, tiny_deit_distilled (also one realistic layer
-norm flips it) and tiny_posembed_resize_bicubic (plain int8 is already fragile there).
+int8_saturation's table figure is mostly an artefact of the noise: its fc1 inputs are exactly
++-1 (a layer norm of scale 0 gives its bias exactly, in any implementation), so z = rint(127.5)
+is an exact tie that any noise flips. With those rows left exact (by hand) its int8_i8core
+logits still move by 4.0e-3 in 17% of the tries at 3e-7 (32% at 1e-6), from the GEMM inputs
+alone: with the int8 core, one qkv input of block 2 lies 1e-5 of a step from a rounding tie
+(the f32-core int8 forward moves by 9.5e-7 at most under the same noise at 3e-7).
+By source (by hand, not part of this script; noise in one group only, same tries): q, k, v
+alone move tiny_avg_fcnorm (6.7e-4, under 2e-3) and tiny_posembed_resize_bilinear_ac (8.1e-3)
+at 3e-7; at 1e-6 also tiny_gelu_tanh_noqkvbias (2.0e-2), tiny_posembed_resize_bicubic
+(1.4e-2) and tiny_gap (1.3e-3). e alone moves nothing at either level. The other moves past
+2e-3 come from the GEMM inputs, but the rare ones of tiny_relu and tiny_avg_fcnorm at 1e-6,
+which took noise in both groups (each group alone: under 7e-4).
+A more realistic model, by hand: a one-pass (E[x^2] - E[x]^2) or a float64 layer norm,
+dequantizing as (acc * s_a) * s_w, numpy's float32 exp instead of a correctly rounded one, or
+the scores scaled as (acc * (s_q s_k)) * c, each alone, moved the int8_i8core logits by at most
+4.8e-7, but tiny_posembed_resize_bilinear_ac with the float64 layer norm (8.1e-3: one flip).
+
+Recommended at 2e-3: tiny_gap and tiny_representation (at most 1.1e-6 at 3e-7; one flip,
+1.3e-3 and 1.8e-3, at 1e-6, never past 2e-3). Each is 2.8x (tiny_gap) or more from
+logits_int8.npy and 7.6x or more from logits.npy, so 2e-3 tells the int8 core from a float32
+one and from f32. Acceptable at 3e-7 (at most 1.2e-6) but not at several ulps (2% to 9% of the
+tries past 2e-3 at 1e-6): tiny_relu, tiny_deit_distilled, tiny_gelu_tanh_noqkvbias; a miss of
+a few 1e-3 there suggests a flipped rounding before a kernel bug. tiny_avg_fcnorm is within
+2e-3 at 3e-7 too (one flip of 6.7e-4) but its top-1 is moot. Not fit: tiny_token_erf (2.5e-3
+in 9% of the tries already at 3e-7), tiny_posembed_resize_bicubic and
+tiny_posembed_resize_bilinear_ac (20% and 33% at 3e-7) and int8_saturation (the near tie
+above).
 """
 
 import argparse
@@ -179,6 +196,7 @@ F32_TOLERANCE = 1e-4
 TOLERANCE = 2e-3  # vitc's int8 tests' tolerance, see the docstring
 PERTURB_RELATIVE = 3e-7  # ~1.3 to 2.5 float32 ulp
 PERTURB_RELATIVE_WIDE = 1e-6  # ~4 to 8 ulp
+EXP_RELATIVE = 3.6e-7  # ~3 float32 ulp: vitc's exp is within 3 ulp of the exact value
 DEFAULT_TRIES = 400
 
 F32 = np.float32
@@ -308,7 +326,7 @@ def forward_image(image, cfg, p, pos_embed, quantize, gemm=None, core=None):
     # gemm: if given, the linear (x, w, b) -> y for the four GEMM kinds instead (quantize is
     # then ignored); make_bf16_reference.py passes its bf16 one.
     # core: if given, (q, k, v) -> context for attention_core (float32 by default, quantize or
-    # not); make_bf16_reference.py passes its bf16 one.
+    # not); make_bf16_reference.py passes its bf16 one, run_case attention_core_int8.
     if core is None:
         core = attention_core
     if gemm is None:
@@ -358,30 +376,74 @@ def forward(images, cfg, p, pos_embed, quantize, gemm=None, core=None):
                      for img in images]).astype(F32)
 
 
-def attention_core_bf16(q, k, v, noise=lambda x: x):
-    """make_bf16_reference.py's bf16 attention core (imported here, when first needed: that
-    script imports this one)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    if here not in sys.path:
-        sys.path.insert(0, here)
-    import make_bf16_reference
-    return make_bf16_reference.attention_core_bf16(q, k, v, noise)
+def attention_core_int8(q, k, v, noise=lambda x: x, exp_error=None):
+    """The int8 attention core for q, k, v [H, N, Dh] (float32, the qkv GEMM's output) ->
+    context [H, N, Dh], per head (see "The int8 forward with the int8 attention core" in the
+    docstring). noise (for the sensitivity estimate) is applied to q, k, v before their
+    quantization and to the unnormalized probabilities e before their rounding; exp_error, if
+    given, to e alone (the exp's own error)."""
+    assert q.dtype == F32 and q.ndim == 3
+    heads, n, dh = q.shape
+    q, k, v = noise(q), noise(k), noise(v)
+    c = F32(1) / np.sqrt(F32(dh))
+    context = np.empty((heads, n, dh), F32)
+    for h in range(heads):
+        # Queries: per row, asymmetric uint8, as a GEMM input.
+        qa, s_q, z = quantize_activation(q[h])
+        # Keys: per row, symmetric int8.
+        amax = np.max(np.abs(k[h]), axis=1)
+        inv_k = np.where(amax == 0, F32(0),
+                         F32(127) / np.where(amax == 0, F32(1), amax)).astype(F32)
+        s_k = (amax / F32(127)).astype(F32)
+        kq = np.rint(k[h] * inv_k[:, None])
+        assert np.abs(kq).max() <= 127
+        kq = kq.astype(np.int64)
+        ksum = np.sum(kq, axis=1)
+        acc = qa @ kq.T  # int64 [N, N], exact
+        scale = ((s_q[:, None] * s_k[None, :]) * c).astype(F32)
+        scores = (acc - z[:, None] * ksum[None, :]).astype(F32) * scale
+        # Softmax without the normalization: exp correctly rounded to float32 (largest exactly 1),
+        # then 8-bit probabilities floor(e * 255 + 0.5), in float64 (see the docstring on vitc's
+        # FMA), and their per-row total.
+        d = scores - np.max(scores, axis=1, keepdims=True)
+        e = noise(np.exp(d.astype(np.float64)).astype(F32))
+        if exp_error is not None:
+            e = exp_error(e)
+        pu = np.floor(e.astype(np.float64) * 255 + 0.5).astype(np.int64)
+        assert pu.min() >= 0 and pu.max() <= 255
+        ptotal = np.sum(pu, axis=1)
+        # Values: per channel over all N tokens, symmetric int8.
+        amax_v = np.max(np.abs(v[h]), axis=0)
+        inv_v = np.where(amax_v == 0, F32(0),
+                         F32(127) / np.where(amax_v == 0, F32(1), amax_v)).astype(F32)
+        s_v = (amax_v / F32(127)).astype(F32)
+        vq = np.rint(v[h] * inv_v[None, :])
+        assert np.abs(vq).max() <= 127
+        acc2 = pu @ vq.astype(np.int64)  # int64 [N, Dh], exact
+        recip = F32(1) / ptotal.astype(F32)
+        context[h] = acc2.astype(F32) * (s_v[None, :] * recip[:, None])
+        assert scale.dtype == F32 and scores.dtype == F32 and recip.dtype == F32
+    return context
 
 
-def perturbed_int8_bf16core(rng, relative, levels=127, gemm_noise=True, core_noise=True):
-    """(gemm, core): linear_int8 and attention_core_bf16 with every GEMM input (before its
-    quantization) and every q, k, v and probs element (before its bf16 rounding) first scaled by
-    (1 + relative * u), u uniform in [-1, 1] (float64, rounded to float32); gemm_noise and
-    core_noise choose which of the two groups gets the noise."""
-    def noisy(x):
-        u = rng.uniform(-1.0, 1.0, size=x.shape)
-        return (x.astype(np.float64) * (1.0 + relative * u)).astype(F32)
+def perturbed_int8_i8core(rng, relative, exp_relative=0.0, levels=127):
+    """(gemm, core): linear_int8 and attention_core_int8 with every GEMM input (before its
+    quantization), every q, k, v element (before its quantization) and every e (before its
+    rounding to 8 bits) first scaled by (1 + relative * u), u uniform in [-1, 1] (float64,
+    rounded to float32); and every e then by (1 + exp_relative * u), a new u (the exp's error).
+    A relative of 0 leaves that group exact."""
+    def noisy(r):
+        def f(x):
+            u = rng.uniform(-1.0, 1.0, size=x.shape)
+            return (x.astype(np.float64) * (1.0 + r * u)).astype(F32)
+        return f if r else (lambda x: x)
 
     def gemm(x, w, b):
-        return linear_int8(noisy(x) if gemm_noise else x, w, b, levels)
+        return linear_int8(noisy(relative)(x), w, b, levels)
 
     def core(q, k, v):
-        return attention_core_bf16(q, k, v, noise=noisy if core_noise else (lambda x: x))
+        return attention_core_int8(q, k, v, noise=noisy(relative),
+                                   exp_error=noisy(exp_relative) if exp_relative else None)
     return gemm, core
 
 
@@ -454,7 +516,8 @@ def load_case(case_dir):
 def run_case(case_dir, tries=0):
     """Returns the MANIFEST "int8" entry (plus "_noise" keys when tries > 0), or None if the case
     was skipped, or "failed" if it failed its check. tries: perturbed forwards for the
-    int8-with-bf16-core noise estimate (a quarter of that at the wider noise; 0 skips it)."""
+    int8-with-int8-core noise estimate (a quarter of that at the wider noise and for the exp's
+    error; 0 skips it)."""
     name = os.path.basename(os.path.normpath(case_dir))
     print(f"{name}:")
     try:
@@ -489,13 +552,13 @@ def run_case(case_dir, tries=0):
     np.save(os.path.join(case_dir, "logits_int8_l63_b1.npy"),
             forward(images[:1], cfg, p, pos_embed, quantize=63))
 
-    # int8 GEMMs (8-bit weights, the AVX512-VNNI kernels) with the bf16 attention core: what
-    # vitc's int8 runs on targets with AVX512-BF16.
-    int8_bc = forward(images, cfg, p, pos_embed, quantize=127, core=attention_core_bf16)
-    int8_bc_b1 = forward(images[:1], cfg, p, pos_embed, quantize=127, core=attention_core_bf16)
-    assert np.array_equal(int8_bc_b1, int8_bc[:1])
-    np.save(os.path.join(case_dir, "logits_int8_bf16core.npy"), int8_bc)
-    np.save(os.path.join(case_dir, "logits_int8_bf16core_b1.npy"), int8_bc_b1)
+    # int8 GEMMs (8-bit weights, the AVX512-VNNI kernels) with the int8 attention core: what
+    # vitc's int8 runs on targets with AVX512-VNNI.
+    int8_ic = forward(images, cfg, p, pos_embed, quantize=127, core=attention_core_int8)
+    int8_ic_b1 = forward(images[:1], cfg, p, pos_embed, quantize=127, core=attention_core_int8)
+    assert np.array_equal(int8_ic_b1, int8_ic[:1])
+    np.save(os.path.join(case_dir, "logits_int8_i8core.npy"), int8_ic)
+    np.save(os.path.join(case_dir, "logits_int8_i8core_b1.npy"), int8_ic_b1)
 
     diff = float(np.abs(int8 - ref).max())
     top1 = float(np.mean(int8.argmax(1) == ref.argmax(1)))
@@ -504,29 +567,32 @@ def run_case(case_dir, tries=0):
     print(f"  int8: max |int8 - f32 logits| = {diff:.4g} (max |f32 logit| "
           f"{float(np.abs(ref).max()):.4g}), top-1 agree {top1:.2f} "
           f"(smallest f32 top-1 margin {margin:.3g})")
-    bc_f32 = float(np.abs(int8_bc - ref).max())
-    bc_int8 = float(np.abs(int8_bc - int8).max())
-    print(f"  int8, bf16 core: max |int8_bf16core - f32 logits| = {bc_f32:.4g}, "
-          f"max |int8_bf16core - int8| = {bc_int8:.4g}")
+    ic_f32 = float(np.abs(int8_ic - ref).max())
+    ic_int8 = float(np.abs(int8_ic - int8).max())
+    ic_top1 = float(np.mean(int8_ic.argmax(1) == ref.argmax(1)))
+    print(f"  int8, int8 core: max |int8_i8core - f32 logits| = {ic_f32:.4g}, "
+          f"max |int8_i8core - int8| = {ic_int8:.4g}, top-1 agree {ic_top1:.2f}")
 
-    # Sensitivity of the int8-with-bf16-core logits to float32-ulp differences upstream of each
-    # rounding (GEMM inputs; q, k, v, probs). Not recorded in MANIFEST.json.
+    # Sensitivity of the int8-with-int8-core logits to float32-ulp differences upstream of each
+    # rounding (GEMM inputs; q, k, v, e), and to the exp's error alone. Not in MANIFEST.json.
     noise = {}
-    for level, n in ((PERTURB_RELATIVE, tries), (PERTURB_RELATIVE_WIDE, tries // 4)):
+    for label, level, exp_level, n in (("3e-7", PERTURB_RELATIVE, 0.0, tries),
+                                       ("1e-6", PERTURB_RELATIVE_WIDE, 0.0, tries // 4),
+                                       ("exp", 0.0, EXP_RELATIVE, tries // 4)):
         if not n:
             continue
-        rng = np.random.default_rng([sum(name.encode()), n])  # fixed per case: reproducible
+        rng = np.random.default_rng([sum(name.encode()), n] + ([3] if exp_level else []))
         changes = []
         for _ in range(n):
-            gemm, core = perturbed_int8_bf16core(rng, level)
+            gemm, core = perturbed_int8_i8core(rng, level, exp_level)
             changes.append(float(np.abs(forward(images, cfg, p, pos_embed, 127, gemm=gemm,
-                                                core=core) - int8_bc).max()))
-        noise[level] = (max(changes), float(np.mean(np.array(changes) > TOLERANCE)))
-        print(f"  noise {level:.0e}: max change of int8_bf16core logits over {n} tries = "
-              f"{noise[level][0]:.3g}, over {TOLERANCE:g} in {noise[level][1]:.0%} of tries")
+                                                core=core) - int8_ic).max()))
+        noise[label] = (max(changes), float(np.mean(np.array(changes) > TOLERANCE)))
+        print(f"  noise {label}: max change of int8_i8core logits over {n} tries = "
+              f"{noise[label][0]:.3g}, over {TOLERANCE:g} in {noise[label][1]:.0%} of tries")
 
     files = ("logits_int8.npy", "logits_int8_b1.npy", "logits_int8_l63.npy",
-             "logits_int8_l63_b1.npy", "logits_int8_bf16core.npy", "logits_int8_bf16core_b1.npy")
+             "logits_int8_l63_b1.npy", "logits_int8_i8core.npy", "logits_int8_i8core_b1.npy")
     return {
         "generator": "test/reference/make_int8_reference.py",
         "files": {f: os.path.getsize(os.path.join(case_dir, f)) for f in files},
@@ -535,10 +601,10 @@ def run_case(case_dir, tries=0):
         "max_abs_diff_vs_f32": diff,
         "top1_agree_vs_f32": top1,
         "f32_min_top1_margin": margin,
-        "bf16core_max_abs_diff_vs_f32": bc_f32,
-        "bf16core_max_abs_diff_vs_int8": bc_int8,
-        "_noise": noise.get(PERTURB_RELATIVE),
-        "_noise_wide": noise.get(PERTURB_RELATIVE_WIDE),
+        "i8core_max_abs_diff_vs_f32": ic_f32,
+        "i8core_max_abs_diff_vs_int8": ic_int8,
+        "i8core_top1_agree_vs_f32": ic_top1,
+        "_noise": noise,
     }
 
 
@@ -582,7 +648,7 @@ def run_cases(cases, run_case, tries, key):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tries", type=int, default=DEFAULT_TRIES,
-                    help=f"perturbed forwards per case for the int8_bf16core noise estimate "
+                    help=f"perturbed forwards per case for the int8_i8core noise estimate "
                     f"(default {DEFAULT_TRIES}; 0 skips it)")
     ap.add_argument("cases", nargs="*", help="case folders (default: every case in "
                     "test/data/reference)")
@@ -593,14 +659,17 @@ def main():
     for name, r in results.items():
         print(f"    {name:32s}  {r['f32_forward_max_abs_diff']:9.2e}   {r['max_abs_diff_vs_f32']:21.4f}"
               f"   {r['top1_agree_vs_f32']:11.2f}   {r['f32_min_top1_margin']:16.4f}")
-    print("\n    int8 with the bf16 attention core (logits_int8_bf16core.npy):")
-    print("    case                              i8bc-f32  i8bc-int8  noise 3e-7 (>tol)"
-          "  noise 1e-6 (>tol)")
+    print("\n    int8 with the int8 attention core (logits_int8_i8core.npy):")
+    print("    case                              i8ic-f32  i8ic-int8  top-1  noise 3e-7 (>tol)"
+          "  noise 1e-6 (>tol)  exp 3 ulp")
     for name, r in results.items():
-        cols = "".join(f"  {x[0]:8.2e} ({x[1]:4.0%})" if x else "  " + " " * 15
-                       for x in (r["_noise"], r["_noise_wide"]))
-        print(f"    {name:32s}  {r['bf16core_max_abs_diff_vs_f32']:8.4f}"
-              f"  {r['bf16core_max_abs_diff_vs_int8']:9.4f}{cols}")
+        nz = r["_noise"]
+        cols = "".join(f"  {nz[k][0]:8.2e} ({nz[k][1]:4.0%})" if k in nz else "  " + " " * 15
+                       for k in ("3e-7", "1e-6"))
+        cols += f"  {nz['exp'][0]:9.2e}" if "exp" in nz else ""
+        print(f"    {name:32s}  {r['i8core_max_abs_diff_vs_f32']:8.4f}"
+              f"  {r['i8core_max_abs_diff_vs_int8']:9.4f}"
+              f"  {r['i8core_top1_agree_vs_f32']:5.2f}{cols}")
     print(f"\nwrote int8 logits for {len(results)} case(s); failed: {failed or 'none'}")
     return 1 if failed else 0
 

@@ -116,4 +116,28 @@ TEST(Activations, GeluTanhMatchesTheExactFormula) {
   EXPECT_LE(worst.error, 1e-6) << "at x = " << worst.at;
 }
 
+TEST(Activations, ExpNonPositiveMatchesTheCLibrary) {
+  std::vector<float> xs;
+  for (int k = 0; k <= 2'000'000; ++k)
+    xs.push_back(static_cast<float>(-87.0 * k / 2'000'000));
+  for (float special : {0.0f, -0.0f, -1e-30f, -0.34657359f, -0.34657360f})
+    xs.push_back(special);
+  std::vector<float> ys = compiled(vitc::expNonPositive, xs);
+  double worst = 0, at = 0;
+  for (size_t k = 0; k < xs.size(); ++k) {
+    double exact = std::exp(double(xs[k]));
+    double err = std::abs(double(ys[k]) - exact) / exact;
+    if (std::isnan(err) || err > worst)
+      worst = err, at = xs[k];
+  }
+  EXPECT_LE(worst, 3.5e-7) << "at x = " << at; // 3 ulps
+  // Exactly 1 at 0; below -87 the value at -87 (softmax then gives ~0).
+  std::vector<float> special =
+      compiled(vitc::expNonPositive, {0.0f, -100.0f, -1e30f});
+  EXPECT_EQ(special[0], 1.0f);
+  EXPECT_EQ(special[1], special[2]);
+  EXPECT_LE(special[1], 2e-38f);
+  EXPECT_GT(special[1], 0.0f);
+}
+
 } // namespace

@@ -229,6 +229,12 @@ static cl::opt<bool> emulateAmx(
     cl::desc("Testing: AMX kernels run a scalar model of the tile "
              "instructions, so that a CPU without AMX runs them"),
     cl::Hidden, cl::cat(outputCategory));
+static cl::opt<bool> noAmx(
+    "no-amx",
+    cl::desc("Leave AMX tiles out where the target has them (host on an AMX "
+             "CPU, avx512_sapphirerapids): bf16 and int8 weight GEMMs then "
+             "use vdpbf16ps and vpdpbusd"),
+    cl::cat(outputCategory));
 static cl::opt<std::string> outputPath("o",
                                        cl::desc("Output file ('-' for stdout)"),
                                        cl::value_desc("file"), cl::init("-"),
@@ -418,6 +424,15 @@ static llvm::Error runDefaultPipeline(mlir::ModuleOp module,
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "--target: " +
                                        llvm::toString(machine.takeError()));
+  if (noAmx) {
+    using mlir::vit::CpuFeatures;
+    *machine = mlir::vit::TargetAttr::get(
+        module.getContext(), machine->getTarget(), machine->getVectorBits(),
+        machine->getVectorRegisters(), machine->getCores(),
+        machine->getFeatures() & ~(CpuFeatures::AMXBF16 | CpuFeatures::AMXInt8),
+        machine->getGpu(), machine->getGpuThreads(),
+        machine->getGpuSharedBytes());
+  }
   module->setAttr("vit.target", *machine);
   // Warnings (e.g. a schedule cache entry ignored) go to stderr like errors;
   // MLIR's default handler prints only errors.
