@@ -21,8 +21,8 @@ batch's tensor, so an image's result depends on the others in its batch), quanti
 time; it quantizes the patch-embedding Conv, qkv, proj, fc1, fc2 and the head (its Gemm turned
 into MatMulInteger), and keeps q.k^T and probs.v in fp32), vitc int8 (the same vitc command
 line plus `--precision int8`: int8 weights per output channel and uint8 activations per token
-row on the qkv, proj, fc1 and fc2 GEMMs; test/reference/make_int8_reference.py describes the
-scheme), vitc bf16 (the same vitc command line plus `--precision bf16`: bf16 weights on the
+row on the qkv, proj, fc1 and fc2 GEMMs, and with AVX512-VNNI q.k^T and probs.v in int8 too;
+test/reference/make_int8_reference.py describes the scheme), vitc bf16 (the same vitc command line plus `--precision bf16`: bf16 weights on the
 qkv, proj, fc1 and fc2 GEMMs, their inputs rounded to bf16, sums in f32 (vdpbf16ps); the rest
 stays fp32), OpenVINO fp32 and OpenVINO default (the same fp32 ONNX file read by OpenVINO's CPU
 plugin, its input's shape fixed at each batch size, INFERENCE_NUM_THREADS the same thread
@@ -570,9 +570,10 @@ def main():
               f"in the best round, and in its fastest call, each against the int8 peak, "
               f"{int8_peak:.1f} GOP/s ({peaks['int8_isa']}, best of 3 over 1 s; there is no "
               f"10 ms-call int8 reference). A kernel's ops count every GEMM in it, fp32 ones "
-              f"too: the patch embedding and the head stay fp32, and the attention kernels "
-              f"compute q.k^T and probs.v in fp32 next to their int8 qkv and proj, so their "
-              f"share of the int8 peak understates the int8 GEMMs. int8/fp32: the kernel's "
+              f"too: the patch embedding and the head stay fp32, and without AVX512-VNNI the "
+              f"attention kernels compute q.k^T and probs.v in fp32 next to their int8 qkv and "
+              f"proj, so their share of the int8 peak understates the int8 GEMMs; the "
+              f"attention kernels' softmax and quantization count no ops. int8/fp32: the kernel's "
               f"ms/run against the same kernel's in the fp32 table (< 1: int8 is faster).\n")
         print_precision_profiles(int8_profiles, profiles, "int8", "GOP/s", int8_peak)
     if bf16_profiles:

@@ -749,6 +749,21 @@ KernelDef fusedMlp(mlir::vit::FusedMlpOp op) {
   return def;
 }
 
+/// One of attention's per-head GEMM stages (scores or context), with its
+/// extents and the k each dot product sums per lane; its func is the
+/// caller's to define.
+KernelStage attentionGemmStage(KernelStage::GemmRole role,
+                               std::vector<int64_t> extents,
+                               const char *prefix, int dotGroup = 1) {
+  KernelStage stage;
+  stage.kind = KernelStage::Kind::Gemm;
+  stage.gemmRole = role;
+  stage.extents = std::move(extents);
+  stage.vars = makeVars(4, prefix);
+  stage.dotGroup = dotGroup;
+  return stage;
+}
+
 /// The attention-map outputs of a fused attention (see the op's map results),
 /// appended to `def`: the probabilities computed again, per head, from the
 /// QKV projection `qkv` (d, n, b) for the query rows each map needs, beside
@@ -786,11 +801,9 @@ void addAttentionMaps(mlir::vit::FusedAttentionOp op, KernelDef &def, Func qkv,
   // scores(j, i, h, b) = q(first + i)·k(j) / sqrt(Dh), then their softmax.
   auto probabilities = [&](const std::string &name, int first, int rowCount,
                            bool clampRows, bool dotProducts) {
-    KernelStage scores;
-    scores.kind = KernelStage::Kind::Gemm;
-    scores.gemmRole = KernelStage::GemmRole::Scores;
-    scores.extents = {tokens, rowCount, heads, -1};
-    scores.vars = makeVars(4, (name + "_s").c_str());
+    KernelStage scores =
+        attentionGemmStage(KernelStage::GemmRole::Scores,
+                           {tokens, rowCount, heads, -1}, (name + "_s").c_str());
     Var j = scores.vars[0], i = scores.vars[1], h = scores.vars[2],
         b = scores.vars[3];
     RDom r(0, headDim, name + "_e");
@@ -941,12 +954,8 @@ std::array<KernelStage, 3> int8AttentionCore(Func qkv, int width, int heads,
   taskStages.push_back({keys8, 4});
 
   // scores(j, i, h, b) = q(., i)·k(., j) / sqrt(Dh), from the int32 sums.
-  KernelStage scores;
-  scores.kind = KernelStage::Kind::Gemm;
-  scores.gemmRole = KernelStage::GemmRole::Scores;
-  scores.extents = {tokens, queries, heads, -1};
-  scores.vars = makeVars(4, "s_v");
-  scores.dotGroup = 4;
+  KernelStage scores = attentionGemmStage(
+      KernelStage::GemmRole::Scores, {tokens, queries, heads, -1}, "s_v", 4);
   {
     Var j = scores.vars[0], i = scores.vars[1], sh = scores.vars[2],
         sb = scores.vars[3];
@@ -1018,12 +1027,8 @@ std::array<KernelStage, 3> int8AttentionCore(Func qkv, int width, int heads,
   taskStages.push_back({probsInverse});
 
   // context(e, i, h, b) = sum_j probs(j, i) v(e, j) / row total.
-  KernelStage context;
-  context.kind = KernelStage::Kind::Gemm;
-  context.gemmRole = KernelStage::GemmRole::Context;
-  context.extents = {headDim, queries, heads, -1};
-  context.vars = makeVars(4, "c_v");
-  context.dotGroup = 4;
+  KernelStage context = attentionGemmStage(
+      KernelStage::GemmRole::Context, {headDim, queries, heads, -1}, "c_v", 4);
   {
     Var ce = context.vars[0], i = context.vars[1], ch = context.vars[2],
         cb = context.vars[3];
@@ -1108,10 +1113,8 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
   } else {
     // Per head: scores(j, i, h, b) = q(., i)·k(., j) / sqrt(Dh).
     std::vector<int64_t> scoreExtents{tokens, queries, heads, -1};
-    scores.kind = KernelStage::Kind::Gemm;
-    scores.gemmRole = KernelStage::GemmRole::Scores;
-    scores.extents = scoreExtents;
-    scores.vars = makeVars(4, "s_v");
+    scores = attentionGemmStage(KernelStage::GemmRole::Scores, scoreExtents,
+                                "s_v");
     {
       Var j = scores.vars[0], i = scores.vars[1], h = scores.vars[2],
           b = scores.vars[3];
@@ -1166,10 +1169,8 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
     }
     // context(e, i, h, b) = sum_j probs(j, i, h, b) * v(e, j, h, b), written
     // with the heads merged: merged(c, n, b) = context(c % Dh, n, c / Dh, b).
-    context.kind = KernelStage::Kind::Gemm;
-    context.gemmRole = KernelStage::GemmRole::Context;
-    context.extents = {headDim, queries, heads, -1};
-    context.vars = makeVars(4, "c_v");
+    context = attentionGemmStage(KernelStage::GemmRole::Context,
+                                 {headDim, queries, heads, -1}, "c_v");
     {
       Var e = context.vars[0], i = context.vars[1], h = context.vars[2],
           b = context.vars[3];
