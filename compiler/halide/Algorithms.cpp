@@ -406,15 +406,17 @@ std::vector<Expr> panelAccumulatorArgs(const std::vector<Var> &vars,
 /// The sums of a weight GEMM as an extern AMX kernel (runtime/model/
 /// amx_gemm.c: tdpbf16ps or tdpbusd), which the stage's epilogue reads:
 /// Halide 21's own AMX lowering fails inside parallel loops and on these
-/// panels. `input` (k, rows...) is the stored bf16 or u8 input; its bounds
-/// are said outright (all of k, the static rows), since what an extern stage
+/// panels. `input` (k, rows...) is the stored bf16 or u8 input, `inputK`
+/// wide (k, or more with trailing row parameters); its bounds are said
+/// outright (all of it, the static rows), since what an extern stage
 /// reads is otherwise known only from its bounds query at run time, and the
 /// stages producing it need constant extents.
-Func amxGemmStage(KernelStage &stage, Func input, ImageParam weight, int k,
-                  Type sumType, const std::vector<int64_t> &extents,
-                  const char *kernel, const std::string &name) {
+Func amxGemmStage(KernelStage &stage, Func input, int inputK,
+                  ImageParam weight, int k, Type sumType,
+                  const std::vector<int64_t> &extents, const char *kernel,
+                  const std::string &name) {
   std::vector<Var> inputVars = input.args();
-  input.bound(inputVars[0], 0, k);
+  input.bound(inputVars[0], 0, inputK);
   for (size_t i = 1; i < extents.size(); ++i)
     if (extents[i] > 0)
       input.bound(inputVars[i], 0, static_cast<int>(extents[i]));
@@ -442,11 +444,31 @@ struct U8Row {
   Expr quantize(Expr x) const {
     return u8(clamp(round(x * inverseStep) + zero, 0.0f, 255.0f));
   }
+  /// Byte i (0..kU8RowParamBytes-1) of the row's parameters as a GEMM input
+  /// row stores them after its u8 values: the step's 4 bytes (little
+  /// endian), then the zero point, then zeros.
+  Expr parameterByte(Expr i) const {
+    Expr bits = reinterpret(UInt(32), step) >> (8 * clamp(i, 0, 3));
+    return select(i < 4, u8(bits & 255), i == 4, u8(zero), u8(0));
+  }
+  struct Parameters {
+    Expr step, zero; // f32, i32
+  };
+  /// The parameters back from their bytes, byte(i) for i in 0..4.
+  static Parameters readParameters(const std::function<Expr(int)> &byte) {
+    Expr bits = u32(byte(0)) | (u32(byte(1)) << 8) | (u32(byte(2)) << 16) |
+                (u32(byte(3)) << 24);
+    return {reinterpret(Float(32), bits), i32(byte(4))};
+  }
 };
+
+/// Bytes after each u8 GEMM input row: its step and zero point (U8Row).
+constexpr int kU8RowParamBytes = 8;
 
 /// An int8 GEMM stage and the stage quantizing its input: each row of `lhs`
 /// (k, rows...) becomes u8 over its range [lo, hi] (which includes 0) in 255
-/// steps, with zero point z; the sums with the i8 weight (panels of 4-deep
+/// steps, with zero point z, followed by its step and z (kU8RowParamBytes,
+/// which the epilogue reads back); the sums with the i8 weight (panels of 4-deep
 /// k groups: Halide dimensions (k % 4, column in panel, k / 4, panel)) are
 /// exact in int32, and the epilogue gets
 ///   (acc - z * colsum) * (row scale * weight scale)
@@ -461,7 +483,8 @@ int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
                const std::string &name,
                const std::function<Expr(Expr sum, const std::vector<Var> &vars)>
                    &epilogue) {
-  KernelStage quant = gemmInputStage(extents, k, name + "_q_v");
+  KernelStage quant =
+      gemmInputStage(extents, k + kU8RowParamBytes, name + "_q_v");
   std::vector<Var> rowVars(quant.vars.begin() + 1, quant.vars.end());
   std::vector<Expr> rowArgs = asExprs(quant.vars, 1);
   RDom r(0, k, name + "_qk");
@@ -472,11 +495,18 @@ int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
   range(rowVars) = Tuple(0.0f, 0.0f);
   range(rowVars) = Tuple(min(range(rowArgs)[0], lhs(atR)),
                          max(range(rowArgs)[1], lhs(atR)));
-  auto rowQuantization = [&](const std::vector<Expr> &row) {
-    return U8Row(range(row)[0], range(row)[1]);
-  };
+  // The u8 row, then its step and zero point (the epilogue's), so that the
+  // range is computed per row right before the row is quantized, in the same
+  // parallel loop, instead of in a pass of its own.
+  std::vector<Expr> clampedArgs = asExprs(quant.vars);
+  clampedArgs[0] = min(quant.vars[0], k - 1);
   Func q(name + "_q");
-  q(quant.vars) = rowQuantization(rowArgs).quantize(lhs(quant.vars));
+  U8Row row(range(rowArgs)[0], range(rowArgs)[1]);
+  // likely(): Halide splits the loop so that all but its last vectors
+  // quantize without a select.
+  q(quant.vars) =
+      select(likely(quant.vars[0] < k), row.quantize(lhs(clampedArgs)),
+             row.parameterByte(quant.vars[0] - k));
   quant.func = q;
   quant.rowStages = {range};
 
@@ -488,15 +518,20 @@ int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
   Expr m = stage.vars[0];
   std::vector<Expr> outRow = asExprs(stage.vars, 1);
   auto dequantize = [&](Expr sums) {
-    U8Row row = rowQuantization(outRow);
-    return f32(sums - i32(row.zero) * i32(scales(m, 1))) *
-           (row.step * scales(m, 0));
+    auto byte = [&](int i) {
+      std::vector<Expr> at = outRow;
+      at.insert(at.begin(), Expr(k + i));
+      return q(at);
+    };
+    U8Row::Parameters params = U8Row::readParameters(byte);
+    return f32(sums - params.zero * i32(scales(m, 1))) *
+           (params.step * scales(m, 0));
   };
   if (amx) {
     // AMX tiles (tdpbusd) in an extern kernel, as for bf16 (amxGemmStage).
     Func out(name);
-    Func sums = amxGemmStage(stage, q, weight, k, Int(32), extents,
-                             "vitc_amx_int8_gemm", name);
+    Func sums = amxGemmStage(stage, q, k + kU8RowParamBytes, weight, k,
+                             Int(32), extents, "vitc_amx_int8_gemm", name);
     out(stage.vars) = epilogue(dequantize(sums(stage.vars)), stage.vars);
     stage.func = out;
     return {quant, stage};
@@ -589,7 +624,7 @@ bf16GemmStages(Func lhs, ImageParam weight, int block, int k, bool amx,
   stage.extents = extents;
   stage.vars = makeVars(extents.size(), (name + "_v").c_str());
   if (amx) {
-    Func sums = amxGemmStage(stage, rounded, weight, k, Float(32), extents,
+    Func sums = amxGemmStage(stage, rounded, k, weight, k, Float(32), extents,
                              "vitc_amx_bf16_gemm", name);
     Func out(name);
     out(stage.vars) = epilogue(sums(stage.vars), stage.vars);

@@ -74,11 +74,11 @@ void scheduleRowReduce(KernelStage &def, int vec, bool nested) {
   }
 }
 
-/// An int8 GEMM's input: each row's (min, max) first, at the root (the
-/// GEMM's epilogue reads them too), one row per iteration split over the
-/// vector's lanes; then the u8 rows, vectorized along them. Each is one
-/// parallel loop over the rows: small models run many of these kernels, and
-/// a parallel loop costs a dispatch to the thread pool.
+/// An int8 GEMM's input: per row, its (min, max), split over the vector's
+/// lanes, then the u8 row (and its step and zero point after it, which the
+/// GEMM's epilogue reads), vectorized along it: one parallel loop over the
+/// rows, whose second read of a row finds it in cache. Small models run many
+/// of these kernels, and a parallel loop costs a dispatch to the thread pool.
 void scheduleQuantize(KernelStage &def, int vec) {
   Func q = def.func;
   Var rows = fuseLoops(q, def.vars, 1, "rows");
@@ -88,14 +88,11 @@ void scheduleQuantize(KernelStage &def, int vec) {
       .parallel(block)
       .vectorize(def.vars[0], vec, TailStrategy::GuardWithIf);
   for (Func range : def.rowStages) {
-    range.compute_root();
-    // The tokens (the range's dimension 0) across the cores.
-    Var tokens = range.args()[0];
-    range.update().parallel(tokens);
+    range.compute_at(q, rows);
     if (def.extents[0] >= 2 * vec) {
       Var lane("lane");
       Func partial = splitRowReduction(range, vec, lane);
-      partial.compute_at(range, tokens).vectorize(lane);
+      partial.compute_at(q, rows).vectorize(lane);
       partial.update().vectorize(lane);
       combineLanesInRegisters(range);
     }
