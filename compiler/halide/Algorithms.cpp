@@ -687,6 +687,16 @@ std::vector<KernelStage> weightGemmStages(
   return {};
 }
 
+/// With a reduced-precision GEMM (`gemm`: its input stage, then the GEMM)
+/// that reads only its input stage, the layer norm `norm` before it is
+/// computed per row inside that stage's loop (its stage index 1 once `norm`
+/// is stage 0): no pass of its own over memory, no parallel loop of its own.
+void computeInQuantizingLoop(KernelStage &norm,
+                             const std::vector<KernelStage> &gemm) {
+  if (gemm.size() == 2 && gemm[0].kind == KernelStage::Kind::Quantize)
+    norm.nestIn = 1;
+}
+
 Expr activate(Expr x, mlir::vit::MlpActivation activation) {
   switch (activation) {
   case mlir::vit::MlpActivation::GeluErf:
@@ -777,6 +787,7 @@ KernelDef fusedMlp(mlir::vit::FusedMlpOp op) {
       "fused_mlp", [&](Expr sum, const std::vector<Var> &v) {
         return x(v) + sum + b2(v[0]);
       });
+  computeInQuantizingLoop(norm, fc1);
   def.stages = {norm};
   def.stages.insert(def.stages.end(), fc1.begin(), fc1.end());
   def.stages.insert(def.stages.end(), fc2.begin(), fc2.end());
@@ -1259,6 +1270,7 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
   // Scores and probabilities are computed per (query block, head, batch)
   // inside the context's parallel loop: never [B, H, N, N].
   context.parallelOuterOnly = true;
+  computeInQuantizingLoop(norm, qkvStages);
   def.stages = {norm};
   def.stages.insert(def.stages.end(), qkvStages.begin(), qkvStages.end());
   scores.nestIn = probs.nestIn = def.stages.size() + 2; // `context`'s index

@@ -87,6 +87,8 @@ void scheduleQuantize(KernelStage &def, int vec) {
           TailStrategy::GuardWithIf)
       .parallel(block)
       .vectorize(def.vars[0], vec, TailStrategy::GuardWithIf);
+  // Where a stage nested in this one (the layer norm it reads) is computed.
+  def.nestLevel = LoopLevel(q, rows);
   for (Func range : def.rowStages) {
     range.compute_at(q, rows);
     if (def.extents[0] >= 2 * vec) {
