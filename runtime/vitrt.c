@@ -227,7 +227,7 @@ static vitrt_status check_cpu(const vitrt_model_desc *desc) {
           return fail(VITRT_UNSUPPORTED_CPU,
                       "vitrt_open: model '%s' uses AMX, which this CPU reports, but the OS or "
                       "hypervisor has not enabled its tile state (XCR0 bits 17-18 clear); "
-                      "compile it for a target without AMX (e.g. x86-64-linux-avx512_zen4)",
+                      "compile it without AMX tiles (vitc --no-amx)",
                       desc->name);
         if (!request_amx_tiles())
           return fail(VITRT_UNSUPPORTED_CPU,

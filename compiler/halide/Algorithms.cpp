@@ -12,7 +12,6 @@
 #include "dialect/VitDialect.h"
 #include "llvm/ADT/TypeSwitch.h"
 
-#include <array>
 #include <cmath>
 #include <functional>
 
@@ -936,26 +935,22 @@ void addAttentionMaps(mlir::vit::FusedAttentionOp op, KernelDef &def, Func qkv,
   def.outputs.push_back(meanMap.func);
 }
 
-/// The per-head attention core of an int8 model on targets with vpdpbusd
-/// (AVX512-VNNI): q·kᵀ and probs·v as u8 x s8 sums in int32, the softmax
-/// in f32 between them. Per (head, image) task:
+/// The per-head scores of an int8 model on targets with vpdpbusd
+/// (AVX512-VNNI): q·kᵀ as u8 x s8 sums in int32. Per task (a block of query
+/// rows of one head and image):
 ///  - each query row to u8 over its range, as a GEMM input row (U8Row);
 ///  - each key row to s8, symmetric: round(k * 127 / max|k|);
-///  - scores = (acc - zero_q * sum(k_s8)) * step_q * step_k / sqrt(Dh);
-///  - each probability row unnormalized, exp(s - max) in (0, 1] (its largest
-///    is 1), to u8 as floor(255 exp(s - max) + 1/2): zero point 0, step
-///    1/255;
-///  - each value channel to s8 over all tokens, symmetric;
-///  - context = acc * step_v / (sum of the row's u8 probabilities), which
-///    normalizes the quantized row itself, so its weights sum to 1.
-/// The token count is padded to whole groups of 4 with zero probabilities
-/// and values. Returns the scores, probabilities and context stages; the
-/// context's taskStages hold the quantized operands and their scales.
-std::array<KernelStage, 3> int8AttentionCore(Func qkv, int width, int heads,
-                                             int tokens, int queries) {
-  const int headDim = width / heads, groups = (tokens + 3) / 4;
-  using TaskStage = KernelStage::TaskStage;
-  std::vector<TaskStage> taskStages;
+///  - scores = (acc - zero_q * sum(k_s8)) * (step_q * step_k) / sqrt(Dh).
+/// The softmax and probs·v stay f32: u8 probabilities (steps of 1/255 of
+/// the row's largest) lose the many small probabilities of a long row with
+/// one dominant token, by 10-18% of the context at 577 tokens in a numpy
+/// model; the scores' rounding error is absolute, each probability's
+/// relative. Appends the quantized operands and their scales to
+/// `taskStages`, which the context's task computes.
+KernelStage int8ScoresStage(Func qkv, int width, int heads, int tokens,
+                            int queries,
+                            std::vector<KernelStage::TaskStage> &taskStages) {
+  const int headDim = width / heads;
   Var e("ie"), n("in"), h("ih"), b("ib"), t("it"), g("ig");
   auto part = [&](int which, Expr channel, Expr token, Expr head, Expr image) {
     return qkv(which * width + head * headDim + channel, token, image);
@@ -1020,78 +1015,7 @@ std::array<KernelStage, 3> int8AttentionCore(Func qkv, int width, int heads,
     scores.accumulator = acc;
     scores.reduction = r;
   }
-
-  // probs(j, i, h, b): u8 255 exp(s - max), 0 past the last token.
-  KernelStage probs;
-  probs.kind = KernelStage::Kind::RowReduce;
-  probs.extents = {4 * groups, queries, heads, -1};
-  probs.vars = makeVars(4, "p_v");
-  {
-    Var j = probs.vars[0], i = probs.vars[1], ph = probs.vars[2],
-        pb = probs.vars[3];
-    RDom r(0, tokens, "probs_j");
-    Func rowMax("probs_max");
-    rowMax(i, ph, pb) = Float(32).min();
-    rowMax(i, ph, pb) = max(rowMax(i, ph, pb), scores.func(r, i, ph, pb));
-    Expr exps = expNonPositive(scores.func(min(j, tokens - 1), i, ph, pb) -
-                               rowMax(i, ph, pb));
-    // Rounded half up, by truncating (no rounding instruction).
-    Func out("probs");
-    out(j, i, ph, pb) = select(j < tokens, u8(exps * 255.0f + 0.5f), u8(0));
-    probs.func = out;
-    probs.rowStages = {rowMax};
-  }
-  // Each row's quantized total, its inverse normalizing the context.
-  Func probsTotal("probs_total");
-  RDom acrossRow(0, 4 * groups, "probs_k");
-  probsTotal(n, h, b) = 0;
-  probsTotal(n, h, b) += i32(probs.func(acrossRow, n, h, b));
-  Func probsInverse("probs_inverse");
-  probsInverse(n, h, b) = 1.0f / f32(probsTotal(n, h, b));
-
-  // Values: s8 per channel over the tokens, packed (n % 4, e, n / 4).
-  RDom acrossTokens(0, tokens, "i8_n");
-  Func valueMax("value_max");
-  valueMax(e, h, b) = 0.0f;
-  valueMax(e, h, b) =
-      max(valueMax(e, h, b), abs(part(2, e, acrossTokens, h, b)));
-  Func valueScale("value_scale"); // (1 / step, step) per channel
-  valueScale(e, h, b) =
-      Tuple(select(valueMax(e, h, b) > 0.0f, 127.0f / valueMax(e, h, b), 0.0f),
-            valueMax(e, h, b) / 127.0f);
-  Func values8("values_s8"); // (n % 4, e, n / 4, h, b)
-  Expr token = 4 * g + t;
-  values8(t, e, g, h, b) =
-      select(token < tokens,
-             i8(round(part(2, e, min(token, tokens - 1), h, b) *
-                      valueScale(e, h, b)[0])),
-             i8(0));
-  taskStages.push_back({valueMax});
-  taskStages.push_back({valueScale});
-  taskStages.push_back({values8, 4});
-  taskStages.push_back({probsTotal, 1, 4 * groups});
-  taskStages.push_back({probsInverse});
-
-  // context(e, i, h, b) = sum_j probs(j, i) v(e, j) / row total.
-  KernelStage context = attentionGemmStage(
-      KernelStage::GemmRole::Context, {headDim, queries, heads, -1}, "c_v", 4);
-  {
-    Var ce = context.vars[0], i = context.vars[1], ch = context.vars[2],
-        cb = context.vars[3];
-    RDom r(0, 4, 0, groups, "c_j");
-    Func acc("context_acc");
-    acc(ce, i, ch, cb) = 0;
-    acc(ce, i, ch, cb) += i32(probs.func(4 * r.y + r.x, i, ch, cb)) *
-                          i32(values8(r.x, ce, r.y, ch, cb));
-    Func out("context");
-    out(ce, i, ch, cb) = f32(acc(ce, i, ch, cb)) *
-                         (valueScale(ce, ch, cb)[1] * probsInverse(i, ch, cb));
-    context.func = out;
-    context.accumulator = acc;
-    context.reduction = r;
-  }
-  context.taskStages = taskStages;
-  return {scores, probs, context};
+  return scores;
 }
 
 /// x + proj(attention(layer_norm(x))): layer norm; the QKV projection; per
@@ -1134,9 +1058,9 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
   // the reduced dimension adjacent in each staged operand. Keys and values
   // are summed over in pairs, so an odd token count gets a zero
   // probability (and a repeated value) past the last token. int8 models
-  // take an int8 core (int8AttentionCore) where vpdpbusd sums u8 x s8
-  // exactly (AVX512-VNNI, which every CPU with AVX512-BF16 has too), else
-  // (AVX2, ARM) the f32 core.
+  // compute q·kᵀ in int8 (int8ScoresStage) where vpdpbusd sums u8 x s8
+  // exactly (AVX512-VNNI, which every CPU with AVX512-BF16 has too); their
+  // softmax and probs·v, and all of it elsewhere (AVX2, ARM), are f32.
   mlir::Type qkvElement =
       mlir::cast<mlir::RankedTensorType>(op.getQkvWeight().getType())
           .getElementType();
@@ -1150,15 +1074,14 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
   const bool bf16Core = qkvElement.isBF16() && headDim % 2 == 0;
   const int keyPairs = (tokens + 1) / 2;
 
+  // Per head: scores(j, i, h, b) = q(., i)·k(., j) / sqrt(Dh).
+  std::vector<int64_t> scoreExtents{tokens, queries, heads, -1};
   KernelStage scores, probs, context;
+  std::vector<KernelStage::TaskStage> taskStages;
   if (int8Core) {
-    auto core = int8AttentionCore(qkv.func, width, heads, tokens, queries);
-    scores = core[0];
-    probs = core[1];
-    context = core[2];
+    scores = int8ScoresStage(qkv.func, width, heads, tokens, queries,
+                             taskStages);
   } else {
-    // Per head: scores(j, i, h, b) = q(., i)·k(., j) / sqrt(Dh).
-    std::vector<int64_t> scoreExtents{tokens, queries, heads, -1};
     scores = attentionGemmStage(KernelStage::GemmRole::Scores, scoreExtents,
                                 "s_v");
     {
@@ -1196,62 +1119,63 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
       scores.reduction = r;
       scores.stagedRhs = keys;
     }
-    probs.kind = KernelStage::Kind::RowReduce;
-    probs.extents = scoreExtents;
-    probs.vars = makeVars(4, "p_v");
-    probs.func =
-        softmaxRows(scores.func, tokens, probs.vars, "probs", probs.rowStages);
-    if (bf16Core) {
-      // Rounded, and zero past the last token up to a whole pair.
-      Func padded("probs_bf16");
-      Var pj = probs.vars[0];
-      std::vector<Expr> at = asExprs(probs.vars);
-      at[0] = min(pj, tokens - 1);
-      padded(probs.vars) =
-          select(pj < tokens, roundToBf16(probs.func(at)),
-                 reinterpret(BFloat(16), u16(0)));
-      probs.func = padded;
-      probs.extents[0] = 2 * keyPairs;
-    }
-    // context(e, i, h, b) = sum_j probs(j, i, h, b) * v(e, j, h, b), written
-    // with the heads merged: merged(c, n, b) = context(c % Dh, n, c / Dh, b).
-    context = attentionGemmStage(KernelStage::GemmRole::Context,
-                                 {headDim, queries, heads, -1}, "c_v");
-    {
-      Var e = context.vars[0], i = context.vars[1], h = context.vars[2],
-          b = context.vars[3];
-      RDom r(0, tokens, "c_j");
-      // values(e, j, h, b): the head's values copied out of the QKV rows (a
-      // [tokens, Dh] block instead of one strided row per token).
-      Func values("values");
-      Var ve("ve"), vj("vj"), vh("vh"), vb("vb");
-      values(ve, vj, vh, vb) = qkv.func(2 * width + vh * headDim + ve, vj, vb);
-      Func acc("context_acc");
-      acc(e, i, h, b) = 0.0f;
-      if (bf16Core) {
-        // values(j % 2, e, j / 2, h, b), rounded, per task; the last token's
-        // again past the end (its probability there is 0).
-        Func roundedValues("values_bf16");
-        Var vp("vp");
-        roundedValues(vp, ve, vj, vh, vb) = roundToBf16(qkv.func(
-            2 * width + vh * headDim + ve, min(2 * vj + vp, tokens - 1), vb));
-        RDom g(0, 2, 0, keyPairs, "c_j");
-        acc(e, i, h, b) += f32(probs.func(2 * g.y + g.x, i, h, b)) *
-                           f32(roundedValues(g.x, e, g.y, h, b));
-        values = roundedValues;
-        context.dotGroup = 2;
-        r = g;
-      } else {
-        acc(e, i, h, b) += probs.func(r, i, h, b) * values(e, r, h, b);
-      }
-      Func out("context");
-      out(e, i, h, b) = acc(e, i, h, b);
-      context.func = out;
-      context.accumulator = acc;
-      context.reduction = r;
-      context.stagedRhs = values;
-    }
   }
+  probs.kind = KernelStage::Kind::RowReduce;
+  probs.extents = scoreExtents;
+  probs.vars = makeVars(4, "p_v");
+  probs.func =
+      softmaxRows(scores.func, tokens, probs.vars, "probs", probs.rowStages);
+  if (bf16Core) {
+    // Rounded, and zero past the last token up to a whole pair.
+    Func padded("probs_bf16");
+    Var pj = probs.vars[0];
+    std::vector<Expr> at = asExprs(probs.vars);
+    at[0] = min(pj, tokens - 1);
+    padded(probs.vars) =
+        select(pj < tokens, roundToBf16(probs.func(at)),
+               reinterpret(BFloat(16), u16(0)));
+    probs.func = padded;
+    probs.extents[0] = 2 * keyPairs;
+  }
+  // context(e, i, h, b) = sum_j probs(j, i, h, b) * v(e, j, h, b), written
+  // with the heads merged: merged(c, n, b) = context(c % Dh, n, c / Dh, b).
+  context = attentionGemmStage(KernelStage::GemmRole::Context,
+                               {headDim, queries, heads, -1}, "c_v");
+  {
+    Var e = context.vars[0], i = context.vars[1], h = context.vars[2],
+        b = context.vars[3];
+    RDom r(0, tokens, "c_j");
+    // values(e, j, h, b): the head's values copied out of the QKV rows (a
+    // [tokens, Dh] block instead of one strided row per token).
+    Func values("values");
+    Var ve("ve"), vj("vj"), vh("vh"), vb("vb");
+    values(ve, vj, vh, vb) = qkv.func(2 * width + vh * headDim + ve, vj, vb);
+    Func acc("context_acc");
+    acc(e, i, h, b) = 0.0f;
+    if (bf16Core) {
+      // values(j % 2, e, j / 2, h, b), rounded, per task; the last token's
+      // again past the end (its probability there is 0).
+      Func roundedValues("values_bf16");
+      Var vp("vp");
+      roundedValues(vp, ve, vj, vh, vb) = roundToBf16(qkv.func(
+          2 * width + vh * headDim + ve, min(2 * vj + vp, tokens - 1), vb));
+      RDom g(0, 2, 0, keyPairs, "c_j");
+      acc(e, i, h, b) += f32(probs.func(2 * g.y + g.x, i, h, b)) *
+                         f32(roundedValues(g.x, e, g.y, h, b));
+      values = roundedValues;
+      context.dotGroup = 2;
+      r = g;
+    } else {
+      acc(e, i, h, b) += probs.func(r, i, h, b) * values(e, r, h, b);
+    }
+    Func out("context");
+    out(e, i, h, b) = acc(e, i, h, b);
+    context.func = out;
+    context.accumulator = acc;
+    context.reduction = r;
+    context.stagedRhs = values;
+  }
+  context.taskStages = taskStages;
   // The projection reads the context with the heads merged, k = h * Dh + e.
   // The context is stored that way ([B, N, H x Dh], as merge_heads would
   // lay it out), so the index k % Dh + Dh * (k / Dh) simplifies to k and each

@@ -52,9 +52,9 @@ struct KernelStage {
   // head's queries, rounded once instead of per use).
   Halide::Func stagedLhs;
   std::vector<Halide::Func> rowStages; // RowReduce: per-row reductions
-  // Gemm: funcs computed once per parallel task, before the stages nested in
-  // it (int8 attention: each head's quantized queries, keys and values, and
-  // their per-row and per-column scales and sums). Each is vectorized along
+  // Gemm: funcs computed once per parallel task, with the stages nested in
+  // it (int8 attention: each head's quantized queries and keys, and their
+  // per-row scales and sums, which its scores read). Each is vectorized along
   // its dimension 0, with `group` k packed per lane (as stagedRhs), or, for
   // a reduction along a row of `rowLength` values (dimension 0 of what it
   // reads), split over the lanes.

@@ -156,7 +156,7 @@ bool vitc::requestAmxTileState() {
 
 llvm::Expected<TargetAttr> vitc::describeTarget(MLIRContext *context,
                                                 llvm::StringRef text,
-                                                int64_t cores) {
+                                                int64_t cores, bool noAmx) {
   llvm::Expected<std::vector<Target>> targets = parseTargets(text);
   if (!targets)
     return targets.takeError();
@@ -174,7 +174,7 @@ llvm::Expected<TargetAttr> vitc::describeTarget(MLIRContext *context,
   }
   const int64_t vectorBits = first.natural_vector_size(Halide::Float(32)) * 32;
   CpuFeatures features = featuresOf(first);
-  if (text.trim().starts_with("host") && !hostHasAmx())
+  if (noAmx || (text.trim().starts_with("host") && !hostHasAmx()))
     features = features & ~(CpuFeatures::AMXBF16 | CpuFeatures::AMXInt8);
   // SIMD registers: 32 with AVX-512 and on AArch64, else 16.
   const bool aarch64 = first.arch == Target::ARM && first.bits == 64;

@@ -26,10 +26,11 @@ namespace vitc {
 /// Describes `target` (a Halide target string; several, comma-separated,
 /// make a library with runtime dispatch, and the first one, the most
 /// specific, is described) with tiles planned for `cores` cores (0: this
-/// machine's; GPUs: 1). Errors say what is wrong with the string.
-llvm::Expected<mlir::vit::TargetAttr> describeTarget(mlir::MLIRContext *context,
-                                                     llvm::StringRef target,
-                                                     int64_t cores);
+/// machine's; GPUs: 1). With `noAmx`, a target with AMX is described
+/// without it (vitc --no-amx). Errors say what is wrong with the string.
+llvm::Expected<mlir::vit::TargetAttr>
+describeTarget(mlir::MLIRContext *context, llvm::StringRef target,
+               int64_t cores, bool noAmx = false);
 
 /// The Halide targets `target` names, in the order written (most specific
 /// first, the baseline last, as Halide's runtime dispatch expects).

@@ -21,20 +21,19 @@ Per case it
      logits_int8_l63.npy, logits_int8_l63_b1.npy   the same with weights in [-63, 63] (vitc's
                          kernels for x86 targets without AVX512-VNNI: vpmaddubsw's pair sums)
      logits_int8_i8core.npy, logits_int8_i8core_b1.npy   weights in [-127, 127] (the
-                         AVX512-VNNI kernels) and the attention core (q.k^T, softmax, probs.v)
-                         in int8 too (attention_core_int8): vitc's int8 on targets with
-                         AVX512-VNNI
+                         AVX512-VNNI kernels) and the attention scores q.k^T in int8 too
+                         (attention_core_int8; softmax and probs.v stay float32): vitc's int8
+                         on targets with AVX512-VNNI
    (the quantization is per token row of one image, so both agree exactly with each other);
 3. records max |int8 - f32 logits| and top-1 agreement in an "int8" sub-object of the case's
    entry in MANIFEST.json (the existing entries are left as they are), and max
    |int8_i8core - f32|, max |int8_i8core - int8| and the i8core top-1 agreement with f32;
-4. measures how much the int8_i8core logits move under float32-ulp noise and under the exp's
-   error (--tries per case, 400 by default, a quarter of that at the wider noise and for the
-   exp, 0 to skip; nothing is written for it), see "The int8 forward with the int8 attention
-   core" below.
+4. measures how much the int8_i8core logits move under float32-ulp noise (--tries per case,
+   400 by default, a quarter of that at the wider noise, 0 to skip; nothing is written for
+   it), see "The int8 forward with int8 scores" below.
 
-Note: make_reference.py starts each case folder clean and rewrites MANIFEST.json from scratch,
-so run this script again after it.
+Note: make_reference.py starts each case folder clean and rewrites MANIFEST.json from scratch
+(but with --only CASE), so run this script again after it.
 
 The int8 scheme
 ---------------
@@ -42,7 +41,7 @@ Only these four GEMM kinds are quantized: attention qkv, attention proj, MLP fc1
 The patch embedding, the head, the pre-logits (representation) layer, layer norms, the
 activation and the residual adds all stay float32. So does the attention core (q.k^T, softmax,
 probs.v) in logits_int8*.npy and logits_int8_l63*.npy (vitc's int8 on x86 without AVX512-VNNI
-and on ARM); logits_int8_i8core*.npy quantize it as described further below. All arithmetic
+and on ARM); logits_int8_i8core*.npy quantize q.k^T as described further below. All arithmetic
 below is float32 unless stated otherwise.
 
 Weights W [M, K] (PyTorch layout, M output channels): per output channel m, symmetric
@@ -84,6 +83,7 @@ logits.npy, "int8 vs f32" compares logits_int8.npy with logits.npy over both ima
     tiny_relu                          1.43e-06                  0.0201          1.00             0.7445
     tiny_representation                9.24e-07                  0.0197          1.00             0.1373
     tiny_token_erf                     1.19e-06                  0.0500          1.00             0.4563
+    tiny_wide_heads                    1.37e-06                  0.0373          1.00             0.1295
 
 "f32 top-1 margin" is the smallest gap between the two largest f32 logits of an image.
 tiny_avg_fcnorm's two images are near ties in float32 (margins 0.005 and 0.0001), so int8 moves
@@ -100,9 +100,12 @@ room for a couple of such flips and is still well below every case's int8-vs-f32
 (0.0136 or more), so it still tells int8 from f32. Exact equality is not a fair test.
 Rows are quantized per image, so logits_int8_b1.npy equals logits_int8.npy[:1] exactly here.
 
-(Measured again with this script's noise, 400 tries, GEMM inputs only, plain int8: also
-tiny_posembed_resize_bicubic moves, by up to 1.0e-2 in 18% of the tries, and int8_saturation
-by 1.5e-2 in all of them, see below; the others stay within ~1.4e-6 but tiny_gap, 9.1e-4.)
+(Measured again by hand with this script's noise on the GEMM inputs, plain int8 (logits_int8),
+400 tries at 3e-7 and 100 at 1e-6: past 2e-3 at 3e-7 only tiny_posembed_resize_bicubic (1.0e-2
+in 16% of the tries) and int8_saturation (1.5e-2 in all, see below); at 1e-6 also
+tiny_wide_heads (1.9e-2, 14%), tiny_deit_distilled (6.8e-3, 8%) and
+tiny_posembed_resize_bilinear_ac (3.1e-3, 6%). tiny_wide_heads moves by 6.9e-5 at most at 3e-7,
+the others but tiny_gap (9.1e-4) by 2e-6 at most.)
 
 Cross-check (by hand, not part of this script): the timm models built by make_reference.py, with
 their qkv, proj, fc1 and fc2 nn.Linear modules replaced by a separate torch implementation of
@@ -110,75 +113,96 @@ the scheme above (torch 2.15.0, timm 1.0.31), gave logits within 4.8e-7 of logit
 tiny_token_erf, tiny_gap, tiny_avg_fcnorm, tiny_gelu_tanh_noqkvbias, tiny_relu and
 tiny_deit_distilled.
 
-The int8 forward with the int8 attention core
----------------------------------------------
+The int8 forward with int8 scores
+---------------------------------
 logits_int8_i8core*.npy: the four GEMMs int8 as above with 127-level weights, and per image
 and head, with q, k, v [N, Dh] the float32 qkv output (bias included) and c = 1 / sqrt(Dh):
     queries, per row i: asymmetric uint8 exactly as a GEMM input: qa, s_q[i], z[i]
     keys, per row j:     s_k[j] = amax_j / 127, kq = rint(k * (127 / amax_j)), 0 if amax_j == 0
     scores[i, j] = float32(sum_e qa[i, e] kq[j, e] - z[i] sum_e kq[j, e]) * ((s_q[i] s_k[j]) c)
-    e[i, j]      = exp(scores[i, j] - max_j scores[i, j]), correctly rounded (largest 1)
-    pu[i, j]     = floor(e[i, j] * 255 + 0.5), in [0, 255];  ptotal[i] = sum_j pu[i, j]
-    values, per channel over the N tokens: s_v[e] = amax_e / 127, vq = rint(v * (127 / amax_e))
-    context[i, e] = float32(sum_j pu[i, j] vq[j, e]) * (s_v[e] * (1 / float32(ptotal[i])))
-with exact integer sums. Everything else as in the int8 forward. Rows are quantized per image,
-so logits_int8_i8core_b1.npy equals logits_int8_i8core.npy[:1] exactly here.
-vitc forms e * 255 + 0.5 with one float32 FMA, which rounds to float32 before the floor; this
-script floors the exact value. The two differ only within half a float32 ulp below an integer
-(about 3e-6 of random e); checked, no pu of these cases differs.
+with exact integer sums; then the float32 softmax and probs.v of the float32 core:
+    p = exp(scores - max_j scores) / sum_j (...),  context = p @ v
+Everything else as in the int8 forward. (vitc quantized the probabilities and values too at
+first; 8-bit probabilities lose the many small ones of long rows with a dominant token.)
+Rows are quantized per image, so logits_int8_i8core_b1.npy equals logits_int8_i8core.npy[:1]
+exactly here. A separate torch implementation of this core (by hand) gave logits within 4.8e-7
+of logits_int8_i8core.npy for every case.
 
-Noise: every GEMM input element (before its quantization), every element of q, k, v (before
-theirs) and every e (before its rounding to pu) scaled by (1 + r u), u uniform in [-1, 1]
-(float64, rounded to float32); r = 3e-7 (400 tries per case) and r = 1e-6 (100 tries); the
-largest change of the int8_i8core logits, and in brackets the share of the tries over 2e-3
-(TOLERANCE, the int8 tests' tolerance). "i8ic-f32" is max |logits_int8_i8core.npy -
-logits.npy|, "i8ic-int8" max |logits_int8_i8core.npy - logits_int8.npy|, over both images,
-"top-1" the i8core top-1 agreement with logits.npy:
+Noise: every GEMM input element and every element of q and k, before its quantization, scaled
+by (1 + r u), u uniform in [-1, 1] (float64, rounded to float32); r = 3e-7 (400 tries per
+case) and r = 1e-6 (100 tries); the largest change of the int8_i8core logits, and in brackets
+the share of the tries over 2e-3 (TOLERANCE, the int8 tests' tolerance). "i8ic-f32" is
+max |logits_int8_i8core.npy - logits.npy|, "i8ic-int8" max |logits_int8_i8core.npy -
+logits_int8.npy|, over both images, "top-1" the i8core top-1 agreement with logits.npy:
 
     case                              i8ic-f32  i8ic-int8  top-1  noise 3e-7 (>tol)  noise 1e-6 (>tol)
-    int8_saturation                     0.0193     0.0161   1.00  2.24e-02 (100%)  1.71e-02 (100%)
-    tiny_avg_fcnorm                     0.0395     0.0144   0.00  6.70e-04 (  0%)  4.17e-03 (  1%)
-    tiny_deit_distilled                 0.0302     0.0170   1.00  7.75e-07 (  0%)  8.31e-03 (  9%)
-    tiny_gap                            0.0153     0.0056   1.00  4.47e-07 (  0%)  1.26e-03 (  0%)
-    tiny_gelu_tanh_noqkvbias            0.0640     0.0699   1.00  1.19e-06 (  0%)  1.99e-02 (  9%)
-    tiny_posembed_resize_bicubic        0.0261     0.0299   1.00  1.39e-02 ( 20%)  1.57e-02 ( 67%)
-    tiny_posembed_resize_bilinear_ac    0.0559     0.0289   1.00  8.10e-03 ( 33%)  8.10e-03 ( 59%)
-    tiny_relu                           0.0564     0.0401   1.00  9.54e-07 (  0%)  7.03e-03 (  2%)
-    tiny_representation                 0.0202     0.0144   1.00  1.07e-06 (  0%)  1.81e-03 (  0%)
-    tiny_token_erf                      0.0755     0.0255   1.00  2.46e-03 (  9%)  2.73e-03 ( 38%)
+    int8_saturation                     0.0243     0.0211   1.00  2.88e-02 (100.0%)  2.13e-02 (100.0%)
+    tiny_avg_fcnorm                     0.0395     0.0141   0.00  1.06e-02 ( 1.0%)  1.06e-02 (37.0%)
+    tiny_deit_distilled                 0.0276     0.0165   1.00  1.19e-06 ( 0.0%)  1.74e-02 ( 7.0%)
+    tiny_gap                            0.0159     0.0034   1.00  3.28e-07 ( 0.0%)  3.45e-04 ( 0.0%)
+    tiny_gelu_tanh_noqkvbias            0.0601     0.0574   1.00  1.03e-02 (47.5%)  1.03e-02 (39.0%)
+    tiny_posembed_resize_bicubic        0.0196     0.0238   1.00  1.09e-02 (16.0%)  1.09e-02 (55.0%)
+    tiny_posembed_resize_bilinear_ac    0.0717     0.0299   1.00  8.41e-03 ( 3.5%)  1.18e-02 (50.0%)
+    tiny_relu                           0.0233     0.0154   1.00  1.07e-06 ( 0.0%)  3.10e-06 ( 0.0%)
+    tiny_representation                 0.0199     0.0157   1.00  2.89e-03 ( 0.5%)  2.89e-03 (14.0%)
+    tiny_token_erf                      0.0566     0.0147   1.00  1.55e-06 ( 0.0%)  3.81e-06 ( 0.0%)
+    tiny_wide_heads                     0.0720     0.0348   1.00  1.22e-02 (46.2%)  4.12e-02 (95.0%)
 
-The exp's error: vitc's exp is within 3 ulp of the exact value. Every e scaled by
-(1 + 3.6e-7 u) alone (100 tries per case) left the logits of every case unchanged, and no pu of
-the unperturbed forward lies within 10 ulp of e of its rounding boundary (closest:
-tiny_posembed_resize_bicubic, 10.3 ulp), so no exp within 3 ulp can change them.
+By source (by hand; noise in one group only, same tries; largest change, share over 2e-3):
 
-int8_saturation's table figure is mostly an artefact of the noise: its fc1 inputs are exactly
+    case                              GEMM in 3e-7   GEMM in 1e-6   q, k 3e-7      q, k 1e-6
+    int8_saturation                   3.1e-2 (100%)  2.2e-2 (100%)  7.2e-7         1.2e-6
+    tiny_avg_fcnorm                   9.5e-7         1.1e-2 (13%)   6.0e-7         1.1e-2 (38%)
+    tiny_deit_distilled               9.5e-7         1.7e-2 (9%)    7.2e-7         1.1e-6
+    tiny_gap                          3.0e-7         3.1e-4         2.4e-7         3.6e-7
+    tiny_gelu_tanh_noqkvbias          1.0e-2 (44%)   1.0e-2 (45%)   1.0e-2 (4.5%)  1.0e-2 (30%)
+    tiny_posembed_resize_bicubic      9.6e-3 (16%)   1.1e-2 (59%)   4.8e-7         7.2e-7
+    tiny_posembed_resize_bilinear_ac  8.4e-3 (1.2%)  8.4e-3 (21%)   7.2e-7         1.2e-2 (40%)
+    tiny_relu                         9.5e-7         2.5e-6         9.5e-7         9.5e-7
+    tiny_representation               1.3e-4         2.9e-3 (11%)   1.3e-4         2.9e-3 (3%)
+    tiny_token_erf                    1.4e-6         3.2e-6         7.2e-7         1.8e-6
+    tiny_wide_heads                   8.4e-3 (32%)   4.5e-2 (84%)   8.4e-3 (45%)   1.6e-2 (81%)
+
+A perturbation upstream also moves the values of later roundings, so one near tie can flip
+under noise in either group (tiny_wide_heads: a proj input of block 0 lies 1.7e-7 relative
+from its tie, a query of block 0 3.0e-7). A flip moves more than the value it flips: the rest
+of that token's row then rounds differently in the next GEMMs and int8 scores, and after the
+next attention other rows too (one forced flip in the class token's proj input of block 0 of
+tiny_wide_heads re-rounded 127 of the 512 fc2 inputs of that row in block 0, and about 5000
+GEMM inputs of block 1). Single forced flips in block 0 (20 random ones per GEMM kind) moved
+the int8_i8core logits of tiny_wide_heads by 1e-2 to 3e-2 (median per kind), of tiny_gap by
+1e-3 to 3e-3.
+
+int8_saturation's figures are mostly an artefact of the noise: its fc1 inputs are exactly
 +-1 (a layer norm of scale 0 gives its bias exactly, in any implementation), so z = rint(127.5)
-is an exact tie that any noise flips. With those rows left exact (by hand) its int8_i8core
-logits still move by 4.0e-3 in 17% of the tries at 3e-7 (32% at 1e-6), from the GEMM inputs
-alone: with the int8 core, one qkv input of block 2 lies 1e-5 of a step from a rounding tie
-(the f32-core int8 forward moves by 9.5e-7 at most under the same noise at 3e-7).
-By source (by hand, not part of this script; noise in one group only, same tries): q, k, v
-alone move tiny_avg_fcnorm (6.7e-4, under 2e-3) and tiny_posembed_resize_bilinear_ac (8.1e-3)
-at 3e-7; at 1e-6 also tiny_gelu_tanh_noqkvbias (2.0e-2), tiny_posembed_resize_bicubic
-(1.4e-2) and tiny_gap (1.3e-3). e alone moves nothing at either level. The other moves past
-2e-3 come from the GEMM inputs, but the rare ones of tiny_relu and tiny_avg_fcnorm at 1e-6,
-which took noise in both groups (each group alone: under 7e-4).
-A more realistic model, by hand: a one-pass (E[x^2] - E[x]^2) or a float64 layer norm,
-dequantizing as (acc * s_a) * s_w, numpy's float32 exp instead of a correctly rounded one, or
-the scores scaled as (acc * (s_q s_k)) * c, each alone, moved the int8_i8core logits by at most
-4.8e-7, but tiny_posembed_resize_bilinear_ac with the float64 layer norm (8.1e-3: one flip).
+is an exact tie that any noise flips; q and k alone do not move it.
 
-Recommended at 2e-3: tiny_gap and tiny_representation (at most 1.1e-6 at 3e-7; one flip,
-1.3e-3 and 1.8e-3, at 1e-6, never past 2e-3). Each is 2.8x (tiny_gap) or more from
-logits_int8.npy and 7.6x or more from logits.npy, so 2e-3 tells the int8 core from a float32
-one and from f32. Acceptable at 3e-7 (at most 1.2e-6) but not at several ulps (2% to 9% of the
-tries past 2e-3 at 1e-6): tiny_relu, tiny_deit_distilled, tiny_gelu_tanh_noqkvbias; a miss of
-a few 1e-3 there suggests a flipped rounding before a kernel bug. tiny_avg_fcnorm is within
-2e-3 at 3e-7 too (one flip of 6.7e-4) but its top-1 is moot. Not fit: tiny_token_erf (2.5e-3
-in 9% of the tries already at 3e-7), tiny_posembed_resize_bicubic and
-tiny_posembed_resize_bilinear_ac (20% and 33% at 3e-7) and int8_saturation (the near tie
-above).
+Closer to what vitc does differently, by hand, each alone: a float64 or a one-pass
+(E[x^2] - E[x]^2) layer norm, dequantizing as (acc * s_a) * s_w, the scores scaled as
+(acc * (s_q s_k)) * c, the softmax in float64, probs.v in float64, or normalizing after
+probs.v (e @ v / sum e) moved the int8_i8core logits of every case by at most 7.2e-7, but
+tiny_wide_heads with the float64 softmax or the float64 probs.v: 8.4e-3 (the block-0 proj
+input above flips). Its logits_int8 and logits_int8_l63 moved by at most 4.8e-7 with the
+softmax and probs.v in float64, or normalized after probs.v.
+
+tiny_wide_heads (make_reference.py; embed_dim 128, 2 heads of 64, 37 tokens, mlp 512) has
+about 11 times as many roundings per image as the 32-wide cases, and one flip costs it ~1e-2,
+so near ties are to be expected: of the 20 seeds tried with its weights' scale 0.1 (and 5
+each with 0.05 and 0.07), every one had tries past 2e-3 at 3e-7 (2% to 90% of 100). It is not
+fit for 2e-3 with int8 scores. Its logits_int8.npy is, at 3e-7 (GEMM-input noise: 6.9e-5 at
+most, no rounding of block 0 within 1.1e-6 relative of a tie; 14% past 2e-3 at 1e-6); its
+logits_int8_l63.npy is not (9.9e-3 in 14% of the tries at 3e-7, 91% at 1e-6).
+
+Recommended at 2e-3: tiny_relu, tiny_token_erf and tiny_gap (at most 1.6e-6 at 3e-7 and 3.5e-4
+at 1e-6, never past 2e-3; at most 7.2e-7 under the variants above). tiny_relu and tiny_token_erf
+are 7.3x or more from logits_int8.npy and 11x or more from logits.npy; tiny_gap is 8x from
+logits.npy but only 1.7x (0.0034) from logits_int8.npy, so it barely tells int8 scores from
+float32 ones. Acceptable at 3e-7 but not at several ulps: tiny_deit_distilled (1.2e-6 at 3e-7;
+7% of the tries past 2e-3 at 1e-6) and tiny_representation (one flip of 2.9e-3 in 0.5% of the
+tries at 3e-7, 14% at 1e-6); a miss of a few 1e-3 there suggests a flipped rounding before a
+kernel bug. Not fit: tiny_gelu_tanh_noqkvbias (48% at 3e-7), tiny_posembed_resize_bicubic (16%),
+tiny_wide_heads (46%), tiny_posembed_resize_bilinear_ac (3.5%), tiny_avg_fcnorm (1%, and its
+top-1 is moot) and int8_saturation (the exact tie above).
 """
 
 import argparse
@@ -196,7 +220,6 @@ F32_TOLERANCE = 1e-4
 TOLERANCE = 2e-3  # vitc's int8 tests' tolerance, see the docstring
 PERTURB_RELATIVE = 3e-7  # ~1.3 to 2.5 float32 ulp
 PERTURB_RELATIVE_WIDE = 1e-6  # ~4 to 8 ulp
-EXP_RELATIVE = 3.6e-7  # ~3 float32 ulp: vitc's exp is within 3 ulp of the exact value
 DEFAULT_TRIES = 400
 
 F32 = np.float32
@@ -376,15 +399,15 @@ def forward(images, cfg, p, pos_embed, quantize, gemm=None, core=None):
                      for img in images]).astype(F32)
 
 
-def attention_core_int8(q, k, v, noise=lambda x: x, exp_error=None):
-    """The int8 attention core for q, k, v [H, N, Dh] (float32, the qkv GEMM's output) ->
-    context [H, N, Dh], per head (see "The int8 forward with the int8 attention core" in the
-    docstring). noise (for the sensitivity estimate) is applied to q, k, v before their
-    quantization and to the unnormalized probabilities e before their rounding; exp_error, if
-    given, to e alone (the exp's own error)."""
+def attention_core_int8(q, k, v, noise=lambda x: x):
+    """The attention core of vitc's int8 on AVX512-VNNI targets, for q, k, v [H, N, Dh] (float32,
+    the qkv GEMM's output) -> context [H, N, Dh], per head: q.k^T in int8, then the float32
+    softmax and probs.v of attention_core (see "The int8 forward with the int8 scores" in the
+    docstring). noise (for the sensitivity estimate) is applied to q and k before their
+    quantization."""
     assert q.dtype == F32 and q.ndim == 3
     heads, n, dh = q.shape
-    q, k, v = noise(q), noise(k), noise(v)
+    q, k = noise(q), noise(k)
     c = F32(1) / np.sqrt(F32(dh))
     context = np.empty((heads, n, dh), F32)
     for h in range(heads):
@@ -402,48 +425,25 @@ def attention_core_int8(q, k, v, noise=lambda x: x, exp_error=None):
         acc = qa @ kq.T  # int64 [N, N], exact
         scale = ((s_q[:, None] * s_k[None, :]) * c).astype(F32)
         scores = (acc - z[:, None] * ksum[None, :]).astype(F32) * scale
-        # Softmax without the normalization: exp correctly rounded to float32 (largest exactly 1),
-        # then 8-bit probabilities floor(e * 255 + 0.5), in float64 (see the docstring on vitc's
-        # FMA), and their per-row total.
-        d = scores - np.max(scores, axis=1, keepdims=True)
-        e = noise(np.exp(d.astype(np.float64)).astype(F32))
-        if exp_error is not None:
-            e = exp_error(e)
-        pu = np.floor(e.astype(np.float64) * 255 + 0.5).astype(np.int64)
-        assert pu.min() >= 0 and pu.max() <= 255
-        ptotal = np.sum(pu, axis=1)
-        # Values: per channel over all N tokens, symmetric int8.
-        amax_v = np.max(np.abs(v[h]), axis=0)
-        inv_v = np.where(amax_v == 0, F32(0),
-                         F32(127) / np.where(amax_v == 0, F32(1), amax_v)).astype(F32)
-        s_v = (amax_v / F32(127)).astype(F32)
-        vq = np.rint(v[h] * inv_v[None, :])
-        assert np.abs(vq).max() <= 127
-        acc2 = pu @ vq.astype(np.int64)  # int64 [N, Dh], exact
-        recip = F32(1) / ptotal.astype(F32)
-        context[h] = acc2.astype(F32) * (s_v[None, :] * recip[:, None])
-        assert scale.dtype == F32 and scores.dtype == F32 and recip.dtype == F32
+        assert scale.dtype == F32 and scores.dtype == F32
+        # The float32 softmax and probs.v, as in attention_core.
+        context[h] = softmax(scores) @ v[h]
     return context
 
 
-def perturbed_int8_i8core(rng, relative, exp_relative=0.0, levels=127):
-    """(gemm, core): linear_int8 and attention_core_int8 with every GEMM input (before its
-    quantization), every q, k, v element (before its quantization) and every e (before its
-    rounding to 8 bits) first scaled by (1 + relative * u), u uniform in [-1, 1] (float64,
-    rounded to float32); and every e then by (1 + exp_relative * u), a new u (the exp's error).
-    A relative of 0 leaves that group exact."""
-    def noisy(r):
-        def f(x):
-            u = rng.uniform(-1.0, 1.0, size=x.shape)
-            return (x.astype(np.float64) * (1.0 + r * u)).astype(F32)
-        return f if r else (lambda x: x)
+def perturbed_int8_i8core(rng, relative, levels=127):
+    """(gemm, core): linear_int8 and attention_core_int8 with every GEMM input and every q and k
+    element first scaled by (1 + relative * u), before their quantization, u uniform in [-1, 1]
+    (float64, rounded to float32)."""
+    def noisy(x):
+        u = rng.uniform(-1.0, 1.0, size=x.shape)
+        return (x.astype(np.float64) * (1.0 + relative * u)).astype(F32)
 
     def gemm(x, w, b):
-        return linear_int8(noisy(relative)(x), w, b, levels)
+        return linear_int8(noisy(x), w, b, levels)
 
     def core(q, k, v):
-        return attention_core_int8(q, k, v, noise=noisy(relative),
-                                   exp_error=noisy(exp_relative) if exp_relative else None)
+        return attention_core_int8(q, k, v, noise=noisy)
     return gemm, core
 
 
@@ -516,8 +516,7 @@ def load_case(case_dir):
 def run_case(case_dir, tries=0):
     """Returns the MANIFEST "int8" entry (plus "_noise" keys when tries > 0), or None if the case
     was skipped, or "failed" if it failed its check. tries: perturbed forwards for the
-    int8-with-int8-core noise estimate (a quarter of that at the wider noise and for the exp's
-    error; 0 skips it)."""
+    int8_i8core noise estimate (a quarter of that at the wider noise; 0 skips it)."""
     name = os.path.basename(os.path.normpath(case_dir))
     print(f"{name}:")
     try:
@@ -552,8 +551,8 @@ def run_case(case_dir, tries=0):
     np.save(os.path.join(case_dir, "logits_int8_l63_b1.npy"),
             forward(images[:1], cfg, p, pos_embed, quantize=63))
 
-    # int8 GEMMs (8-bit weights, the AVX512-VNNI kernels) with the int8 attention core: what
-    # vitc's int8 runs on targets with AVX512-VNNI.
+    # int8 GEMMs (8-bit weights, the AVX512-VNNI kernels) with q.k^T in int8 too: what vitc's
+    # int8 runs on targets with AVX512-VNNI.
     int8_ic = forward(images, cfg, p, pos_embed, quantize=127, core=attention_core_int8)
     int8_ic_b1 = forward(images[:1], cfg, p, pos_embed, quantize=127, core=attention_core_int8)
     assert np.array_equal(int8_ic_b1, int8_ic[:1])
@@ -570,26 +569,25 @@ def run_case(case_dir, tries=0):
     ic_f32 = float(np.abs(int8_ic - ref).max())
     ic_int8 = float(np.abs(int8_ic - int8).max())
     ic_top1 = float(np.mean(int8_ic.argmax(1) == ref.argmax(1)))
-    print(f"  int8, int8 core: max |int8_i8core - f32 logits| = {ic_f32:.4g}, "
+    print(f"  int8, int8 scores: max |int8_i8core - f32 logits| = {ic_f32:.4g}, "
           f"max |int8_i8core - int8| = {ic_int8:.4g}, top-1 agree {ic_top1:.2f}")
 
-    # Sensitivity of the int8-with-int8-core logits to float32-ulp differences upstream of each
-    # rounding (GEMM inputs; q, k, v, e), and to the exp's error alone. Not in MANIFEST.json.
+    # Sensitivity of the int8_i8core logits to float32-ulp differences upstream of each rounding
+    # (GEMM inputs, q, k). Not in MANIFEST.json.
     noise = {}
-    for label, level, exp_level, n in (("3e-7", PERTURB_RELATIVE, 0.0, tries),
-                                       ("1e-6", PERTURB_RELATIVE_WIDE, 0.0, tries // 4),
-                                       ("exp", 0.0, EXP_RELATIVE, tries // 4)):
+    for label, level, n in (("3e-7", PERTURB_RELATIVE, tries),
+                            ("1e-6", PERTURB_RELATIVE_WIDE, tries // 4)):
         if not n:
             continue
-        rng = np.random.default_rng([sum(name.encode()), n] + ([3] if exp_level else []))
+        rng = np.random.default_rng([sum(name.encode()), n])
         changes = []
         for _ in range(n):
-            gemm, core = perturbed_int8_i8core(rng, level, exp_level)
+            gemm, core = perturbed_int8_i8core(rng, level)
             changes.append(float(np.abs(forward(images, cfg, p, pos_embed, 127, gemm=gemm,
                                                 core=core) - int8_ic).max()))
         noise[label] = (max(changes), float(np.mean(np.array(changes) > TOLERANCE)))
         print(f"  noise {label}: max change of int8_i8core logits over {n} tries = "
-              f"{noise[label][0]:.3g}, over {TOLERANCE:g} in {noise[label][1]:.0%} of tries")
+              f"{noise[label][0]:.3g}, over {TOLERANCE:g} in {noise[label][1]:.1%} of tries")
 
     files = ("logits_int8.npy", "logits_int8_b1.npy", "logits_int8_l63.npy",
              "logits_int8_l63_b1.npy", "logits_int8_i8core.npy", "logits_int8_i8core_b1.npy")
@@ -659,14 +657,13 @@ def main():
     for name, r in results.items():
         print(f"    {name:32s}  {r['f32_forward_max_abs_diff']:9.2e}   {r['max_abs_diff_vs_f32']:21.4f}"
               f"   {r['top1_agree_vs_f32']:11.2f}   {r['f32_min_top1_margin']:16.4f}")
-    print("\n    int8 with the int8 attention core (logits_int8_i8core.npy):")
+    print("\n    int8 with the int8 scores (logits_int8_i8core.npy):")
     print("    case                              i8ic-f32  i8ic-int8  top-1  noise 3e-7 (>tol)"
-          "  noise 1e-6 (>tol)  exp 3 ulp")
+          "  noise 1e-6 (>tol)")
     for name, r in results.items():
         nz = r["_noise"]
-        cols = "".join(f"  {nz[k][0]:8.2e} ({nz[k][1]:4.0%})" if k in nz else "  " + " " * 15
+        cols = "".join(f"  {nz[k][0]:8.2e} ({nz[k][1]:5.1%})" if k in nz else "  " + " " * 16
                        for k in ("3e-7", "1e-6"))
-        cols += f"  {nz['exp'][0]:9.2e}" if "exp" in nz else ""
         print(f"    {name:32s}  {r['i8core_max_abs_diff_vs_f32']:8.4f}"
               f"  {r['i8core_max_abs_diff_vs_int8']:9.4f}"
               f"  {r['i8core_top1_agree_vs_f32']:5.2f}{cols}")

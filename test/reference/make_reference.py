@@ -5,6 +5,7 @@ Run by hand (NOT run in CI); the outputs are committed to the repo:
 
     pip install torch timm safetensors scipy numpy   # optional: transformers
     python3 test/reference/make_reference.py [--out test/data/reference] [--posembed-out test/data/posembed]
+    python3 test/reference/make_reference.py --only CASE [--only CASE ...]
 
 Everything is deterministic (fixed seeds, one CPU thread).  Nothing is
 downloaded: models are built directly from timm classes with tiny sizes and
@@ -27,6 +28,10 @@ logits (logits_int8*.npy, logits_bf16*.npy and the MANIFEST's "int8" and "bf16" 
 attention maps and rollout (attention_maps*.npy, rollout*.npy and the MANIFEST's "attention"
 entries): run test/reference/make_int8_reference.py, make_bf16_reference.py and
 make_attention_reference.py again afterwards.
+With --only, just the named case folders are written (started clean) and their MANIFEST.json
+entries replaced or appended; every other folder and entry is left as it is, and the pos-embed
+goldens are not written. (The entry gets a "versions" object if the library versions differ from
+the MANIFEST's.)
 
 timm config schema (config.json): the exact keyword arguments passed to the timm
 constructor, plus our additions "format", "norm_eps" (LayerNorm eps; the
@@ -98,8 +103,8 @@ def build_model(cfg):
     return model
 
 
-def reinit_(module, seed):
-    """Overwrite every parameter: randn*0.2, except LayerNorm weights = 1 + 0.1*randn."""
+def reinit_(module, seed, scale=0.2):
+    """Overwrite every parameter: randn*scale, except LayerNorm weights = 1 + 0.1*randn."""
     g = torch.Generator().manual_seed(seed)
     ln_weights = set()
     for mname, m in module.named_modules():
@@ -108,7 +113,7 @@ def reinit_(module, seed):
     with torch.no_grad():
         for name, p in module.named_parameters():
             r = torch.randn(p.shape, generator=g, dtype=torch.float32)
-            p.copy_(1.0 + 0.1 * r if name in ln_weights else 0.2 * r)
+            p.copy_(1.0 + 0.1 * r if name in ln_weights else scale * r)
 
 
 def make_input(seed, img_size, batch=2):
@@ -219,12 +224,18 @@ def official_zoom_posembed(pos, gs_new, num_prefix=1):
 # ---------------------------------------------------------------------------
 
 class Writer:
-    def __init__(self, out_dir):
+    def __init__(self, out_dir, only=None):
         self.out_dir = out_dir
+        self.only = only  # None: every case; else the names of the cases to write
         self.manifest = []
+
+    def wants(self, name):
+        return self.only is None or name in self.only
 
     def case(self, name, cfg, weights, x, logits, logits_b1, weights_file="model.safetensors",
              extra_npy=None, notes=None, config_summary=None):
+        if not self.wants(name):
+            return
         d = os.path.join(self.out_dir, name)
         os.makedirs(d, exist_ok=True)
         for f in os.listdir(d):  # start clean
@@ -258,15 +269,15 @@ class Writer:
               f"files = {sum(files.values())} B")
 
 
-def make_reference(out_dir):
+def make_reference(out_dir, only=None):
     os.makedirs(out_dir, exist_ok=True)
-    w = Writer(out_dir)
+    w = Writer(out_dir, only)
     print(f"writing reference cases to {out_dir}")
 
-    def simple_case(name, seed, **overrides):
+    def simple_case(name, seed, scale=0.2, **overrides):
         cfg = make_config(**overrides)
         model = build_model(cfg)
-        reinit_(model, seed)
+        reinit_(model, seed, scale)
         x = make_input(seed + 1, cfg["img_size"])
         logits, logits_b1 = run(model, x), run(model, x[:1])
         w.case(name, cfg, state_dict_np(model), x, logits, logits_b1)
@@ -393,7 +404,7 @@ def make_reference(out_dir):
     except ImportError:
         transformers = None
         print("  HF check skipped (transformers not installed)")
-    if transformers is not None:
+    if transformers is not None and w.wants("tiny_hf"):
         hf_model, info = ViTForImageClassification.from_pretrained(
             os.path.join(out_dir, "tiny_hf"), local_files_only=True, output_loading_info=True)
         assert not any(info.get(k) for k in ("missing_keys", "unexpected_keys", "mismatched_keys")), info
@@ -417,6 +428,48 @@ def make_reference(out_dir):
     w.case("tiny_official_npz", cfg_k, npz, x_a, logits_k, logits_k_b1, weights_file="model.npz",
            notes={"same_weights_as": "tiny_token_erf", "gelu": "tanh (JAX default)"})
     # Round trip with timm's own loader.
+    if w.wants("tiny_official_npz"):
+        npz_round_trip(out_dir, cfg_k, sd_a, x_a, logits_k)
+
+    # l. real head sizes: embed_dim 128, 2 heads of 64, mlp 512, 37 tokens (36 patches + class
+    # token, not a multiple of 4 or 8), so vitc's lane-split reductions over rows of >= 32
+    # values run in q.k^T, probs.v and the GEMMs. Weights randn*0.1: their scores then spread
+    # about as in the cases above (std ~1.3) instead of being near one-hot.
+    _, model_l, _, _, _ = simple_case("tiny_wide_heads", 1000, scale=0.1, img_size=24, patch_size=4,
+                                      embed_dim=128, num_heads=2, mlp_ratio=4.0)
+    assert model_l.pos_embed.shape == (1, 37, 128) and model_l.blocks[0].attn.head_dim == 64
+    assert model_l.blocks[0].mlp.fc1.out_features == 512
+
+    versions = {
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "timm": timm.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "safetensors": safetensors.__version__,
+    }
+    path = os.path.join(out_dir, "MANIFEST.json")
+    if only is None:
+        write_json({"generator": "test/reference/make_reference.py", "versions": versions,
+                    "cases": w.manifest}, path)
+        return
+    missing = set(only) - {e["case"] for e in w.manifest}
+    assert not missing, f"no such case: {sorted(missing)}"
+    with open(path) as f:
+        manifest = json.load(f)
+    for entry in w.manifest:
+        if manifest.get("versions") != versions:
+            entry["versions"] = versions
+        names = [e["case"] for e in manifest["cases"]]
+        if entry["case"] in names:
+            manifest["cases"][names.index(entry["case"])] = entry
+        else:
+            manifest["cases"].append(entry)
+    write_json(manifest, path)
+
+
+def npz_round_trip(out_dir, cfg_k, sd_a, x_a, logits_k):
+    """tiny_official_npz read back with timm's own loader gives case a's tensors and its logits."""
     model_rt = build_model(cfg_k)
     reinit_(model_rt, 12345)  # make sure every tensor really gets overwritten
     with torch.no_grad():
@@ -426,20 +479,6 @@ def make_reference(out_dir):
         assert np.array_equal(v.numpy(), sd_a[k]), k
     assert np.array_equal(run(model_rt, x_a), logits_k), "npz round trip logits differ"
     print("  npz round trip through timm _load_weights: exact")
-
-    manifest = {
-        "generator": "test/reference/make_reference.py",
-        "versions": {
-            "python": sys.version.split()[0],
-            "torch": torch.__version__,
-            "timm": timm.__version__,
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "safetensors": safetensors.__version__,
-        },
-        "cases": w.manifest,
-    }
-    write_json(manifest, os.path.join(out_dir, "MANIFEST.json"))
 
 
 # ---------------------------------------------------------------------------
@@ -523,11 +562,14 @@ def main():
     ap.add_argument("--out", default=os.path.join(REPO_ROOT, "test", "data", "reference"))
     ap.add_argument("--posembed-out", default=os.path.join(REPO_ROOT, "test", "data", "posembed"))
     ap.add_argument("--skip-posembed", action="store_true", help="do not write the pos-embed goldens")
+    ap.add_argument("--only", action="append", metavar="CASE",
+                    help="write only this case (repeatable), merging its MANIFEST.json entry into "
+                    "the existing one; implies --skip-posembed")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    make_reference(args.out)
-    if not args.skip_posembed:
+    make_reference(args.out, args.only)
+    if not args.skip_posembed and not args.only:
         write_posembed_goldens(args.posembed_out)
 
 

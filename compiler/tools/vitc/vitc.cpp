@@ -419,20 +419,11 @@ static std::string scheduleCacheDir() {
 static llvm::Error runDefaultPipeline(mlir::ModuleOp module,
                                       bool withCache = true) {
   llvm::Expected<mlir::vit::TargetAttr> machine =
-      describeTarget(module.getContext(), target, cores);
+      describeTarget(module.getContext(), target, cores, noAmx);
   if (!machine)
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "--target: " +
                                        llvm::toString(machine.takeError()));
-  if (noAmx) {
-    using mlir::vit::CpuFeatures;
-    *machine = mlir::vit::TargetAttr::get(
-        module.getContext(), machine->getTarget(), machine->getVectorBits(),
-        machine->getVectorRegisters(), machine->getCores(),
-        machine->getFeatures() & ~(CpuFeatures::AMXBF16 | CpuFeatures::AMXInt8),
-        machine->getGpu(), machine->getGpuThreads(),
-        machine->getGpuSharedBytes());
-  }
   module->setAttr("vit.target", *machine);
   // Warnings (e.g. a schedule cache entry ignored) go to stderr like errors;
   // MLIR's default handler prints only errors.
@@ -448,7 +439,8 @@ static llvm::Error runDefaultPipeline(mlir::ModuleOp module,
   mlir::PassManager pm(module.getContext());
   mlir::vit::DefaultPipelineOptions options;
   options.scheduleFile = scheduleFile;
-  options.cores = cores;
+  // The module's #vit.target (above) already has --cores and --no-amx: the
+  // pipeline reads it rather than describing the target again.
   options.precision = precision;
   options.fusion = fusion;
   options.scheduleCache = withCache ? scheduleCacheDir() : std::string();
