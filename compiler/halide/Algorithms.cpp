@@ -428,6 +428,17 @@ Func amxGemmStage(KernelStage &stage, Func input, int inputK,
   return sums;
 }
 
+/// range(rows...) = (min, max) of `value` (an expression of an RDom along
+/// each row) over the row, in one pass, including 0: what U8Row takes.
+Func rowRange(const std::string &name, const std::vector<Var> &rows,
+              Expr value) {
+  Func range(name);
+  std::vector<Expr> at = asExprs(rows);
+  range(rows) = Tuple(0.0f, 0.0f);
+  range(rows) = Tuple(min(range(at)[0], value), max(range(at)[1], value));
+  return range;
+}
+
 /// A row of f32 values over [lo, hi] (a range that includes 0) as u8 in 255
 /// steps with a zero point: q = clamp(round(x / step) + zero, 0, 255), so
 /// x ~ (q - zero) * step. A constant row (all zeros) gets step 1.
@@ -489,11 +500,7 @@ int8GemmStages(Func lhs, ImageParam weight, ImageParam scales, int block, int k,
   RDom r(0, k, name + "_qk");
   std::vector<Expr> atR = rowArgs;
   atR.insert(atR.begin(), r);
-  // Each row's range, as (min, max) in one pass; it includes 0.
-  Func range(name + "_range");
-  range(rowVars) = Tuple(0.0f, 0.0f);
-  range(rowVars) = Tuple(min(range(rowArgs)[0], lhs(atR)),
-                         max(range(rowArgs)[1], lhs(atR)));
+  Func range = rowRange(name + "_range", rowVars, lhs(atR));
   // The u8 row, then its step and zero point (the epilogue's), so that the
   // range is computed per row right before the row is quantized, in the same
   // parallel loop, instead of in a pass of its own.
@@ -958,11 +965,8 @@ KernelStage int8ScoresStage(Func qkv, int width, int heads, int tokens,
   RDom acrossHead(0, headDim, "i8_e");
 
   // Queries: u8 rows.
-  Func queryRange("query_range");
-  queryRange(n, h, b) = Tuple(0.0f, 0.0f);
-  Expr qAt = part(0, acrossHead, n, h, b);
-  queryRange(n, h, b) = Tuple(min(queryRange(n, h, b)[0], qAt),
-                              max(queryRange(n, h, b)[1], qAt));
+  Func queryRange =
+      rowRange("query_range", {n, h, b}, part(0, acrossHead, n, h, b));
   auto queryRow = [&](Expr row, Expr head, Expr image) {
     return U8Row(queryRange(row, head, image)[0],
                  queryRange(row, head, image)[1]);
@@ -1069,7 +1073,7 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
                              "vit.target")
                        : mlir::vit::TargetAttr();
   const bool int8Core =
-      qkvElement.isSignlessInteger(8) && target && !target.isGpu() &&
+      qkvElement.isSignlessInteger(8) && target &&
       target.has(mlir::vit::CpuFeatures::AVX512VNNI) && headDim % 4 == 0;
   const bool bf16Core = qkvElement.isBF16() && headDim % 2 == 0;
   const int keyPairs = (tokens + 1) / 2;

@@ -34,12 +34,27 @@ void scheduleElementwise(KernelStage &stage, int vec) {
   }
 }
 
-/// The last step of a row reduction split over a vector's lanes
-/// (splitRowReduction): the lanes combined in registers, a shuffle tree,
-/// instead of a scalar loop of dependent loads over the stored vector
-/// (fewer instructions; no speed change could be measured).
-void combineLanesInRegisters(Func row) {
+/// A row sum or max as one scalar chain costs a dependent add per element
+/// (it was most of softmax's and layer norm's time): `row` (a reduction
+/// along each row) is split over the vector's lanes instead, one partial
+/// result per lane computed at `at` (one row's), and the lanes are combined
+/// in registers, a shuffle tree rather than a scalar loop of dependent loads
+/// over the stored vector (fewer instructions; no speed change measured).
+void reduceRowOverLanes(Func row, int vec, LoopLevel at) {
+  Var lane("lane");
+  Func partial = splitRowReduction(row, vec, lane);
+  partial.compute_at(at).vectorize(lane);
+  partial.update().vectorize(lane);
   row.update().atomic().vectorize(RVar("r_part"));
+}
+
+/// `f` (k in group, column, ...) vectorized so that the groups of a run of
+/// columns are one dense vector (a dot-product operand with `group` k per
+/// lane).
+void vectorizeGroups(Func f, int group, int vec) {
+  std::vector<Var> v = f.args();
+  Var run("group_run");
+  f.fuse(v[0], v[1], run).vectorize(run, group * vec, TailStrategy::GuardWithIf);
 }
 
 void scheduleRowReduce(KernelStage &def, int vec, bool nested) {
@@ -61,16 +76,8 @@ void scheduleRowReduce(KernelStage &def, int vec, bool nested) {
       stage.vectorize(stage.args()[0], vec, TailStrategy::GuardWithIf);
       continue;
     }
-    // A row sum or max as one scalar chain costs a dependent add per element
-    // (it was most of softmax's and layer norm's time): split it over the
-    // vector's lanes instead, one partial result per lane, and combine those.
-    if (stage.has_update_definition() && def.extents[0] >= 2 * vec) {
-      Var lane("lane");
-      Func partial = splitRowReduction(stage, vec, lane);
-      partial.compute_at(out, rows).vectorize(lane);
-      partial.update().vectorize(lane);
-      combineLanesInRegisters(stage);
-    }
+    if (stage.has_update_definition() && def.extents[0] >= 2 * vec)
+      reduceRowOverLanes(stage, vec, LoopLevel(out, rows));
   }
 }
 
@@ -91,13 +98,8 @@ void scheduleQuantize(KernelStage &def, int vec) {
   def.nestLevel = LoopLevel(q, rows);
   for (Func range : def.rowStages) {
     range.compute_at(q, rows);
-    if (def.extents[0] >= 2 * vec) {
-      Var lane("lane");
-      Func partial = splitRowReduction(range, vec, lane);
-      partial.compute_at(q, rows).vectorize(lane);
-      partial.update().vectorize(lane);
-      combineLanesInRegisters(range);
-    }
+    if (def.extents[0] >= 2 * vec)
+      reduceRowOverLanes(range, vec, LoopLevel(q, rows));
   }
 }
 
@@ -152,22 +154,12 @@ void scheduleTaskStage(const KernelStage::TaskStage &task, Func gemm,
   f.compute_at(gemm, taskLoop);
   std::vector<Var> v = f.args();
   if (task.rowLength > 0) {
-    if (task.rowLength >= 2 * vec) {
-      Var lane("lane");
-      Func partial = splitRowReduction(f, vec, lane);
-      // Per row: the lanes' partial results of one row at a time.
-      partial.compute_at(f, v[0]).vectorize(lane);
-      partial.update().vectorize(lane);
-      combineLanesInRegisters(f);
-    }
+    if (task.rowLength >= 2 * vec)
+      reduceRowOverLanes(f, vec, LoopLevel(f, v[0]));
     return;
   }
-  if (task.group > 1) {
-    Var run("group_run");
-    f.fuse(v[0], v[1], run)
-        .vectorize(run, task.group * vec, TailStrategy::GuardWithIf);
-    return;
-  }
+  if (task.group > 1)
+    return vectorizeGroups(f, task.group, vec);
   f.vectorize(v[0], vec, TailStrategy::GuardWithIf);
   if (f.has_update_definition())
     f.update().vectorize(v[0], vec, TailStrategy::GuardWithIf);
@@ -300,16 +292,10 @@ void scheduleGemm(KernelStage &def, int vec, bool nested) {
   if (def.stagedRhs.defined()) {
     Func staged = def.stagedRhs;
     staged.compute_at(out, parallelLoop);
-    std::vector<Var> v = staged.args();
-    if (def.dotGroup > 1) {
-      // (k in group, column, ...): the groups of a run of columns are one
-      // dense vector.
-      Var run("group_run");
-      staged.fuse(v[0], v[1], run)
-          .vectorize(run, def.dotGroup * vec, TailStrategy::GuardWithIf);
-    } else {
-      staged.vectorize(v[0], vec, TailStrategy::GuardWithIf);
-    }
+    if (def.dotGroup > 1)
+      vectorizeGroups(staged, def.dotGroup, vec);
+    else
+      staged.vectorize(staged.args()[0], vec, TailStrategy::GuardWithIf);
   }
   if (def.stagedLhs.defined())
     def.stagedLhs.compute_at(out, parallelLoop)
