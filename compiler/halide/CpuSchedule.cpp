@@ -46,6 +46,9 @@ void reduceRowOverLanes(Func row, int vec, LoopLevel at) {
   partial.compute_at(at).vectorize(lane);
   partial.update().vectorize(lane);
   row.update().atomic().vectorize(RVar("r_part"));
+  // Later updates (softmaxRows' tails of fewer than a vector) stay scalar.
+  for (int u = 1; u < row.num_update_definitions(); ++u)
+    row.update(u).unscheduled();
 }
 
 /// `f` (k in group, column, ...) vectorized so that the groups of a run of

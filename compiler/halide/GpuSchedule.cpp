@@ -59,8 +59,8 @@ void gpuRowReduce(KernelStage &stage, const KernelStage *parent) {
       }
       row.compute_at(parent->func, parent->parallelLoop)
           .gpu_threads(row.args()[0]);
-      if (row.has_update_definition())
-        row.update().gpu_threads(row.args()[0]);
+      for (int u = 0; u < row.num_update_definitions(); ++u)
+        row.update(u).gpu_threads(row.args()[0]);
     }
     return;
   }
