@@ -955,18 +955,26 @@ void addAttentionMaps(mlir::vit::FusedAttentionOp op, KernelDef &def, Func qkv,
   def.outputs.push_back(meanMap.func);
 }
 
+/// int8 models' probs·v on targets with AVX512-VNNI sums i16 x i16 pairs
+/// in int32 (vpdpwssd, twice the products per instruction of an f32 FMA):
+/// each probability as a multiple of 1/kProbLevels (an absolute step of
+/// 3e-5, so a long row loses at most tokens x 1.5e-5 of its mass to
+/// rounding, where u8 probabilities lost 10-18% of the context), each value
+/// per column of the head in steps of its largest magnitude / kValueLevels.
+constexpr int kProbLevels = 32767, kValueLevels = 32767;
+
 /// The per-head scores of an int8 model on targets with vpdpbusd
 /// (AVX512-VNNI): q·kᵀ as u8 x s8 sums in int32. Per task (a block of query
 /// rows of one head and image):
 ///  - each query row to u8 over its range, as a GEMM input row (U8Row);
 ///  - each key row to s8, symmetric: round(k * 127 / max|k|);
 ///  - scores = (acc - zero_q * sum(k_s8)) * (step_q * step_k) / sqrt(Dh).
-/// The softmax and probs·v stay f32: u8 probabilities (steps of 1/255 of
-/// the row's largest) lose the many small probabilities of a long row with
-/// one dominant token, by 10-18% of the context at 577 tokens in a numpy
-/// model; the scores' rounding error is absolute, each probability's
-/// relative. Appends the quantized operands and their scales to
-/// `taskStages`, which the context's task computes.
+/// The softmax stays f32, and probs·v sums 15-bit levels (kProbLevels): u8
+/// probabilities (steps of 1/255 of the row's largest) lost the many small
+/// probabilities of a long row with one dominant token, by 10-18% of the
+/// context at 577 tokens in a numpy model; the scores' rounding error is
+/// absolute, each probability's relative. Appends the quantized operands
+/// and their scales to `taskStages`, which the context's task computes.
 KernelStage int8ScoresStage(Func qkv, int width, int heads, int tokens,
                             int queries,
                             std::vector<KernelStage::TaskStage> &taskStages) {
@@ -1076,8 +1084,9 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
   // are summed over in pairs, so an odd token count gets a zero
   // probability (and a repeated value) past the last token. int8 models
   // compute q·kᵀ in int8 (int8ScoresStage) where vpdpbusd sums u8 x s8
-  // exactly (AVX512-VNNI, which every CPU with AVX512-BF16 has too); their
-  // softmax and probs·v, and all of it elsewhere (AVX2, ARM), are f32.
+  // exactly (AVX512-VNNI, which every CPU with AVX512-BF16 has too), their
+  // softmax in f32 and probs·v in i16 levels (kProbLevels); elsewhere (AVX2,
+  // ARM) all of it is f32.
   mlir::Type qkvElement =
       mlir::cast<mlir::RankedTensorType>(op.getQkvWeight().getType())
           .getElementType();
@@ -1142,15 +1151,19 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
   probs.vars = makeVars(4, "p_v");
   probs.func =
       softmaxRows(scores.func, tokens, probs.vars, "probs", probs.rowStages);
-  if (bf16Core) {
-    // Rounded, and zero past the last token up to a whole pair.
-    Func padded("probs_bf16");
+  if (bf16Core || int8Core) {
+    // Rounded (bf16, or i16 levels of 1/kProbLevels), and zero past the last
+    // token up to a whole pair.
+    Func padded(bf16Core ? "probs_bf16" : "probs_i16");
     Var pj = probs.vars[0];
     std::vector<Expr> at = asExprs(probs.vars);
     at[0] = min(pj, tokens - 1);
     padded(probs.vars) =
-        select(pj < tokens, roundToBf16(probs.func(at)),
-               reinterpret(BFloat(16), u16(0)));
+        bf16Core ? select(pj < tokens, roundToBf16(probs.func(at)),
+                          reinterpret(BFloat(16), u16(0)))
+                 : select(pj < tokens,
+                          i16(round(probs.func(at) * float(kProbLevels))),
+                          i16(0));
     probs.func = padded;
     probs.extents[0] = 2 * keyPairs;
   }
@@ -1168,8 +1181,42 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
     Var ve("ve"), vj("vj"), vh("vh"), vb("vb");
     values(ve, vj, vh, vb) = qkv.func(2 * width + vh * headDim + ve, vj, vb);
     Func acc("context_acc");
-    acc(e, i, h, b) = 0.0f;
-    if (bf16Core) {
+    Func out("context");
+    if (int8Core) {
+      // values_i16(j % 2, e, j / 2, h, b): each column e of the head
+      // symmetric over the tokens in 15 bits, the last token's again past
+      // the end (its probability there is 0). The int32 sums cannot
+      // overflow: a row's i16 probabilities sum to about kProbLevels.
+      RDom overTokens(0, tokens, "v_j");
+      auto value = [&](Expr column, Expr token, Expr head, Expr image) {
+        return qkv.func(2 * width + head * headDim + column, token, image);
+      };
+      Func valueMax("value_max"), valueScale("value_scale"),
+          levels("values_i16");
+      valueMax(ve, vh, vb) = 0.0f;
+      valueMax(ve, vh, vb) =
+          max(valueMax(ve, vh, vb), abs(value(ve, overTokens, vh, vb)));
+      valueScale(ve, vh, vb) = // (1 / step, step)
+          Tuple(select(valueMax(ve, vh, vb) > 0.0f,
+                       float(kValueLevels) / valueMax(ve, vh, vb), 0.0f),
+                valueMax(ve, vh, vb) / float(kValueLevels));
+      Var vp("vp");
+      levels(vp, ve, vj, vh, vb) =
+          i16(round(value(ve, min(2 * vj + vp, tokens - 1), vh, vb) *
+                    valueScale(ve, vh, vb)[0]));
+      taskStages.push_back({valueMax});
+      taskStages.push_back({valueScale});
+      RDom g(0, 2, 0, keyPairs, "c_j");
+      acc(e, i, h, b) = 0;
+      acc(e, i, h, b) += i32(probs.func(2 * g.y + g.x, i, h, b)) *
+                         i32(levels(g.x, e, g.y, h, b));
+      out(e, i, h, b) = f32(acc(e, i, h, b)) *
+                        (valueScale(e, h, b)[1] * (1.0f / kProbLevels));
+      values = levels;
+      context.dotGroup = 2;
+      r = g;
+    } else if (bf16Core) {
+      acc(e, i, h, b) = 0.0f;
       // values(j % 2, e, j / 2, h, b), rounded, per task; the last token's
       // again past the end (its probability there is 0).
       Func roundedValues("values_bf16");
@@ -1183,10 +1230,11 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
       context.dotGroup = 2;
       r = g;
     } else {
+      acc(e, i, h, b) = 0.0f;
       acc(e, i, h, b) += probs.func(r, i, h, b) * values(e, r, h, b);
     }
-    Func out("context");
-    out(e, i, h, b) = acc(e, i, h, b);
+    if (!int8Core)
+      out(e, i, h, b) = acc(e, i, h, b);
     context.func = out;
     context.accumulator = acc;
     context.reduction = r;
