@@ -994,8 +994,14 @@ KernelStage int8ScoresStage(Func qkv, int width, int heads, int tokens,
   };
   Func queries8("queries_u8"); // (e, n, h, b)
   queries8(e, n, h, b) = queryRow(n, h, b).quantize(part(0, e, n, h, b));
+  // Each row's (step, zero point) once per task, vectorized over the rows:
+  // recomputed in the scores' epilogue (a division per row and tile), it
+  // cost more than the tile's sums at 64-wide heads.
+  Func queryParams("query_params");
+  queryParams(n, h, b) = Tuple(queryRow(n, h, b).step, queryRow(n, h, b).zero);
   taskStages.push_back({queryRange, 1, headDim});
   taskStages.push_back({queries8});
+  taskStages.push_back({queryParams});
 
   // Keys: s8 rows, packed (e % 4, n, e / 4) as the scores' right side.
   Func keyMax("key_max");
@@ -1030,12 +1036,11 @@ KernelStage int8ScoresStage(Func qkv, int width, int heads, int tokens,
     acc(j, i, sh, sb) = 0;
     acc(j, i, sh, sb) += i32(queries8(4 * r.y + r.x, i, sh, sb)) *
                          i32(keys8(r.x, j, r.y, sh, sb));
-    U8Row row = queryRow(i, sh, sb);
+    Expr step = queryParams(i, sh, sb)[0], zero = queryParams(i, sh, sb)[1];
     Func out("scores");
     out(j, i, sh, sb) =
-        f32(acc(j, i, sh, sb) - i32(row.zero) * keySum(j, sh, sb)) *
-        (row.step * keyScale(j, sh, sb)[1] *
-         (1.0f / std::sqrt(float(headDim))));
+        f32(acc(j, i, sh, sb) - i32(zero) * keySum(j, sh, sb)) *
+        (step * keyScale(j, sh, sb)[1] * (1.0f / std::sqrt(float(headDim))));
     scores.func = out;
     scores.accumulator = acc;
     scores.reduction = r;
