@@ -70,3 +70,14 @@ Expr vitc::expNonPositive(Expr x) {
   // gives r > 0 when m = 126), so the result stays a normal float.
   return reinterpret(Float(32), reinterpret(Int(32), p) - (m << 23));
 }
+
+Expr vitc::roundToInt32(Expr x) {
+  // 1.5 * 2^23: the sum's exponent is 2^23 for every |x| < 2^22, so its ulp
+  // is 1 and the adder rounds x to an integer; the offset's bits go back
+  // out as an integer subtraction, which no float rewrite can undo. The max
+  // (a no-op in range) keeps a product x from fusing with the add into one
+  // multiply-add, which would round the exact product instead of x.
+  const float magic = 12582912.0f;
+  return reinterpret(Int(32), max(x, -4194304.0f) + magic) -
+         reinterpret(Int(32), Expr(magic));
+}

@@ -462,10 +462,10 @@ struct U8Row {
     // One division per row for the inverse, none per element.
     inverseStep = select(range > 0.0f, 255.0f / range, 1.0f);
     step = select(range > 0.0f, range / 255.0f, 1.0f);
-    zero = clamp(round(-lo * inverseStep), 0.0f, 255.0f);
+    zero = f32(clamp(roundToInt32(-lo * inverseStep), 0, 255));
   }
   Expr quantize(Expr x) const {
-    return u8(clamp(round(x * inverseStep) + zero, 0.0f, 255.0f));
+    return u8(clamp(roundToInt32(x * inverseStep) + i32(zero), 0, 255));
   }
   /// Byte i (0..kU8RowParamBytes-1) of the row's parameters as a GEMM input
   /// row stores them after its u8 values: the step's 4 bytes (little
@@ -1012,8 +1012,8 @@ KernelStage int8ScoresStage(Func qkv, int width, int heads, int tokens,
       Tuple(select(keyMax(n, h, b) > 0.0f, 127.0f / keyMax(n, h, b), 0.0f),
             keyMax(n, h, b) / 127.0f);
   auto keyLevel = [&](Expr channel, Expr token, Expr head, Expr image) {
-    return i32(round(part(1, channel, token, head, image) *
-                     keyScale(token, head, image)[0]));
+    return roundToInt32(part(1, channel, token, head, image) *
+                           keyScale(token, head, image)[0]);
   };
   Func keySum("key_sum");
   keySum(n, h, b) = 0;
@@ -1167,7 +1167,7 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
         bf16Core ? select(pj < tokens, roundToBf16(probs.func(at)),
                           reinterpret(BFloat(16), u16(0)))
                  : select(pj < tokens,
-                          i16(round(probs.func(at) * float(kProbLevels))),
+                          i16(roundToInt32(probs.func(at) * float(kProbLevels))),
                           i16(0));
     probs.func = padded;
     probs.extents[0] = 2 * keyPairs;
@@ -1207,8 +1207,8 @@ KernelDef fusedAttention(mlir::vit::FusedAttentionOp op) {
                 valueMax(ve, vh, vb) / float(kValueLevels));
       Var vp("vp");
       levels(vp, ve, vj, vh, vb) =
-          i16(round(value(ve, min(2 * vj + vp, tokens - 1), vh, vb) *
-                    valueScale(ve, vh, vb)[0]));
+          i16(roundToInt32(value(ve, min(2 * vj + vp, tokens - 1), vh, vb) *
+                           valueScale(ve, vh, vb)[0]));
       taskStages.push_back({valueMax});
       taskStages.push_back({valueScale});
       RDom g(0, 2, 0, keyPairs, "c_j");

@@ -140,4 +140,34 @@ TEST(Activations, ExpNonPositiveMatchesTheCLibrary) {
   EXPECT_GT(special[1], 0.0f);
 }
 
+TEST(Activations, RoundToInt32MatchesRoundingToNearestEven) {
+  // Halves (ties go to even), their neighbours, the quantizers' ranges and
+  // the limits of the trick (|x| < 2^22).
+  std::vector<float> xs;
+  for (int k = -600; k <= 600; ++k) {
+    float half = k + 0.5f;
+    xs.insert(xs.end(), {float(k), half, std::nextafter(half, 0.0f),
+                         std::nextafter(half, 1e9f), k * 0.37f, k * 54.6f});
+  }
+  const float big = 4194303.5f; // 2^22 - 0.5
+  xs.insert(xs.end(), {0.0f, -0.0f, 32767.4f, 32766.5f, -32767.5f, big, -big});
+  Buffer<float> in(xs.data(), static_cast<int>(xs.size()));
+  Var i("i");
+  Func out("out");
+  out(i) = vitc::roundToInt32(in(i));
+  out.vectorize(i, 16, Halide::TailStrategy::GuardWithIf);
+  Buffer<int32_t> got = out.realize({static_cast<int>(xs.size())});
+  for (size_t k = 0; k < xs.size(); ++k)
+    ASSERT_EQ(got(static_cast<int>(k)), static_cast<int32_t>(std::nearbyint(xs[k])))
+        << "at x = " << xs[k];
+  // Infinities keep their side (the quantizers clamp them to their ends).
+  std::vector<float> inf{INFINITY, -INFINITY};
+  Buffer<float> infIn(inf.data(), 2);
+  Func infOut("inf_out");
+  infOut(i) = vitc::roundToInt32(infIn(i));
+  Buffer<int32_t> infGot = infOut.realize({2});
+  EXPECT_GT(infGot(0), 255);
+  EXPECT_LT(infGot(1), 0);
+}
+
 } // namespace
